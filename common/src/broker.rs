@@ -1,0 +1,128 @@
+//! RabbitMQ: connection pool, queue names and the topology both tiers declare at start.
+//!
+//! Events go to `EVENT_PARTITIONS` durable quorum queues, each with a single active consumer, so
+//! one workspace's events apply in order while workspaces proceed in parallel. Messages rejected
+//! by a worker, or delivered more than `MAX_DELIVERY_ATTEMPTS` times, are dead-lettered to a
+//! quorum queue of their own where an operator can see them.
+
+use deadpool_lapin::{Pool, Runtime};
+use lapin::options::{ExchangeDeclareOptions, QueueBindOptions, QueueDeclareOptions};
+use lapin::types::{AMQPValue, FieldTable, LongString, ShortString};
+use lapin::{Channel, ConnectionProperties, ExchangeKind};
+
+use crate::config::Config;
+
+/// Queue and exchange names under one prefix, so tests and tenants can share a broker.
+#[derive(Debug, Clone)]
+pub struct QueueNames {
+    prefix: String,
+    partitions: u16,
+}
+
+impl QueueNames {
+    pub fn new(prefix: &str, partitions: u16) -> Self {
+        Self { prefix: prefix.to_owned(), partitions }
+    }
+
+    pub fn from_config(config: &Config) -> Self {
+        Self::new(&config.queue_prefix, config.event_partitions)
+    }
+
+    pub fn partitions(&self) -> u16 {
+        self.partitions
+    }
+
+    /// The queue of one event partition.
+    pub fn event_partition(&self, partition: u16) -> String {
+        format!("{}.events.{partition}", self.prefix)
+    }
+
+    /// Every event partition queue, in order.
+    pub fn event_partitions(&self) -> Vec<String> {
+        (0..self.partitions).map(|p| self.event_partition(p)).collect()
+    }
+
+    /// Bootstrap jobs: long-running, kept apart so they never delay events.
+    pub fn bootstrap(&self) -> String {
+        format!("{}.bootstrap", self.prefix)
+    }
+
+    /// API Studio calls.
+    pub fn api_calls(&self) -> String {
+        format!("{}.api-calls", self.prefix)
+    }
+
+    /// Where failed messages end up.
+    pub fn dead_letters(&self) -> String {
+        format!("{}.dead-letters", self.prefix)
+    }
+
+    fn dead_letter_exchange(&self) -> String {
+        format!("{}.dlx", self.prefix)
+    }
+
+    /// Every queue, for clean-up in tests and for readiness checks.
+    pub fn all(&self) -> Vec<String> {
+        let mut all = self.event_partitions();
+        all.extend([self.bootstrap(), self.api_calls(), self.dead_letters()]);
+        all
+    }
+}
+
+/// A pool of broker connections; a broken connection is replaced on the next checkout.
+pub fn connection_pool(amqp_url: &str) -> anyhow::Result<Pool> {
+    let config = deadpool_lapin::Config { url: Some(amqp_url.to_owned()), ..Default::default() };
+    Ok(config.create_pool(ConnectionProperties::default, Runtime::Tokio1)?)
+}
+
+/// Declares the whole topology. Idempotent: whichever tier starts first creates it.
+pub async fn declare_topology(channel: &Channel, names: &QueueNames, max_delivery_attempts: u32) -> lapin::Result<()> {
+    let durable = QueueDeclareOptions { durable: true, ..Default::default() };
+    channel
+        .exchange_declare(
+            names.dead_letter_exchange().into(),
+            ExchangeKind::Fanout,
+            ExchangeDeclareOptions { durable: true, ..Default::default() },
+            FieldTable::default(),
+        )
+        .await?;
+    channel
+        .queue_declare(names.dead_letters().into(), durable, quorum_arguments(None))
+        .await?;
+    channel
+        .queue_bind(
+            names.dead_letters().into(),
+            names.dead_letter_exchange().into(),
+            "".into(),
+            QueueBindOptions::default(),
+            FieldTable::default(),
+        )
+        .await?;
+    let dead_letter = Some((names.dead_letter_exchange(), max_delivery_attempts));
+    for queue in names.event_partitions() {
+        let mut arguments = quorum_arguments(dead_letter.clone());
+        arguments.insert("x-single-active-consumer".into(), AMQPValue::Boolean(true));
+        channel.queue_declare(queue.into(), durable, arguments).await?;
+    }
+    for queue in [names.bootstrap(), names.api_calls()] {
+        channel
+            .queue_declare(queue.into(), durable, quorum_arguments(dead_letter.clone()))
+            .await?;
+    }
+    Ok(())
+}
+
+fn quorum_arguments(dead_letter: Option<(String, u32)>) -> FieldTable {
+    let mut arguments = FieldTable::default();
+    arguments.insert("x-queue-type".into(), AMQPValue::LongString(LongString::from("quorum")));
+    if let Some((exchange, attempts)) = dead_letter {
+        arguments.insert("x-dead-letter-exchange".into(), AMQPValue::LongString(LongString::from(exchange)));
+        arguments.insert("x-delivery-limit".into(), AMQPValue::LongInt(attempts.min(i32::MAX as u32) as i32));
+    }
+    arguments
+}
+
+/// A short string for lapin's APIs.
+pub fn short(value: &str) -> ShortString {
+    ShortString::from(value)
+}

@@ -1,0 +1,298 @@
+//! Configuration read from the environment once at start, validated field by field.
+//!
+//! A bad value stops the process with one line naming the variable; nothing is read lazily later.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use base64::Engine as _;
+
+use crate::events::{DEFAULT_WEBHOOK_EVENTS, EventType};
+
+/// Clockify's published RS256 key (CLOCKIFY.md); a development environment may configure another.
+pub const CLOCKIFY_PUBLIC_KEY_PEM: &str = "-----BEGIN PUBLIC KEY-----
+MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEAubktufFNO/op+E5WBWL6
+/Y9QRZGSGGCsV00FmPRl5A0mSfQu3yq2Yaq47IlN0zgFy9IUG8/JJfwiehsmbrKa
+49t/xSkpG1u9w1GUyY0g4eKDUwofHKAt3IPw0St4qsWLK9mO+koUo56CGQOEpTui
+5bMfmefVBBfShXTaZOtXPB349FdzSuYlU/5o3L12zVWMutNhiJCKyGfsuu2uXa9+
+6uQnZBw1wO3/QEci7i4TbC+ZXqW1rCcbogSMORqHAP6qSAcTFRmrjFAEsOWiUUhZ
+rLDg2QJ8VTDghFnUhYklNTJlGgfo80qEWe1NLIwvZj0h3bWRfrqZHsD/Yjh0duk6
+yQIDAQAB
+-----END PUBLIC KEY-----
+";
+
+/// A configuration value that could not be accepted; the message names the variable.
+#[derive(Debug, thiserror::Error)]
+#[error("invalid configuration: {name}: {reason}")]
+pub struct ConfigError {
+    pub name: &'static str,
+    pub reason: String,
+}
+
+/// How logs are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    Json,
+    Pretty,
+}
+
+/// Everything both tiers read from the environment.
+#[derive(Clone)]
+pub struct Config {
+    pub base_url: String,
+    pub addon_key: String,
+    pub addon_name: String,
+    pub ingress_bind: SocketAddr,
+    pub workers_bind: SocketAddr,
+    pub database_url: String,
+    pub amqp_url: String,
+    pub redis_url: String,
+    pub clockify_public_key_pem: String,
+    pub require_signature_verification: bool,
+    pub allow_unverified_dev_mode: bool,
+    pub webhook_hmac_secret: Option<Vec<u8>>,
+    pub webhook_max_payload_bytes: usize,
+    pub lifecycle_max_payload_bytes: usize,
+    pub admin_token: Option<String>,
+    pub token_encryption_key: Option<[u8; 32]>,
+    pub webhook_events: Vec<EventType>,
+    pub event_partitions: u16,
+    pub queue_prefix: String,
+    pub publish_channels: usize,
+    pub worker_prefetch: u16,
+    pub worker_batch_size: usize,
+    pub worker_batch_linger: Duration,
+    pub max_delivery_attempts: u32,
+    pub shutdown_timeout: Duration,
+    pub webhook_token_cache_size: usize,
+    pub log_format: LogFormat,
+}
+
+impl std::fmt::Debug for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Secrets are left out on purpose: a Debug print of the config must be safe to log.
+        f.debug_struct("Config")
+            .field("base_url", &self.base_url)
+            .field("addon_key", &self.addon_key)
+            .field("ingress_bind", &self.ingress_bind)
+            .field("workers_bind", &self.workers_bind)
+            .field("event_partitions", &self.event_partitions)
+            .field("queue_prefix", &self.queue_prefix)
+            .field("require_signature_verification", &self.require_signature_verification)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Config {
+    /// Reads the process environment.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_vars(&std::env::vars().collect())
+    }
+
+    /// Reads a given set of variables; tests build configs this way without touching the process.
+    pub fn from_vars(vars: &HashMap<String, String>) -> Result<Self, ConfigError> {
+        let env = Vars(vars);
+        let base_url = env.string("BASE_URL", "http://localhost:8080");
+        if !(base_url.starts_with("http://") || base_url.starts_with("https://"))
+            || base_url.ends_with('/')
+        {
+            return Err(invalid("BASE_URL", "must be http(s) and have no trailing slash"));
+        }
+        let addon_key = env.string("ADDON_KEY", "clockify-api-studio");
+        if !(2..=50).contains(&addon_key.len()) {
+            return Err(invalid("ADDON_KEY", "must be 2 to 50 characters"));
+        }
+        let addon_name = env.string("ADDON_NAME", "API Studio");
+        if addon_name.is_empty() || addon_name.chars().count() > 50 {
+            return Err(invalid("ADDON_NAME", "must be 1 to 50 characters"));
+        }
+        let require_signature_verification = env.boolean("REQUIRE_SIGNATURE_VERIFICATION", true)?;
+        let token_encryption_key = env.optional("TOKEN_ENCRYPTION_KEY").map(decode_key).transpose()?;
+        if require_signature_verification && token_encryption_key.is_none() {
+            return Err(invalid(
+                "TOKEN_ENCRYPTION_KEY",
+                "required (32 bytes, standard base64) unless signature verification is off",
+            ));
+        }
+        Ok(Self {
+            base_url,
+            addon_key,
+            addon_name,
+            ingress_bind: env.parsed("INGRESS_BIND", "0.0.0.0:8080")?,
+            workers_bind: env.parsed("WORKERS_BIND", "0.0.0.0:9090")?,
+            database_url: env.string("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/studio"),
+            amqp_url: env.string("AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/%2f"),
+            redis_url: env.string("REDIS_URL", "redis://127.0.0.1:6379/0"),
+            clockify_public_key_pem: public_key_pem(&env)?,
+            require_signature_verification,
+            allow_unverified_dev_mode: env.boolean("DEV_ALLOW_UNVERIFIED", false)?,
+            webhook_hmac_secret: env.optional("WEBHOOK_HMAC_SECRET").map(String::into_bytes),
+            webhook_max_payload_bytes: env.ranged("WEBHOOK_MAX_PAYLOAD_BYTES", 5_242_880, 1..=64 << 20)?,
+            lifecycle_max_payload_bytes: env.ranged("LIFECYCLE_MAX_PAYLOAD_BYTES", 1_048_576, 1..=64 << 20)?,
+            admin_token: env.optional("ADMIN_TOKEN"),
+            token_encryption_key,
+            webhook_events: webhook_events(&env)?,
+            event_partitions: env.ranged("EVENT_PARTITIONS", 8, 1..=256)?,
+            queue_prefix: queue_prefix(&env)?,
+            publish_channels: env.ranged("PUBLISH_CHANNELS", 4, 1..=64)?,
+            worker_prefetch: env.ranged("WORKER_PREFETCH", 500, 1..=10_000)?,
+            worker_batch_size: env.ranged("WORKER_BATCH_SIZE", 250, 1..=5_000)?,
+            worker_batch_linger: Duration::from_millis(env.ranged("WORKER_BATCH_LINGER_MS", 5, 0..=1_000)?),
+            max_delivery_attempts: env.ranged("MAX_DELIVERY_ATTEMPTS", 5, 1..=100)?,
+            shutdown_timeout: Duration::from_secs(env.ranged("SHUTDOWN_TIMEOUT_SECS", 20, 1..=600)?),
+            webhook_token_cache_size: env.ranged("WEBHOOK_TOKEN_CACHE_SIZE", 100_000, 0..=10_000_000)?,
+            log_format: match env.string("LOG_FORMAT", "json").as_str() {
+                "json" => LogFormat::Json,
+                "pretty" => LogFormat::Pretty,
+                _ => return Err(invalid("LOG_FORMAT", "must be json or pretty")),
+            },
+        })
+    }
+
+    /// The key that encrypts installation tokens; absent only in unverified development mode.
+    pub fn encryption_key(&self) -> Option<&[u8; 32]> {
+        self.token_encryption_key.as_ref()
+    }
+}
+
+fn invalid(name: &'static str, reason: impl Into<String>) -> ConfigError {
+    ConfigError { name, reason: reason.into() }
+}
+
+fn decode_key(text: String) -> Result<[u8; 32], ConfigError> {
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(text.trim())
+        .map_err(|_| invalid("TOKEN_ENCRYPTION_KEY", "not standard base64"))?;
+    bytes
+        .try_into()
+        .map_err(|_| invalid("TOKEN_ENCRYPTION_KEY", "must decode to exactly 32 bytes"))
+}
+
+fn public_key_pem(env: &Vars<'_>) -> Result<String, ConfigError> {
+    let pem = match (env.optional("CLOCKIFY_PUBLIC_KEY"), env.optional("CLOCKIFY_PUBLIC_KEY_FILE")) {
+        (Some(_), Some(_)) => {
+            return Err(invalid("CLOCKIFY_PUBLIC_KEY", "set either it or CLOCKIFY_PUBLIC_KEY_FILE, not both"));
+        }
+        (Some(text), None) => text.replace("\\n", "\n"),
+        (None, Some(path)) => std::fs::read_to_string(&path)
+            .map_err(|e| invalid("CLOCKIFY_PUBLIC_KEY_FILE", format!("cannot read {path}: {e}")))?,
+        (None, None) => CLOCKIFY_PUBLIC_KEY_PEM.to_owned(),
+    };
+    jsonwebtoken::DecodingKey::from_rsa_pem(pem.as_bytes())
+        .map_err(|_| invalid("CLOCKIFY_PUBLIC_KEY", "not an RSA public key in PEM form"))?;
+    Ok(pem)
+}
+
+fn webhook_events(env: &Vars<'_>) -> Result<Vec<EventType>, ConfigError> {
+    let raw = env.optional("WEBHOOK_EVENTS");
+    let names: Vec<&str> = match &raw {
+        Some(list) => list.split(',').map(str::trim).filter(|s| !s.is_empty()).collect(),
+        None => DEFAULT_WEBHOOK_EVENTS.iter().map(|e| e.as_str()).collect(),
+    };
+    let mut events = Vec::with_capacity(names.len());
+    for name in names {
+        let event = EventType::parse(name)
+            .ok_or_else(|| invalid("WEBHOOK_EVENTS", format!("unknown event type {name}")))?;
+        if !events.contains(&event) {
+            events.push(event);
+        }
+    }
+    if events.len() > 10 {
+        return Err(invalid("WEBHOOK_EVENTS", "Clockify allows at most 10 webhooks per add-on"));
+    }
+    Ok(events)
+}
+
+fn queue_prefix(env: &Vars<'_>) -> Result<String, ConfigError> {
+    let prefix = env.string("QUEUE_PREFIX", "studio");
+    let valid = !prefix.is_empty()
+        && prefix.len() <= 100
+        && prefix.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+    if valid { Ok(prefix) } else { Err(invalid("QUEUE_PREFIX", "letters, digits, '-', '_', '.' only")) }
+}
+
+struct Vars<'a>(&'a HashMap<String, String>);
+
+impl Vars<'_> {
+    fn optional(&self, name: &str) -> Option<String> {
+        self.0.get(name).filter(|v| !v.trim().is_empty()).cloned()
+    }
+
+    fn string(&self, name: &str, default: &str) -> String {
+        self.optional(name).unwrap_or_else(|| default.to_owned())
+    }
+
+    fn boolean(&self, name: &'static str, default: bool) -> Result<bool, ConfigError> {
+        match self.optional(name).map(|v| v.to_ascii_lowercase()) {
+            None => Ok(default),
+            Some(v) if matches!(v.as_str(), "1" | "true" | "yes" | "on") => Ok(true),
+            Some(v) if matches!(v.as_str(), "0" | "false" | "no" | "off") => Ok(false),
+            Some(_) => Err(invalid(name, "must be true or false")),
+        }
+    }
+
+    fn parsed<T: std::str::FromStr>(&self, name: &'static str, default: &str) -> Result<T, ConfigError> {
+        self.string(name, default)
+            .trim()
+            .parse()
+            .map_err(|_| invalid(name, "cannot be parsed"))
+    }
+
+    fn ranged<T>(&self, name: &'static str, default: T, range: std::ops::RangeInclusive<T>) -> Result<T, ConfigError>
+    where
+        T: std::str::FromStr + PartialOrd + std::fmt::Display + Copy,
+    {
+        let value = match self.optional(name) {
+            None => default,
+            Some(text) => text.trim().parse().map_err(|_| invalid(name, "must be a whole number"))?,
+        };
+        if range.contains(&value) {
+            Ok(value)
+        } else {
+            Err(invalid(name, format!("must be between {} and {}", range.start(), range.end())))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn vars(pairs: &[(&str, &str)]) -> HashMap<String, String> {
+        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    }
+
+    const KEY: &str = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=";
+
+    #[test]
+    fn defaults_are_valid_when_the_encryption_key_is_given() {
+        let config = Config::from_vars(&vars(&[("TOKEN_ENCRYPTION_KEY", KEY)])).expect("valid");
+        assert_eq!(config.event_partitions, 8);
+        assert_eq!(config.webhook_events.len(), 10);
+        assert_eq!(config.addon_key, "clockify-api-studio");
+    }
+
+    #[test]
+    fn missing_encryption_key_is_refused_by_name() {
+        let err = Config::from_vars(&vars(&[])).err().expect("refused");
+        assert_eq!(err.name, "TOKEN_ENCRYPTION_KEY");
+    }
+
+    #[test]
+    fn eleven_webhook_events_are_refused() {
+        let list = "NEW_PROJECT,PROJECT_UPDATED,PROJECT_DELETED,NEW_TASK,TASK_UPDATED,TASK_DELETED,NEW_CLIENT,CLIENT_UPDATED,CLIENT_DELETED,NEW_TAG,TAG_UPDATED";
+        let err = Config::from_vars(&vars(&[("TOKEN_ENCRYPTION_KEY", KEY), ("WEBHOOK_EVENTS", list)]))
+            .err()
+            .expect("refused");
+        assert_eq!(err.name, "WEBHOOK_EVENTS");
+    }
+
+    #[test]
+    fn out_of_range_number_is_refused_by_name() {
+        let err = Config::from_vars(&vars(&[("TOKEN_ENCRYPTION_KEY", KEY), ("EVENT_PARTITIONS", "0")]))
+            .err()
+            .expect("refused");
+        assert_eq!(err.name, "EVENT_PARTITIONS");
+    }
+}

@@ -1,0 +1,16 @@
+//! What both tiers share: configuration, message contracts, token verification, the broker
+//! topology and publisher, the database layer, metrics, telemetry and shutdown.
+
+pub mod broker;
+pub mod config;
+pub mod crypto;
+pub mod db;
+pub mod events;
+pub mod health;
+pub mod messages;
+pub mod metrics;
+pub mod publisher;
+pub mod shutdown;
+pub mod telemetry;
+pub mod token;
+pub mod token_cache;

@@ -1,0 +1,182 @@
+//! The message contracts on the queue: a versioned envelope and the events it carries.
+//!
+//! Secrets never travel: the installation token crosses the queue sealed with
+//! `TOKEN_ENCRYPTION_KEY`, and tokens that only need comparing travel as their SHA-256.
+//! Changes are additive; an incompatible change is a new `v`.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::events::EventType;
+
+/// The envelope version this build writes and reads.
+pub const ENVELOPE_VERSION: u16 = 1;
+
+/// One accepted lifecycle callback or webhook, as ingress enqueued it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EventMessage {
+    pub v: u16,
+    pub message_id: Uuid,
+    pub workspace_id: String,
+    pub request_id: String,
+    pub accepted_at: DateTime<Utc>,
+    pub event: Event,
+}
+
+impl EventMessage {
+    /// A new message with a time-ordered id, stamped now.
+    pub fn new(workspace_id: String, request_id: String, event: Event) -> Self {
+        Self {
+            v: ENVELOPE_VERSION,
+            message_id: Uuid::now_v7(),
+            workspace_id,
+            request_id,
+            accepted_at: Utc::now(),
+            event,
+        }
+    }
+
+    /// The closed label used in metrics and logs: the lifecycle type or the webhook event.
+    pub fn type_label(&self) -> &'static str {
+        match &self.event {
+            Event::Installed(_) => "INSTALLED",
+            Event::Deleted(_) => "DELETED",
+            Event::StatusChanged(_) => "STATUS_CHANGED",
+            Event::SettingsUpdated(_) => "SETTINGS_UPDATED",
+            Event::Webhook(w) => w.event_type.as_str(),
+        }
+    }
+}
+
+/// What happened, with only what a worker needs to apply it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Event {
+    Installed(Installed),
+    Deleted(Deleted),
+    StatusChanged(StatusChanged),
+    SettingsUpdated(SettingsUpdated),
+    Webhook(WebhookEvent),
+}
+
+/// INSTALLED, with the installation token sealed and webhook tokens hashed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Installed {
+    pub addon_id: String,
+    pub addon_user_id: Option<String>,
+    pub as_user: Option<String>,
+    pub api_url: Option<String>,
+    pub backend_url: Option<String>,
+    pub reports_url: Option<String>,
+    pub locations_url: Option<String>,
+    pub screenshots_url: Option<String>,
+    /// `TokenCipher::seal` of the installation token, bound to the workspace.
+    pub sealed_auth_token: String,
+    pub webhooks: Vec<WebhookToken>,
+}
+
+/// One webhook of an installation: where Clockify sends it and the SHA-256 of its token.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WebhookToken {
+    pub path: String,
+    pub webhook_type: Option<String>,
+    pub token_sha256: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Deleted {
+    pub addon_id: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StatusChanged {
+    pub addon_id: String,
+    pub status: InstallationStatus,
+}
+
+/// Clockify's installation status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum InstallationStatus {
+    Active,
+    Inactive,
+}
+
+impl InstallationStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            InstallationStatus::Active => "ACTIVE",
+            InstallationStatus::Inactive => "INACTIVE",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SettingsUpdated {
+    pub addon_id: String,
+    pub settings: serde_json::Value,
+}
+
+/// How a webhook was authenticated at ingress.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SignatureScheme {
+    /// Clockify's RS256 JWT; the worker still matches its hash against the installation's.
+    Jwt,
+    /// HMAC-SHA256 of the body under `WEBHOOK_HMAC_SECRET`.
+    Hmac,
+    /// Development mode without verification.
+    Unverified,
+}
+
+/// A webhook delivery: the entity as Clockify sent it, and what proves where it came from.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WebhookEvent {
+    pub event_type: EventType,
+    pub scheme: SignatureScheme,
+    /// From the verified claims; absent for HMAC and unverified deliveries.
+    pub addon_id: Option<String>,
+    /// SHA-256 of the signature JWT, compared with the stored per-webhook hashes.
+    pub token_sha256: Option<String>,
+    /// SHA-256 of the raw body: two deliveries with the same hash are the same delivery.
+    pub body_sha256: String,
+    pub body: serde_json::Value,
+}
+
+/// Partition of a workspace: FNV-1a of its id, stable across builds and processes.
+pub fn partition_of(workspace_id: &str, partitions: u16) -> u16 {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for byte in workspace_id.as_bytes() {
+        hash ^= u64::from(*byte);
+        hash = hash.wrapping_mul(0x0100_0000_01b3);
+    }
+    (hash % u64::from(partitions.max(1))) as u16
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn partition_is_stable_and_in_range() {
+        assert_eq!(partition_of("ws-1", 8), partition_of("ws-1", 8));
+        let spread: std::collections::HashSet<u16> =
+            (0..200).map(|i| partition_of(&format!("ws-{i}"), 8)).collect();
+        assert_eq!(spread.len(), 8);
+        assert!(spread.iter().all(|p| *p < 8));
+    }
+
+    #[test]
+    fn envelope_round_trips() {
+        let message = EventMessage::new(
+            "ws".into(),
+            "req".into(),
+            Event::StatusChanged(StatusChanged { addon_id: "a".into(), status: InstallationStatus::Inactive }),
+        );
+        let json = serde_json::to_string(&message).expect("serializes");
+        assert!(json.contains("\"kind\":\"status_changed\""));
+        let back: EventMessage = serde_json::from_str(&json).expect("parses");
+        assert_eq!(back, message);
+    }
+}

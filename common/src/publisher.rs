@@ -1,0 +1,108 @@
+//! Persistent publishing with publisher confirms, pipelined over a few channels.
+//!
+//! A publish resolves only when the broker has confirmed it (it is then on disk in a quorum
+//! queue); concurrent callers share channels, so many confirms are in flight at once. A broken
+//! channel is replaced on the next publish.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use deadpool_lapin::Pool;
+use lapin::options::{BasicPublishOptions, ConfirmSelectOptions};
+use lapin::Confirmation;
+use lapin::types::{AMQPValue, FieldTable, LongString};
+use lapin::{BasicProperties, Channel};
+use tokio::sync::Mutex;
+
+/// Why a publish did not get a confirm.
+#[derive(Debug, thiserror::Error)]
+pub enum PublishError {
+    #[error("broker unavailable: {0}")]
+    Unavailable(String),
+    #[error("broker refused the message")]
+    Nacked,
+    #[error("no queue took the message")]
+    Unroutable,
+    #[error("broker did not confirm in time")]
+    Timeout,
+}
+
+/// Publishes to queues by name through the default exchange.
+#[derive(Clone)]
+pub struct Publisher {
+    pool: Pool,
+    slots: Arc<Vec<Mutex<Option<Channel>>>>,
+    next: Arc<AtomicUsize>,
+    confirm_timeout: Duration,
+}
+
+impl Publisher {
+    pub fn new(pool: Pool, channels: usize) -> Self {
+        Self {
+            pool,
+            slots: Arc::new((0..channels.max(1)).map(|_| Mutex::new(None)).collect()),
+            next: Arc::new(AtomicUsize::new(0)),
+            confirm_timeout: Duration::from_secs(10),
+        }
+    }
+
+    /// Publishes `body` persistently to `queue` and waits for the broker's confirm.
+    pub async fn publish(&self, queue: &str, message_id: &str, request_id: &str, body: &[u8]) -> Result<(), PublishError> {
+        let channel = self.channel().await?;
+        let mut headers = FieldTable::default();
+        headers.insert("x-request-id".into(), AMQPValue::LongString(LongString::from(request_id)));
+        let properties = BasicProperties::default()
+            .with_delivery_mode(2)
+            .with_content_type("application/json".into())
+            .with_message_id(message_id.into())
+            .with_headers(headers);
+        let confirm = channel
+            .basic_publish(
+                "".into(),
+                queue.into(),
+                BasicPublishOptions { mandatory: true, ..Default::default() },
+                body,
+                properties,
+            )
+            .await
+            .map_err(|e| PublishError::Unavailable(e.to_string()))?;
+        let confirmation = tokio::time::timeout(self.confirm_timeout, confirm)
+            .await
+            .map_err(|_| PublishError::Timeout)?
+            .map_err(|e| PublishError::Unavailable(e.to_string()))?;
+        match confirmation {
+            Confirmation::Ack(None) => Ok(()),
+            Confirmation::Ack(Some(_)) => Err(PublishError::Unroutable),
+            Confirmation::Nack(_) => Err(PublishError::Nacked),
+            Confirmation::NotRequested => Err(PublishError::Unavailable("confirms not enabled".into())),
+        }
+    }
+
+    /// Whether a channel can be had now (readiness).
+    pub async fn check(&self) -> Result<(), PublishError> {
+        self.channel().await.map(|_| ())
+    }
+
+    async fn channel(&self) -> Result<Channel, PublishError> {
+        let index = self.next.fetch_add(1, Ordering::Relaxed) % self.slots.len();
+        let mut slot = self.slots[index].lock().await;
+        if let Some(channel) = slot.as_ref().filter(|c| c.status().connected()) {
+            return Ok(channel.clone());
+        }
+        let connection = tokio::time::timeout(Duration::from_secs(5), self.pool.get())
+            .await
+            .map_err(|_| PublishError::Unavailable("connecting timed out".into()))?
+            .map_err(|e| PublishError::Unavailable(e.to_string()))?;
+        let channel = connection
+            .create_channel()
+            .await
+            .map_err(|e| PublishError::Unavailable(e.to_string()))?;
+        channel
+            .confirm_select(ConfirmSelectOptions::default())
+            .await
+            .map_err(|e| PublishError::Unavailable(e.to_string()))?;
+        *slot = Some(channel.clone());
+        Ok(channel)
+    }
+}

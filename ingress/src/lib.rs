@@ -1,0 +1,117 @@
+//! The ingress tier: verifies Clockify's lifecycle callbacks and webhooks, enqueues them on
+//! RabbitMQ with publisher confirms, and answers only once the broker has them.
+
+pub mod body;
+pub mod enqueue;
+pub mod error;
+pub mod lifecycle;
+pub mod manifest;
+pub mod metrics;
+pub mod ops;
+pub mod rejection;
+pub mod request_id;
+pub mod routes;
+pub mod sidebar;
+pub mod webhooks;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use axum::Router;
+use axum::routing::get;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+use common::broker::{QueueNames, connection_pool, declare_topology};
+use common::config::Config;
+use common::crypto::TokenCipher;
+use common::publisher::Publisher;
+use common::token::TokenVerifier;
+use common::token_cache::CachedVerifier;
+
+use crate::metrics::IngressMetrics;
+
+/// Cheap handles shared by every request.
+#[derive(Clone)]
+pub struct AppState {
+    pub config: Arc<Config>,
+    pub verifier: CachedVerifier,
+    pub publisher: Publisher,
+    pub queues: QueueNames,
+    pub cipher: Option<Arc<TokenCipher>>,
+    pub metrics: Arc<IngressMetrics>,
+}
+
+/// The HTTP surface; a plain function so tests can drive it without a socket.
+pub fn router(state: AppState) -> Router {
+    let router = Router::new()
+        .route("/manifest", get(manifest::get_manifest))
+        .route("/health", get(ops::get_health))
+        .route("/ready", get(ops::get_ready))
+        .route("/metrics", get(ops::get_metrics));
+    routes::event_routes(router)
+        .fallback(|| async { error::ApiError::NotFound })
+        .layer(axum::middleware::from_fn_with_state(state.clone(), request_id::track_request))
+        .with_state(state)
+}
+
+/// A built ingress: listener bound, broker topology declared.
+pub struct App {
+    listener: TcpListener,
+    state: AppState,
+}
+
+impl App {
+    /// Binds the listener (port 0 picks a free one), connects to the broker, declares topology.
+    pub async fn build(config: Config) -> anyhow::Result<Self> {
+        if !config.require_signature_verification {
+            if !config.allow_unverified_dev_mode {
+                anyhow::bail!(
+                    "REQUIRE_SIGNATURE_VERIFICATION=false is for local development only; set DEV_ALLOW_UNVERIFIED=true as well to start"
+                );
+            }
+            tracing::warn!("signature verification is OFF: any caller can post events (development mode)");
+        }
+        let verifier = TokenVerifier::new(&config.clockify_public_key_pem, &config.addon_key)
+            .context("loading the Clockify public key")?;
+        let pool = connection_pool(&config.amqp_url)?;
+        let queues = QueueNames::from_config(&config);
+        {
+            let connection = pool.get().await.context("connecting to RabbitMQ")?;
+            let channel = connection.create_channel().await.context("opening a RabbitMQ channel")?;
+            declare_topology(&channel, &queues, config.max_delivery_attempts)
+                .await
+                .context("declaring the queue topology")?;
+            let _ = channel.close(200, "topology declared".into()).await;
+        }
+        let metrics = Arc::new(IngressMetrics::new());
+        metrics.verification_disabled.set(i64::from(!config.require_signature_verification));
+        let listener = TcpListener::bind(config.ingress_bind)
+            .await
+            .with_context(|| format!("binding {}", config.ingress_bind))?;
+        let state = AppState {
+            verifier: CachedVerifier::new(verifier, config.webhook_token_cache_size),
+            publisher: Publisher::new(pool, config.publish_channels),
+            queues,
+            cipher: config.encryption_key().map(|key| Arc::new(TokenCipher::new(key))),
+            metrics,
+            config: Arc::new(config),
+        };
+        Ok(Self { listener, state })
+    }
+
+    /// The address actually bound.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.listener.local_addr().expect("a bound listener has an address")
+    }
+
+    /// Serves until `shutdown` is cancelled, then drains requests in flight.
+    pub async fn run_until_stopped(self, shutdown: CancellationToken) -> anyhow::Result<()> {
+        tracing::info!(address = %self.local_addr(), "ingress listening");
+        axum::serve(self.listener, router(self.state))
+            .with_graceful_shutdown(async move { shutdown.cancelled().await })
+            .await
+            .context("serving HTTP")
+    }
+}

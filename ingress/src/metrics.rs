@@ -1,0 +1,61 @@
+//! The ingress tier's metrics. Labels are route templates and closed sets, never ids.
+
+use prometheus::{HistogramVec, IntCounterVec, IntGauge, Registry};
+
+use common::metrics::{counter, gauge, histogram, latency_buckets, registry};
+
+/// Every metric ingress exposes at `/metrics`.
+pub struct IngressMetrics {
+    pub registry: Registry,
+    /// `studio_http_requests_total{route, method, status}`.
+    pub requests: IntCounterVec,
+    /// `studio_http_request_duration_seconds{route}`.
+    pub request_duration: HistogramVec,
+    /// `studio_lifecycle_accepted_total{type}`: callbacks enqueued.
+    pub lifecycle_accepted: IntCounterVec,
+    /// `studio_webhooks_accepted_total{event_type, scheme}`: webhooks enqueued.
+    pub webhooks_accepted: IntCounterVec,
+    /// `studio_signature_failures_total{scope, reason}`: tokens or HMACs refused.
+    pub signature_failures: IntCounterVec,
+    /// `studio_rejections_total{scope, reason}`: every refused request, by why.
+    pub rejections: IntCounterVec,
+    /// `studio_hmac_fallback_total{outcome}`: webhooks checked with the HMAC fallback.
+    pub hmac_fallback: IntCounterVec,
+    /// `studio_legacy_signature_header_total{header}`: deliveries using an old header name.
+    pub legacy_signature_header: IntCounterVec,
+    /// `studio_webhook_token_cache_total{outcome}`: hit or miss of the verified-token cache.
+    pub token_cache: IntCounterVec,
+    /// `studio_publish_duration_seconds{queue_kind}`: publish until broker confirm.
+    pub publish_duration: HistogramVec,
+    /// `studio_publish_failures_total{reason}`.
+    pub publish_failures: IntCounterVec,
+    /// `studio_signature_verification_disabled`: 1 in unverified development mode.
+    pub verification_disabled: IntGauge,
+}
+
+impl IngressMetrics {
+    pub fn new() -> Self {
+        let r = registry();
+        Self {
+            requests: counter(&r, "http_requests_total", "HTTP requests by route template, method and status.", &["route", "method", "status"]),
+            request_duration: histogram(&r, "http_request_duration_seconds", "HTTP request latency by route template.", &["route"], latency_buckets()),
+            lifecycle_accepted: counter(&r, "lifecycle_accepted_total", "Lifecycle callbacks enqueued, by type.", &["type"]),
+            webhooks_accepted: counter(&r, "webhooks_accepted_total", "Webhooks enqueued, by event type and signature scheme.", &["event_type", "scheme"]),
+            signature_failures: counter(&r, "signature_failures_total", "Refused signatures, by scope and reason.", &["scope", "reason"]),
+            rejections: counter(&r, "rejections_total", "Refused requests, by scope and reason.", &["scope", "reason"]),
+            hmac_fallback: counter(&r, "hmac_fallback_total", "Webhooks checked by the HMAC fallback, by outcome.", &["outcome"]),
+            legacy_signature_header: counter(&r, "legacy_signature_header_total", "Webhooks signed under a legacy header name.", &["header"]),
+            token_cache: counter(&r, "webhook_token_cache_total", "Verified webhook token cache lookups.", &["outcome"]),
+            publish_duration: histogram(&r, "publish_duration_seconds", "Publish until the broker confirmed.", &["queue_kind"], latency_buckets()),
+            publish_failures: counter(&r, "publish_failures_total", "Publishes the broker did not confirm.", &["reason"]),
+            verification_disabled: gauge(&r, "signature_verification_disabled", "1 when signature verification is off (development only)."),
+            registry: r,
+        }
+    }
+}
+
+impl Default for IngressMetrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}

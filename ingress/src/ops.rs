@@ -1,0 +1,37 @@
+//! `/health`, `/ready` and `/metrics` of the ingress tier.
+
+use std::collections::BTreeMap;
+
+use axum::extract::State;
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+
+use common::health::{Check, health, ready};
+
+use crate::AppState;
+
+pub async fn get_health() -> Response {
+    health("ingress")
+}
+
+/// Ready when the broker takes a channel: the hot path needs nothing else.
+pub async fn get_ready(State(state): State<AppState>) -> Response {
+    let mut checks = BTreeMap::new();
+    let broker = match state.publisher.check().await {
+        Ok(()) => Check::ok(true),
+        Err(error) => Check::failed(true, error.to_string()),
+    };
+    checks.insert("rabbitmq", broker);
+    if !state.config.require_signature_verification {
+        checks.insert("signature_verification", Check::degraded("disabled (development mode)"));
+    }
+    ready(checks)
+}
+
+pub async fn get_metrics(State(state): State<AppState>) -> Response {
+    (
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        common::metrics::render(&state.metrics.registry),
+    )
+        .into_response()
+}

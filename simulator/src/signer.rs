@@ -1,0 +1,97 @@
+//! Signs tokens the way Clockify does: RS256, `iss: clockify`, `type: addon`, `sub` = add-on key,
+//! with the claims of lifecycle, webhook, installation and user tokens (CLOCKIFY.md).
+
+use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use serde_json::{Value, json};
+
+const TEST_PRIVATE_KEY: &str = include_str!("../keys/test-signer.key.pem");
+const TEST_PUBLIC_KEY: &str = include_str!("../keys/test-signer.pub.pem");
+
+/// A Clockify stand-in's signing identity.
+#[derive(Clone)]
+pub struct ClockifySigner {
+    key: EncodingKey,
+    public_key_pem: String,
+    addon_key: String,
+}
+
+impl ClockifySigner {
+    /// The repository's throwaway test key (see `keys/README.md`).
+    pub fn test_key(addon_key: &str) -> Self {
+        Self::from_pem(TEST_PRIVATE_KEY, TEST_PUBLIC_KEY, addon_key).expect("the bundled test key is valid")
+    }
+
+    /// A signer from a PEM key pair.
+    pub fn from_pem(private_pem: &str, public_pem: &str, addon_key: &str) -> Result<Self, jsonwebtoken::errors::Error> {
+        Ok(Self {
+            key: EncodingKey::from_rsa_pem(private_pem.as_bytes())?,
+            public_key_pem: public_pem.to_owned(),
+            addon_key: addon_key.to_owned(),
+        })
+    }
+
+    /// The PEM the add-on must be configured with (`CLOCKIFY_PUBLIC_KEY`).
+    pub fn public_key_pem(&self) -> &str {
+        &self.public_key_pem
+    }
+
+    /// The add-on key this signer puts in `sub`.
+    pub fn addon_key(&self) -> &str {
+        &self.addon_key
+    }
+
+    /// Signs arbitrary claims with RS256 (tests use this to forge wrong claims).
+    pub fn sign(&self, claims: &Value) -> String {
+        jsonwebtoken::encode(&Header::new(Algorithm::RS256), claims, &self.key).expect("RS256 signing of JSON claims")
+    }
+
+    /// The claims every Clockify add-on token carries.
+    pub fn base_claims(&self, workspace_id: &str, addon_id: &str) -> Value {
+        json!({
+            "iss": "clockify",
+            "sub": self.addon_key,
+            "type": "addon",
+            "workspaceId": workspace_id,
+            "addonId": addon_id,
+        })
+    }
+
+    /// `X-Addon-Lifecycle-Token`.
+    pub fn lifecycle_token(&self, workspace_id: &str, addon_id: &str) -> String {
+        self.sign(&self.base_claims(workspace_id, addon_id))
+    }
+
+    /// A webhook's `authToken` (sent as `Clockify-Signature` on every delivery). `webhook` makes
+    /// each webhook's token distinct, as Clockify's are.
+    pub fn webhook_token(&self, workspace_id: &str, addon_id: &str, webhook: &str) -> String {
+        let mut claims = self.base_claims(workspace_id, addon_id);
+        claims["jti"] = json!(format!("{workspace_id}:{addon_id}:{webhook}"));
+        self.sign(&claims)
+    }
+
+    /// The installation token of INSTALLED: no expiry, with the API base URLs.
+    pub fn installation_token(&self, workspace_id: &str, addon_id: &str, backend_url: &str) -> String {
+        let mut claims = self.base_claims(workspace_id, addon_id);
+        claims["backendUrl"] = json!(backend_url);
+        claims["reportsUrl"] = json!(backend_url.replace("://", "://reports."));
+        claims["user"] = json!(format!("addon-user-{addon_id}"));
+        self.sign(&claims)
+    }
+
+    /// A user token (the sidebar's `auth_token`): 30 minutes, with the viewer's role.
+    pub fn user_token(&self, workspace_id: &str, addon_id: &str, user_id: &str, role: &str, backend_url: &str) -> String {
+        let mut claims = self.base_claims(workspace_id, addon_id);
+        claims["user"] = json!(user_id);
+        claims["workspaceRole"] = json!(role);
+        claims["backendUrl"] = json!(backend_url);
+        claims["exp"] = json!(now() + 30 * 60);
+        self.sign(&claims)
+    }
+}
+
+fn now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}

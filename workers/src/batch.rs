@@ -1,0 +1,83 @@
+//! Applying a batch of event messages in one transaction.
+//!
+//! Messages are taken in queue order. Runs of webhooks are staged in memory and written with
+//! multi-row statements; a lifecycle callback flushes the run before it and applies on its own,
+//! so later messages see its effect. Everything commits together, and the consumer acks only
+//! after the commit: a crash before it leaves every message to be redelivered, and a redelivered
+//! message is recognised by its id in the event log and changes nothing.
+
+use std::collections::{HashMap, HashSet};
+
+use sqlx::{PgConnection, PgPool};
+
+use common::messages::{Event, EventMessage};
+
+use crate::lifecycle::apply_lifecycle;
+use crate::outcome::Processed;
+use crate::store::{self, EntityKey, EntityState, InstallationView};
+use crate::webhooks::{StagedWrites, entity_key, stage_webhook};
+
+/// Applies `messages` and commits; returns each message's outcome, in order.
+pub async fn apply_batch(pool: &PgPool, messages: &[EventMessage]) -> sqlx::Result<Vec<Processed>> {
+    let mut tx = pool.begin().await?;
+    let results = apply_in(&mut tx, messages).await?;
+    tx.commit().await?;
+    Ok(results)
+}
+
+async fn apply_in(conn: &mut PgConnection, messages: &[EventMessage]) -> sqlx::Result<Vec<Processed>> {
+    let workspace_ids: Vec<String> = unique(messages.iter().map(|m| m.workspace_id.clone()));
+    let message_ids: Vec<_> = messages.iter().map(|m| m.message_id).collect();
+    let mut handled = store::already_logged(&mut *conn, &workspace_ids, &message_ids).await?;
+    let mut installations: HashMap<String, InstallationView> =
+        store::load_installations(&mut *conn, &workspace_ids).await?;
+    let keys: Vec<EntityKey> = unique(messages.iter().filter_map(|m| match &m.event {
+        Event::Webhook(webhook) => entity_key(m, webhook),
+        _ => None,
+    }));
+    let mut entities: HashMap<EntityKey, EntityState> = store::load_entity_states(&mut *conn, &keys).await?;
+    let mut staged = StagedWrites::default();
+    let mut results = Vec::with_capacity(messages.len());
+    for message in messages {
+        if !handled.insert(message.message_id) {
+            results.push(Processed::redelivered());
+            continue;
+        }
+        match &message.event {
+            Event::Webhook(webhook) => {
+                let installation = installations.get(&message.workspace_id);
+                results.push(stage_webhook(message, webhook, installation, &mut entities, &mut staged));
+            }
+            _ => {
+                flush(conn, &mut staged).await?;
+                results.push(apply_lifecycle(conn, message).await?);
+                // Later messages of this workspace must see the new installation and entities.
+                let workspace = std::slice::from_ref(&message.workspace_id);
+                match store::load_installations(&mut *conn, workspace).await?.remove(&message.workspace_id) {
+                    Some(view) => installations.insert(message.workspace_id.clone(), view),
+                    None => installations.remove(&message.workspace_id),
+                };
+                if matches!(message.event, Event::Deleted(_)) {
+                    entities.retain(|key, _| key.workspace_id != message.workspace_id);
+                }
+            }
+        }
+    }
+    flush(conn, &mut staged).await?;
+    Ok(results)
+}
+
+async fn flush(conn: &mut PgConnection, staged: &mut StagedWrites) -> sqlx::Result<()> {
+    if staged.is_empty() {
+        return Ok(());
+    }
+    store::upsert_webhook_entities(&mut *conn, &staged.entities).await?;
+    store::insert_log_rows(&mut *conn, &staged.log).await?;
+    staged.clear();
+    Ok(())
+}
+
+fn unique<T: Eq + std::hash::Hash + Clone>(items: impl Iterator<Item = T>) -> Vec<T> {
+    let mut seen = HashSet::new();
+    items.filter(|item| seen.insert(item.clone())).collect()
+}

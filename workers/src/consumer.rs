@@ -1,0 +1,217 @@
+//! Consuming one event partition: take a batch, apply it in one transaction, ack after commit.
+//!
+//! Each partition queue has a single active consumer across all worker processes, so a
+//! workspace's events apply in order. A transient failure (database away) is retried in place
+//! with backoff, holding the batch, so order is kept; a permanent failure is isolated by
+//! applying the batch's messages one by one, and a message that fails alone is dead-lettered.
+//! A panic in the handler counts as a permanent failure.
+
+use std::time::{Duration, Instant};
+
+use futures::{FutureExt as _, StreamExt as _};
+use lapin::message::Delivery;
+use lapin::options::{BasicAckOptions, BasicCancelOptions, BasicConsumeOptions, BasicQosOptions, BasicRejectOptions};
+use lapin::types::FieldTable;
+use tokio_util::sync::CancellationToken;
+
+use common::messages::{ENVELOPE_VERSION, EventMessage};
+
+use crate::WorkerState;
+use crate::batch::apply_batch;
+use crate::outcome::{Outcome, Processed};
+
+const QUEUE_LABEL: &str = "events";
+
+/// Consumes `queue` until `shutdown`, reconnecting after broker failures.
+pub async fn run_partition(state: WorkerState, queue: String, shutdown: CancellationToken) {
+    while !shutdown.is_cancelled() {
+        match consume(&state, &queue, &shutdown).await {
+            Ok(()) => break,
+            Err(error) => {
+                tracing::warn!(queue = %queue, error = format!("{error:#}"), "consumer stopped; reconnecting");
+                tokio::select! {
+                    () = shutdown.cancelled() => break,
+                    () = tokio::time::sleep(Duration::from_secs(1)) => {}
+                }
+            }
+        }
+    }
+}
+
+async fn consume(state: &WorkerState, queue: &str, shutdown: &CancellationToken) -> anyhow::Result<()> {
+    let connection = state.broker.get().await?;
+    let channel = connection.create_channel().await?;
+    channel.basic_qos(state.config.worker_prefetch, BasicQosOptions::default()).await?;
+    let tag = format!("{}-{}", queue, uuid::Uuid::new_v4());
+    let mut consumer = channel
+        .basic_consume(queue.into(), tag.as_str().into(), BasicConsumeOptions::default(), FieldTable::default())
+        .await?;
+    tracing::info!(queue, "consuming");
+    let linger = state.config.worker_batch_linger;
+    let limit = state.config.worker_batch_size;
+    loop {
+        let first = tokio::select! {
+            () = shutdown.cancelled() => break,
+            next = consumer.next() => next,
+        };
+        let Some(first) = first else { anyhow::bail!("the broker cancelled the consumer") };
+        let mut batch = vec![first?];
+        let deadline = tokio::time::Instant::now() + linger;
+        while batch.len() < limit {
+            match tokio::time::timeout_at(deadline, consumer.next()).await {
+                Ok(Some(delivery)) => batch.push(delivery?),
+                Ok(None) | Err(_) => break,
+            }
+        }
+        if !handle_batch(state, batch, shutdown).await? {
+            break;
+        }
+    }
+    // Stop deliveries, then close: anything prefetched but not handled goes back to the queue.
+    let _ = channel.basic_cancel(tag.as_str().into(), BasicCancelOptions::default()).await;
+    let _ = channel.close(200, "worker shutting down".into()).await;
+    tracing::info!(queue, "consumer stopped");
+    Ok(())
+}
+
+/// Handles one batch. `Ok(false)` means shutdown interrupted a retry and the batch was left
+/// unacked for redelivery.
+async fn handle_batch(state: &WorkerState, deliveries: Vec<Delivery>, shutdown: &CancellationToken) -> anyhow::Result<bool> {
+    let mut decoded = Vec::with_capacity(deliveries.len());
+    for delivery in deliveries {
+        match decode(&delivery.data) {
+            Some(message) => decoded.push((delivery, message)),
+            None => {
+                tracing::error!(redelivered = delivery.redelivered, "undecodable message; dead-lettering");
+                state.metrics.messages_processed.with_label_values(&[QUEUE_LABEL, Outcome::DeadLettered.as_str()]).inc();
+                delivery.reject(BasicRejectOptions { requeue: false }).await?;
+            }
+        }
+    }
+    if decoded.is_empty() {
+        return Ok(true);
+    }
+    let messages: Vec<EventMessage> = decoded.iter().map(|(_, m)| m.clone()).collect();
+    match apply_with_retry(state, &messages, shutdown).await {
+        Attempt::Committed(results) => {
+            record(state, &messages, &results);
+            ack_all(&decoded).await?;
+            Ok(true)
+        }
+        Attempt::Interrupted => Ok(false),
+        Attempt::Permanent(error) if decoded.len() == 1 => {
+            let (delivery, message) = &decoded[0];
+            tracing::error!(
+                request_id = %message.request_id,
+                message_id = %message.message_id,
+                workspace_id = %message.workspace_id,
+                error = %error,
+                "message cannot be applied; dead-lettering"
+            );
+            state.metrics.messages_processed.with_label_values(&[QUEUE_LABEL, Outcome::DeadLettered.as_str()]).inc();
+            delivery.reject(BasicRejectOptions { requeue: false }).await?;
+            Ok(true)
+        }
+        Attempt::Permanent(error) => {
+            tracing::warn!(size = decoded.len(), error = %error, "batch failed; applying its messages one by one");
+            for (delivery, _) in decoded {
+                if !Box::pin(handle_batch(state, vec![delivery], shutdown)).await? {
+                    return Ok(false);
+                }
+            }
+            Ok(true)
+        }
+    }
+}
+
+enum Attempt {
+    Committed(Vec<Processed>),
+    Interrupted,
+    Permanent(String),
+}
+
+async fn apply_with_retry(state: &WorkerState, messages: &[EventMessage], shutdown: &CancellationToken) -> Attempt {
+    let mut delay = Duration::from_millis(100);
+    loop {
+        let started = Instant::now();
+        let result = std::panic::AssertUnwindSafe(apply_batch(&state.db, messages)).catch_unwind().await;
+        match result {
+            Ok(Ok(results)) => {
+                let metrics = &state.metrics;
+                metrics.batch_duration.with_label_values(&[QUEUE_LABEL]).observe(started.elapsed().as_secs_f64());
+                metrics.batch_size.with_label_values(&[QUEUE_LABEL]).observe(messages.len() as f64);
+                return Attempt::Committed(results);
+            }
+            Ok(Err(error)) if is_transient(&error) => {
+                state.metrics.batch_failures.with_label_values(&[QUEUE_LABEL, "transient"]).inc();
+                tracing::warn!(error = %error, retry_in_ms = delay.as_millis() as u64, "database unavailable; retrying batch");
+            }
+            Ok(Err(error)) => {
+                state.metrics.batch_failures.with_label_values(&[QUEUE_LABEL, "permanent"]).inc();
+                return Attempt::Permanent(error.to_string());
+            }
+            Err(_) => {
+                state.metrics.batch_failures.with_label_values(&[QUEUE_LABEL, "panic"]).inc();
+                return Attempt::Permanent("handler panicked".into());
+            }
+        }
+        tokio::select! {
+            () = shutdown.cancelled() => return Attempt::Interrupted,
+            () = tokio::time::sleep(delay) => {}
+        }
+        delay = (delay * 2).min(Duration::from_secs(10));
+    }
+}
+
+/// Errors that say nothing about the messages: the database is away, busy or restarting.
+fn is_transient(error: &sqlx::Error) -> bool {
+    match error {
+        sqlx::Error::Database(db) => {
+            let code = db.code().unwrap_or_default();
+            // Serialization failure, deadlock, connection exceptions, resources, shutdown.
+            matches!(code.as_ref(), "40001" | "40P01" | "57P01" | "57P02" | "57P03")
+                || code.starts_with("08")
+                || code.starts_with("53")
+        }
+        sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::WorkerCrashed
+        | sqlx::Error::Protocol(_) => true,
+        _ => false,
+    }
+}
+
+fn decode(data: &[u8]) -> Option<EventMessage> {
+    let message: EventMessage = serde_json::from_slice(data).ok()?;
+    (message.v <= ENVELOPE_VERSION).then_some(message)
+}
+
+fn record(state: &WorkerState, messages: &[EventMessage], results: &[Processed]) {
+    let now = chrono::Utc::now();
+    for (message, processed) in messages.iter().zip(results) {
+        let outcome = processed.outcome.as_str();
+        state.metrics.messages_processed.with_label_values(&[QUEUE_LABEL, outcome]).inc();
+        state.metrics.events_processed.with_label_values(&[message.type_label(), outcome]).inc();
+        let lag = (now - message.accepted_at).to_std().unwrap_or_default();
+        state.metrics.processing_lag.with_label_values(&[QUEUE_LABEL]).observe(lag.as_secs_f64());
+        tracing::info!(
+            request_id = %message.request_id,
+            message_id = %message.message_id,
+            workspace_id = %message.workspace_id,
+            event_type = message.type_label(),
+            outcome,
+            reason = processed.reason.unwrap_or(""),
+            "event processed"
+        );
+    }
+}
+
+/// Acks every delivery of the batch with one frame: the last tag, `multiple`.
+async fn ack_all(decoded: &[(Delivery, EventMessage)]) -> lapin::Result<()> {
+    if let Some((last, _)) = decoded.iter().max_by_key(|(d, _)| d.delivery_tag) {
+        last.ack(BasicAckOptions { multiple: true }).await?;
+    }
+    Ok(())
+}

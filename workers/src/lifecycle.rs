@@ -1,0 +1,177 @@
+//! Applying lifecycle callbacks inside the batch's transaction.
+//!
+//! INSTALLED replaces the installation (a re-install brings a new `addonId` and new tokens);
+//! every other callback applies only to the current installation's `addonId` and is otherwise
+//! ignored and counted, so a late DELETED of an old installation cannot remove a new one.
+
+use serde_json::json;
+use sqlx::PgConnection;
+
+use common::messages::{Event, EventMessage, Installed};
+
+use crate::outcome::Processed;
+use crate::store::{self, LogRow};
+
+/// Applies one lifecycle message and logs it; the caller commits.
+pub async fn apply_lifecycle(conn: &mut PgConnection, message: &EventMessage) -> sqlx::Result<Processed> {
+    let workspace_id = message.workspace_id.as_str();
+    let (processed, payload) = match &message.event {
+        Event::Installed(installed) => {
+            install(conn, message, installed).await?;
+            let webhooks: Vec<_> = installed
+                .webhooks
+                .iter()
+                .map(|w| json!({"path": w.path, "webhookType": w.webhook_type}))
+                .collect();
+            let payload = json!({"addonId": installed.addon_id, "apiUrl": installed.api_url, "webhooks": webhooks});
+            (Processed::applied(), Some(payload))
+        }
+        Event::Deleted(deleted) => match current_installation(conn, workspace_id, &deleted.addon_id).await? {
+            Err(ignored) => (ignored, None),
+            Ok(()) => {
+                uninstall(conn, workspace_id).await?;
+                (Processed::applied(), Some(json!({"addonId": deleted.addon_id})))
+            }
+        },
+        Event::StatusChanged(change) => match current_installation(conn, workspace_id, &change.addon_id).await? {
+            Err(ignored) => (ignored, None),
+            Ok(()) => {
+                sqlx::query("update installations set status = $2, updated_at = now() where workspace_id = $1")
+                    .bind(workspace_id)
+                    .bind(change.status.as_str())
+                    .execute(&mut *conn)
+                    .await?;
+                (Processed::applied(), Some(json!({"addonId": change.addon_id, "status": change.status})))
+            }
+        },
+        Event::SettingsUpdated(update) => match current_installation(conn, workspace_id, &update.addon_id).await? {
+            Err(ignored) => (ignored, None),
+            Ok(()) => {
+                sqlx::query("update installations set settings = $2, updated_at = now() where workspace_id = $1")
+                    .bind(workspace_id)
+                    .bind(&update.settings)
+                    .execute(&mut *conn)
+                    .await?;
+                (Processed::applied(), Some(json!({"addonId": update.addon_id, "settings": update.settings})))
+            }
+        },
+        // Webhooks never reach here (the batch routes them); refuse rather than panic.
+        Event::Webhook(_) => (Processed::ignored("not_lifecycle"), None),
+    };
+    let row = LogRow {
+        workspace_id: workspace_id.to_owned(),
+        message_id: message.message_id,
+        source: "lifecycle",
+        event_type: message.type_label(),
+        entity_kind: None,
+        entity_id: None,
+        outcome: processed.outcome.as_str(),
+        reason: processed.reason,
+        request_id: message.request_id.clone(),
+        accepted_at: message.accepted_at,
+        body_sha256: None,
+        payload,
+    };
+    store::insert_log_rows(&mut *conn, std::slice::from_ref(&row)).await?;
+    Ok(processed)
+}
+
+/// `Ok` when `addon_id` is the workspace's current, not deleted installation.
+async fn current_installation(
+    conn: &mut PgConnection,
+    workspace_id: &str,
+    addon_id: &str,
+) -> sqlx::Result<Result<(), Processed>> {
+    let row: Option<(String, bool)> = sqlx::query_as(
+        "select addon_id, deleted_at is not null from installations where workspace_id = $1 for update",
+    )
+    .bind(workspace_id)
+    .fetch_optional(&mut *conn)
+    .await?;
+    Ok(match row {
+        None => Err(Processed::ignored("not_installed")),
+        Some((current, _)) if current != addon_id => Err(Processed::ignored("stale_addon")),
+        Some((_, true)) => Err(Processed::ignored("already_deleted")),
+        Some(_) => Ok(()),
+    })
+}
+
+async fn install(conn: &mut PgConnection, message: &EventMessage, installed: &Installed) -> sqlx::Result<()> {
+    let workspace_id = message.workspace_id.as_str();
+    sqlx::query(
+        "insert into installations
+             (workspace_id, addon_id, status, deleted_at, addon_user_id, as_user, api_url, backend_url,
+              reports_url, locations_url, screenshots_url, sealed_auth_token, settings, installed_at, updated_at)
+         values ($1, $2, 'ACTIVE', null, $3, $4, $5, $6, $7, $8, $9, $10, '[]'::jsonb, $11, now())
+         on conflict (workspace_id) do update set
+             addon_id = excluded.addon_id,
+             status = 'ACTIVE',
+             deleted_at = null,
+             addon_user_id = excluded.addon_user_id,
+             as_user = excluded.as_user,
+             api_url = excluded.api_url,
+             backend_url = excluded.backend_url,
+             reports_url = excluded.reports_url,
+             locations_url = excluded.locations_url,
+             screenshots_url = excluded.screenshots_url,
+             sealed_auth_token = excluded.sealed_auth_token,
+             settings = case when installations.addon_id = excluded.addon_id
+                             then installations.settings else '[]'::jsonb end,
+             installed_at = case when installations.addon_id = excluded.addon_id and installations.deleted_at is null
+                                 then installations.installed_at else excluded.installed_at end,
+             updated_at = now()",
+    )
+    .bind(workspace_id)
+    .bind(&installed.addon_id)
+    .bind(&installed.addon_user_id)
+    .bind(&installed.as_user)
+    .bind(&installed.api_url)
+    .bind(&installed.backend_url)
+    .bind(&installed.reports_url)
+    .bind(&installed.locations_url)
+    .bind(&installed.screenshots_url)
+    .bind(&installed.sealed_auth_token)
+    .bind(message.accepted_at)
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query("delete from webhook_tokens where workspace_id = $1")
+        .bind(workspace_id)
+        .execute(&mut *conn)
+        .await?;
+    let paths: Vec<&str> = installed.webhooks.iter().map(|w| w.path.as_str()).collect();
+    let types: Vec<Option<&str>> = installed.webhooks.iter().map(|w| w.webhook_type.as_deref()).collect();
+    let hashes: Vec<&str> = installed.webhooks.iter().map(|w| w.token_sha256.as_str()).collect();
+    sqlx::query(
+        "insert into webhook_tokens (workspace_id, addon_id, path, webhook_type, token_sha256)
+         select $1, $2, p, t, h from unnest($3::text[], $4::text[], $5::text[]) as w(p, t, h)
+         on conflict do nothing",
+    )
+    .bind(workspace_id)
+    .bind(&installed.addon_id)
+    .bind(&paths)
+    .bind(&types)
+    .bind(&hashes)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// Marks the installation deleted, erases its tokens and purges the workspace's data.
+async fn uninstall(conn: &mut PgConnection, workspace_id: &str) -> sqlx::Result<()> {
+    sqlx::query(
+        "update installations
+         set deleted_at = now(), status = 'INACTIVE', sealed_auth_token = null, updated_at = now()
+         where workspace_id = $1",
+    )
+    .bind(workspace_id)
+    .execute(&mut *conn)
+    .await?;
+    for statement in [
+        "delete from webhook_tokens where workspace_id = $1",
+        "delete from entities where workspace_id = $1",
+        "delete from event_log where workspace_id = $1",
+    ] {
+        sqlx::query(statement).bind(workspace_id).execute(&mut *conn).await?;
+    }
+    Ok(())
+}

@@ -1,0 +1,19 @@
+//! The workers binary: config, telemetry, build, consume until Ctrl-C or SIGTERM.
+
+use tokio_util::sync::CancellationToken;
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let config = match common::config::Config::from_env() {
+        Ok(config) => config,
+        Err(error) => {
+            eprintln!("{error}");
+            std::process::exit(2);
+        }
+    };
+    common::telemetry::init(config.log_format);
+    let shutdown = CancellationToken::new();
+    common::shutdown::cancel_on_signal(shutdown.clone());
+    let app = workers::App::build(config).await?;
+    app.run_until_stopped(shutdown).await
+}

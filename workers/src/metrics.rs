@@ -1,0 +1,43 @@
+//! The worker tier's metrics. Labels are closed sets, never ids.
+
+use prometheus::{HistogramVec, IntCounterVec, Registry};
+
+use common::metrics::{counter, histogram, latency_buckets, registry};
+
+/// Every metric workers expose at `/metrics`.
+pub struct WorkerMetrics {
+    pub registry: Registry,
+    /// `studio_messages_processed_total{queue, outcome}`.
+    pub messages_processed: IntCounterVec,
+    /// `studio_events_processed_total{type, outcome}`: lifecycle types and webhook event types.
+    pub events_processed: IntCounterVec,
+    /// `studio_batch_size{queue}`: messages per committed batch.
+    pub batch_size: HistogramVec,
+    /// `studio_batch_duration_seconds{queue}`: apply and commit time of a batch.
+    pub batch_duration: HistogramVec,
+    /// `studio_processing_lag_seconds{queue}`: ingress acceptance to commit.
+    pub processing_lag: HistogramVec,
+    /// `studio_batch_failures_total{queue, kind}`: transient (retried) and permanent (isolated).
+    pub batch_failures: IntCounterVec,
+}
+
+impl WorkerMetrics {
+    pub fn new() -> Self {
+        let r = registry();
+        Self {
+            messages_processed: counter(&r, "messages_processed_total", "Messages handled, by queue and outcome.", &["queue", "outcome"]),
+            events_processed: counter(&r, "events_processed_total", "Lifecycle and webhook events handled, by type and outcome.", &["type", "outcome"]),
+            batch_size: histogram(&r, "batch_size", "Messages per committed batch.", &["queue"], vec![1.0, 2.0, 5.0, 10.0, 25.0, 50.0, 100.0, 250.0, 500.0, 1000.0]),
+            batch_duration: histogram(&r, "batch_duration_seconds", "Time to apply and commit a batch.", &["queue"], latency_buckets()),
+            processing_lag: histogram(&r, "processing_lag_seconds", "From ingress acceptance to commit.", &["queue"], latency_buckets()),
+            batch_failures: counter(&r, "batch_failures_total", "Failed batch attempts, by kind.", &["queue", "kind"]),
+            registry: r,
+        }
+    }
+}
+
+impl Default for WorkerMetrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}

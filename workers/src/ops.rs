@@ -1,0 +1,55 @@
+//! The workers' own HTTP listener: `/health`, `/ready` and `/metrics` for probes and Prometheus.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::State;
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+
+use common::health::{Check, health, ready};
+
+use crate::WorkerState;
+
+pub fn router(state: WorkerState) -> Router {
+    Router::new()
+        .route("/health", get(|| async { health("workers") }))
+        .route("/ready", get(get_ready))
+        .route("/metrics", get(get_metrics))
+        .with_state(state)
+}
+
+/// Ready when both the database and the broker answer: a worker needs both to make progress.
+async fn get_ready(State(state): State<WorkerState>) -> Response {
+    let mut checks = BTreeMap::new();
+    let database = tokio::time::timeout(Duration::from_secs(2), sqlx::query("select 1").execute(&state.db)).await;
+    checks.insert(
+        "postgres",
+        match database {
+            Ok(Ok(_)) => Check::ok(true),
+            Ok(Err(error)) => Check::failed(true, error.to_string()),
+            Err(_) => Check::failed(true, "timed out"),
+        },
+    );
+    let broker = tokio::time::timeout(Duration::from_secs(2), state.broker.get()).await;
+    checks.insert(
+        "rabbitmq",
+        match broker {
+            Ok(Ok(connection)) if connection.status().connected() => Check::ok(true),
+            Ok(Ok(_)) => Check::failed(true, "connection closed"),
+            Ok(Err(error)) => Check::failed(true, error.to_string()),
+            Err(_) => Check::failed(true, "timed out"),
+        },
+    );
+    ready(checks)
+}
+
+async fn get_metrics(State(state): State<WorkerState>) -> Response {
+    (
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        common::metrics::render(&state.metrics.registry),
+    )
+        .into_response()
+}

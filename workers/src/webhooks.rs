@@ -1,0 +1,143 @@
+//! Admitting a webhook and staging its effect on the entity store.
+//!
+//! A webhook is applied only for an installed, active installation whose `addonId` matches the
+//! token's and whose stored webhook token hashes include the delivery's. Its entity changes
+//! only when the content differs from what is stored, so the same delivery twice is applied
+//! once, while A, B, A for one entity ends at A.
+
+use std::collections::HashMap;
+
+use common::crypto::constant_time_eq;
+use common::events::Effect;
+use common::messages::{EventMessage, SignatureScheme, WebhookEvent};
+
+use crate::outcome::Processed;
+use crate::store::{EntityKey, EntityState, EntityWrite, InstallationView, LogRow};
+
+/// Writes staged by a run of webhooks, flushed in two multi-row statements.
+#[derive(Default)]
+pub struct StagedWrites {
+    pub log: Vec<LogRow>,
+    /// The last version of each entity; insertion order kept for deterministic statements.
+    pub entities: Vec<(EntityKey, EntityWrite)>,
+    positions: HashMap<EntityKey, usize>,
+}
+
+impl StagedWrites {
+    fn stage_entity(&mut self, key: EntityKey, write: EntityWrite) {
+        match self.positions.get(&key) {
+            Some(&index) => self.entities[index].1 = write,
+            None => {
+                self.positions.insert(key.clone(), self.entities.len());
+                self.entities.push((key, write));
+            }
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.log.is_empty() && self.entities.is_empty()
+    }
+
+    pub fn clear(&mut self) {
+        self.log.clear();
+        self.entities.clear();
+        self.positions.clear();
+    }
+}
+
+/// The entity a webhook message is about, if it names one.
+pub fn entity_key(message: &EventMessage, webhook: &WebhookEvent) -> Option<EntityKey> {
+    let kind = webhook.event_type.entity_kind();
+    Some(EntityKey {
+        workspace_id: message.workspace_id.clone(),
+        kind: kind.as_str(),
+        entity_id: kind.entity_id(&webhook.body)?,
+    })
+}
+
+/// Decides one webhook against the installation and the entity's current state, staging what it
+/// changes. `entities` is updated so later messages of the batch see this one's effect.
+pub fn stage_webhook(
+    message: &EventMessage,
+    webhook: &WebhookEvent,
+    installation: Option<&InstallationView>,
+    entities: &mut HashMap<EntityKey, EntityState>,
+    staged: &mut StagedWrites,
+) -> Processed {
+    let key = entity_key(message, webhook);
+    let processed = match admit(webhook, installation) {
+        Err(rejected) => rejected,
+        Ok(()) => match &key {
+            None => Processed::applied(),
+            Some(key) => {
+                let next = EntityState {
+                    body_sha256: webhook.body_sha256.clone(),
+                    deleted: webhook.event_type.effect() == Effect::Delete,
+                };
+                if entities.get(key) == Some(&next) {
+                    Processed::duplicate()
+                } else {
+                    staged.stage_entity(
+                        key.clone(),
+                        EntityWrite {
+                            data: webhook.body.clone(),
+                            deleted: next.deleted,
+                            body_sha256: next.body_sha256.clone(),
+                            observed_at: message.accepted_at,
+                            message_id: message.message_id,
+                        },
+                    );
+                    entities.insert(key.clone(), next);
+                    Processed::applied()
+                }
+            }
+        },
+    };
+    let rejected = processed.outcome == crate::outcome::Outcome::Rejected;
+    staged.log.push(LogRow {
+        workspace_id: message.workspace_id.clone(),
+        message_id: message.message_id,
+        source: "webhook",
+        event_type: webhook.event_type.as_str(),
+        entity_kind: key.as_ref().map(|k| k.kind),
+        entity_id: key.map(|k| k.entity_id),
+        outcome: processed.outcome.as_str(),
+        reason: processed.reason,
+        request_id: message.request_id.clone(),
+        accepted_at: message.accepted_at,
+        body_sha256: Some(webhook.body_sha256.clone()),
+        // A rejected delivery's content is not kept: it was never the workspace's data.
+        payload: (!rejected).then(|| webhook.body.clone()),
+    });
+    processed
+}
+
+fn admit(webhook: &WebhookEvent, installation: Option<&InstallationView>) -> Result<(), Processed> {
+    let installation = installation.ok_or(Processed::rejected("not_installed"))?;
+    if installation.deleted {
+        return Err(Processed::rejected("deleted"));
+    }
+    if !installation.active {
+        return Err(Processed::rejected("inactive"));
+    }
+    match webhook.scheme {
+        SignatureScheme::Jwt => {
+            if webhook.addon_id.as_deref() != Some(installation.addon_id.as_str()) {
+                return Err(Processed::rejected("addon_mismatch"));
+            }
+            let Some(presented) = webhook.token_sha256.as_deref() else {
+                return Err(Processed::rejected("token_mismatch"));
+            };
+            // Check every stored hash so the time taken does not say which one matched.
+            let matched = installation
+                .token_hashes
+                .iter()
+                .fold(false, |found, stored| found | constant_time_eq(stored.as_bytes(), presented.as_bytes()));
+            if !matched {
+                return Err(Processed::rejected("token_mismatch"));
+            }
+            Ok(())
+        }
+        SignatureScheme::Hmac | SignatureScheme::Unverified => Ok(()),
+    }
+}

@@ -1,1 +1,11 @@
-//! placeholder
+//! The integration test harness: isolated environments on the real RabbitMQ, PostgreSQL and
+//! Redis, both tiers spawned on port 0 (in process or as real processes), and a signer standing
+//! in for Clockify. Helpers are methods on [`TestApp`].
+
+pub mod env;
+pub mod logs;
+pub mod process;
+pub mod test_app;
+
+pub use env::TestEnv;
+pub use test_app::{Installation, TestApp};

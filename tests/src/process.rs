@@ -1,0 +1,66 @@
+//! Real worker processes, for the tests that need several of them or need to kill one.
+
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+
+use crate::env::TestEnv;
+
+/// A `workers` process; killed when dropped.
+pub struct WorkerProcess {
+    pub child: Child,
+    pub log_path: PathBuf,
+}
+
+impl WorkerProcess {
+    /// Starts the workers binary with the test's environment; its stdout (JSON logs) goes to a file.
+    pub fn spawn(env: &TestEnv, name: &str) -> Self {
+        let binary = workers_binary();
+        let log_path = std::env::temp_dir().join(format!("studio-{}-{name}.log", env.id));
+        let log = std::fs::File::create(&log_path).expect("creating the worker log file");
+        let child = Command::new(&binary)
+            .envs(env.vars())
+            .env("RUST_LOG", "info")
+            .stdout(Stdio::from(log))
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap_or_else(|e| panic!("starting {}: {e}", binary.display()));
+        Self { child, log_path }
+    }
+
+    /// SIGKILL: no shutdown, no acks, nothing flushed.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// SIGTERM, then waits for the exit status.
+    pub fn terminate(&mut self) -> std::process::ExitStatus {
+        let _ = Command::new("kill").arg("-TERM").arg(self.child.id().to_string()).status();
+        self.child.wait().expect("waiting for the worker")
+    }
+
+    /// What the process has logged so far.
+    pub fn logs(&self) -> String {
+        std::fs::read_to_string(&self.log_path).unwrap_or_default()
+    }
+}
+
+impl Drop for WorkerProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// `target/<profile>/workers`, next to this test binary's `deps/` folder.
+fn workers_binary() -> PathBuf {
+    let exe = std::env::current_exe().expect("test binary path");
+    let profile_dir = exe.parent().and_then(|deps| deps.parent()).expect("target/<profile>/deps layout");
+    let binary = profile_dir.join("workers");
+    assert!(
+        binary.exists(),
+        "{} is missing: run `cargo build --workspace --bins` before the tests (the README's test command does)",
+        binary.display()
+    );
+    binary
+}

@@ -1,0 +1,3 @@
+//! The one integration test binary: both tiers against real RabbitMQ, PostgreSQL and Redis.
+
+mod suite;

@@ -21,7 +21,10 @@ pub struct QueueNames {
 
 impl QueueNames {
     pub fn new(prefix: &str, partitions: u16) -> Self {
-        Self { prefix: prefix.to_owned(), partitions }
+        Self {
+            prefix: prefix.to_owned(),
+            partitions,
+        }
     }
 
     pub fn from_config(config: &Config) -> Self {
@@ -39,7 +42,9 @@ impl QueueNames {
 
     /// Every event partition queue, in order.
     pub fn event_partitions(&self) -> Vec<String> {
-        (0..self.partitions).map(|p| self.event_partition(p)).collect()
+        (0..self.partitions)
+            .map(|p| self.event_partition(p))
+            .collect()
     }
 
     /// Bootstrap jobs: long-running, kept apart so they never delay events.
@@ -71,18 +76,31 @@ impl QueueNames {
 
 /// A pool of broker connections; a broken connection is replaced on the next checkout.
 pub fn connection_pool(amqp_url: &str) -> anyhow::Result<Pool> {
-    let config = deadpool_lapin::Config { url: Some(amqp_url.to_owned()), ..Default::default() };
+    let config = deadpool_lapin::Config {
+        url: Some(amqp_url.to_owned()),
+        ..Default::default()
+    };
     Ok(config.create_pool(ConnectionProperties::default, Runtime::Tokio1)?)
 }
 
 /// Declares the whole topology. Idempotent: whichever tier starts first creates it.
-pub async fn declare_topology(channel: &Channel, names: &QueueNames, max_delivery_attempts: u32) -> lapin::Result<()> {
-    let durable = QueueDeclareOptions { durable: true, ..Default::default() };
+pub async fn declare_topology(
+    channel: &Channel,
+    names: &QueueNames,
+    max_delivery_attempts: u32,
+) -> lapin::Result<()> {
+    let durable = QueueDeclareOptions {
+        durable: true,
+        ..Default::default()
+    };
     channel
         .exchange_declare(
             names.dead_letter_exchange().into(),
             ExchangeKind::Fanout,
-            ExchangeDeclareOptions { durable: true, ..Default::default() },
+            ExchangeDeclareOptions {
+                durable: true,
+                ..Default::default()
+            },
             FieldTable::default(),
         )
         .await?;
@@ -102,7 +120,9 @@ pub async fn declare_topology(channel: &Channel, names: &QueueNames, max_deliver
     for queue in names.event_partitions() {
         let mut arguments = quorum_arguments(dead_letter.clone());
         arguments.insert("x-single-active-consumer".into(), AMQPValue::Boolean(true));
-        channel.queue_declare(queue.into(), durable, arguments).await?;
+        channel
+            .queue_declare(queue.into(), durable, arguments)
+            .await?;
     }
     for queue in [names.bootstrap(), names.api_calls()] {
         channel
@@ -114,10 +134,19 @@ pub async fn declare_topology(channel: &Channel, names: &QueueNames, max_deliver
 
 fn quorum_arguments(dead_letter: Option<(String, u32)>) -> FieldTable {
     let mut arguments = FieldTable::default();
-    arguments.insert("x-queue-type".into(), AMQPValue::LongString(LongString::from("quorum")));
+    arguments.insert(
+        "x-queue-type".into(),
+        AMQPValue::LongString(LongString::from("quorum")),
+    );
     if let Some((exchange, attempts)) = dead_letter {
-        arguments.insert("x-dead-letter-exchange".into(), AMQPValue::LongString(LongString::from(exchange)));
-        arguments.insert("x-delivery-limit".into(), AMQPValue::LongInt(attempts.min(i32::MAX as u32) as i32));
+        arguments.insert(
+            "x-dead-letter-exchange".into(),
+            AMQPValue::LongString(LongString::from(exchange)),
+        );
+        arguments.insert(
+            "x-delivery-limit".into(),
+            AMQPValue::LongInt(attempts.min(i32::MAX as u32) as i32),
+        );
     }
     arguments
 }

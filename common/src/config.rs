@@ -79,7 +79,10 @@ impl std::fmt::Debug for Config {
             .field("workers_bind", &self.workers_bind)
             .field("event_partitions", &self.event_partitions)
             .field("queue_prefix", &self.queue_prefix)
-            .field("require_signature_verification", &self.require_signature_verification)
+            .field(
+                "require_signature_verification",
+                &self.require_signature_verification,
+            )
             .finish_non_exhaustive()
     }
 }
@@ -97,7 +100,10 @@ impl Config {
         if !(base_url.starts_with("http://") || base_url.starts_with("https://"))
             || base_url.ends_with('/')
         {
-            return Err(invalid("BASE_URL", "must be http(s) and have no trailing slash"));
+            return Err(invalid(
+                "BASE_URL",
+                "must be http(s) and have no trailing slash",
+            ));
         }
         let addon_key = env.string("ADDON_KEY", "clockify-api-studio");
         if !(2..=50).contains(&addon_key.len()) {
@@ -108,7 +114,10 @@ impl Config {
             return Err(invalid("ADDON_NAME", "must be 1 to 50 characters"));
         }
         let require_signature_verification = env.boolean("REQUIRE_SIGNATURE_VERIFICATION", true)?;
-        let token_encryption_key = env.optional("TOKEN_ENCRYPTION_KEY").map(decode_key).transpose()?;
+        let token_encryption_key = env
+            .optional("TOKEN_ENCRYPTION_KEY")
+            .map(decode_key)
+            .transpose()?;
         if require_signature_verification && token_encryption_key.is_none() {
             return Err(invalid(
                 "TOKEN_ENCRYPTION_KEY",
@@ -128,8 +137,16 @@ impl Config {
             require_signature_verification,
             allow_unverified_dev_mode: env.boolean("DEV_ALLOW_UNVERIFIED", false)?,
             webhook_hmac_secret: env.optional("WEBHOOK_HMAC_SECRET").map(String::into_bytes),
-            webhook_max_payload_bytes: env.ranged("WEBHOOK_MAX_PAYLOAD_BYTES", 5_242_880, 1..=64 << 20)?,
-            lifecycle_max_payload_bytes: env.ranged("LIFECYCLE_MAX_PAYLOAD_BYTES", 1_048_576, 1..=64 << 20)?,
+            webhook_max_payload_bytes: env.ranged(
+                "WEBHOOK_MAX_PAYLOAD_BYTES",
+                5_242_880,
+                1..=64 << 20,
+            )?,
+            lifecycle_max_payload_bytes: env.ranged(
+                "LIFECYCLE_MAX_PAYLOAD_BYTES",
+                1_048_576,
+                1..=64 << 20,
+            )?,
             admin_token: env.optional("ADMIN_TOKEN"),
             token_encryption_key,
             webhook_events: webhook_events(&env)?,
@@ -138,10 +155,22 @@ impl Config {
             publish_channels: env.ranged("PUBLISH_CHANNELS", 4, 1..=64)?,
             worker_prefetch: env.ranged("WORKER_PREFETCH", 500, 1..=10_000)?,
             worker_batch_size: env.ranged("WORKER_BATCH_SIZE", 250, 1..=5_000)?,
-            worker_batch_linger: Duration::from_millis(env.ranged("WORKER_BATCH_LINGER_MS", 5, 0..=1_000)?),
+            worker_batch_linger: Duration::from_millis(env.ranged(
+                "WORKER_BATCH_LINGER_MS",
+                5,
+                0..=1_000,
+            )?),
             max_delivery_attempts: env.ranged("MAX_DELIVERY_ATTEMPTS", 5, 1..=100)?,
-            shutdown_timeout: Duration::from_secs(env.ranged("SHUTDOWN_TIMEOUT_SECS", 20, 1..=600)?),
-            webhook_token_cache_size: env.ranged("WEBHOOK_TOKEN_CACHE_SIZE", 100_000, 0..=10_000_000)?,
+            shutdown_timeout: Duration::from_secs(env.ranged(
+                "SHUTDOWN_TIMEOUT_SECS",
+                20,
+                1..=600,
+            )?),
+            webhook_token_cache_size: env.ranged(
+                "WEBHOOK_TOKEN_CACHE_SIZE",
+                100_000,
+                0..=10_000_000,
+            )?,
             log_format: match env.string("LOG_FORMAT", "json").as_str() {
                 "json" => LogFormat::Json,
                 "pretty" => LogFormat::Pretty,
@@ -157,7 +186,10 @@ impl Config {
 }
 
 fn invalid(name: &'static str, reason: impl Into<String>) -> ConfigError {
-    ConfigError { name, reason: reason.into() }
+    ConfigError {
+        name,
+        reason: reason.into(),
+    }
 }
 
 fn decode_key(text: String) -> Result<[u8; 32], ConfigError> {
@@ -170,13 +202,23 @@ fn decode_key(text: String) -> Result<[u8; 32], ConfigError> {
 }
 
 fn public_key_pem(env: &Vars<'_>) -> Result<String, ConfigError> {
-    let pem = match (env.optional("CLOCKIFY_PUBLIC_KEY"), env.optional("CLOCKIFY_PUBLIC_KEY_FILE")) {
+    let pem = match (
+        env.optional("CLOCKIFY_PUBLIC_KEY"),
+        env.optional("CLOCKIFY_PUBLIC_KEY_FILE"),
+    ) {
         (Some(_), Some(_)) => {
-            return Err(invalid("CLOCKIFY_PUBLIC_KEY", "set either it or CLOCKIFY_PUBLIC_KEY_FILE, not both"));
+            return Err(invalid(
+                "CLOCKIFY_PUBLIC_KEY",
+                "set either it or CLOCKIFY_PUBLIC_KEY_FILE, not both",
+            ));
         }
         (Some(text), None) => text.replace("\\n", "\n"),
-        (None, Some(path)) => std::fs::read_to_string(&path)
-            .map_err(|e| invalid("CLOCKIFY_PUBLIC_KEY_FILE", format!("cannot read {path}: {e}")))?,
+        (None, Some(path)) => std::fs::read_to_string(&path).map_err(|e| {
+            invalid(
+                "CLOCKIFY_PUBLIC_KEY_FILE",
+                format!("cannot read {path}: {e}"),
+            )
+        })?,
         (None, None) => CLOCKIFY_PUBLIC_KEY_PEM.to_owned(),
     };
     jsonwebtoken::DecodingKey::from_rsa_pem(pem.as_bytes())
@@ -187,7 +229,11 @@ fn public_key_pem(env: &Vars<'_>) -> Result<String, ConfigError> {
 fn webhook_events(env: &Vars<'_>) -> Result<Vec<EventType>, ConfigError> {
     let raw = env.optional("WEBHOOK_EVENTS");
     let names: Vec<&str> = match &raw {
-        Some(list) => list.split(',').map(str::trim).filter(|s| !s.is_empty()).collect(),
+        Some(list) => list
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .collect(),
         None => DEFAULT_WEBHOOK_EVENTS.iter().map(|e| e.as_str()).collect(),
     };
     let mut events = Vec::with_capacity(names.len());
@@ -199,7 +245,10 @@ fn webhook_events(env: &Vars<'_>) -> Result<Vec<EventType>, ConfigError> {
         }
     }
     if events.len() > 10 {
-        return Err(invalid("WEBHOOK_EVENTS", "Clockify allows at most 10 webhooks per add-on"));
+        return Err(invalid(
+            "WEBHOOK_EVENTS",
+            "Clockify allows at most 10 webhooks per add-on",
+        ));
     }
     Ok(events)
 }
@@ -208,8 +257,17 @@ fn queue_prefix(env: &Vars<'_>) -> Result<String, ConfigError> {
     let prefix = env.string("QUEUE_PREFIX", "studio");
     let valid = !prefix.is_empty()
         && prefix.len() <= 100
-        && prefix.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
-    if valid { Ok(prefix) } else { Err(invalid("QUEUE_PREFIX", "letters, digits, '-', '_', '.' only")) }
+        && prefix
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+    if valid {
+        Ok(prefix)
+    } else {
+        Err(invalid(
+            "QUEUE_PREFIX",
+            "letters, digits, '-', '_', '.' only",
+        ))
+    }
 }
 
 struct Vars<'a>(&'a HashMap<String, String>);
@@ -232,25 +290,40 @@ impl Vars<'_> {
         }
     }
 
-    fn parsed<T: std::str::FromStr>(&self, name: &'static str, default: &str) -> Result<T, ConfigError> {
+    fn parsed<T: std::str::FromStr>(
+        &self,
+        name: &'static str,
+        default: &str,
+    ) -> Result<T, ConfigError> {
         self.string(name, default)
             .trim()
             .parse()
             .map_err(|_| invalid(name, "cannot be parsed"))
     }
 
-    fn ranged<T>(&self, name: &'static str, default: T, range: std::ops::RangeInclusive<T>) -> Result<T, ConfigError>
+    fn ranged<T>(
+        &self,
+        name: &'static str,
+        default: T,
+        range: std::ops::RangeInclusive<T>,
+    ) -> Result<T, ConfigError>
     where
         T: std::str::FromStr + PartialOrd + std::fmt::Display + Copy,
     {
         let value = match self.optional(name) {
             None => default,
-            Some(text) => text.trim().parse().map_err(|_| invalid(name, "must be a whole number"))?,
+            Some(text) => text
+                .trim()
+                .parse()
+                .map_err(|_| invalid(name, "must be a whole number"))?,
         };
         if range.contains(&value) {
             Ok(value)
         } else {
-            Err(invalid(name, format!("must be between {} and {}", range.start(), range.end())))
+            Err(invalid(
+                name,
+                format!("must be between {} and {}", range.start(), range.end()),
+            ))
         }
     }
 }
@@ -260,7 +333,10 @@ mod tests {
     use super::*;
 
     fn vars(pairs: &[(&str, &str)]) -> HashMap<String, String> {
-        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
     }
 
     const KEY: &str = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=";
@@ -275,24 +351,28 @@ mod tests {
 
     #[test]
     fn missing_encryption_key_is_refused_by_name() {
-        let err = Config::from_vars(&vars(&[])).err().expect("refused");
+        let err = Config::from_vars(&vars(&[])).expect_err("refused");
         assert_eq!(err.name, "TOKEN_ENCRYPTION_KEY");
     }
 
     #[test]
     fn eleven_webhook_events_are_refused() {
         let list = "NEW_PROJECT,PROJECT_UPDATED,PROJECT_DELETED,NEW_TASK,TASK_UPDATED,TASK_DELETED,NEW_CLIENT,CLIENT_UPDATED,CLIENT_DELETED,NEW_TAG,TAG_UPDATED";
-        let err = Config::from_vars(&vars(&[("TOKEN_ENCRYPTION_KEY", KEY), ("WEBHOOK_EVENTS", list)]))
-            .err()
-            .expect("refused");
+        let err = Config::from_vars(&vars(&[
+            ("TOKEN_ENCRYPTION_KEY", KEY),
+            ("WEBHOOK_EVENTS", list),
+        ]))
+        .expect_err("refused");
         assert_eq!(err.name, "WEBHOOK_EVENTS");
     }
 
     #[test]
     fn out_of_range_number_is_refused_by_name() {
-        let err = Config::from_vars(&vars(&[("TOKEN_ENCRYPTION_KEY", KEY), ("EVENT_PARTITIONS", "0")]))
-            .err()
-            .expect("refused");
+        let err = Config::from_vars(&vars(&[
+            ("TOKEN_ENCRYPTION_KEY", KEY),
+            ("EVENT_PARTITIONS", "0"),
+        ]))
+        .expect_err("refused");
         assert_eq!(err.name, "EVENT_PARTITIONS");
     }
 }

@@ -45,7 +45,8 @@ pub struct TokenCipher {
 impl TokenCipher {
     pub fn new(key: &[u8; 32]) -> Self {
         Self {
-            key: RandomizedNonceKey::new(&AES_256_GCM, key).expect("AES-256-GCM takes a 32-byte key"),
+            key: RandomizedNonceKey::new(&AES_256_GCM, key)
+                .expect("AES-256-GCM takes a 32-byte key"),
         }
     }
 
@@ -58,7 +59,10 @@ impl TokenCipher {
             .expect("AES-GCM sealing fails only on inputs of many gigabytes");
         let mut sealed = nonce.as_ref().to_vec();
         sealed.extend_from_slice(&in_out);
-        format!("{VERSION_PREFIX}{}", base64::engine::general_purpose::STANDARD.encode(sealed))
+        format!(
+            "{VERSION_PREFIX}{}",
+            base64::engine::general_purpose::STANDARD.encode(sealed)
+        )
     }
 
     /// Opens what [`seal`](Self::seal) produced for the same workspace.
@@ -104,7 +108,11 @@ mod tests {
     fn hmac_round_trips_and_rejects_a_changed_body() {
         let sig = hmac_sha256_hex(b"k", b"body");
         assert!(verify_hmac_sha256_hex(b"k", b"body", &sig));
-        assert!(verify_hmac_sha256_hex(b"k", b"body", &format!("sha256={sig}")));
+        assert!(verify_hmac_sha256_hex(
+            b"k",
+            b"body",
+            &format!("sha256={sig}")
+        ));
         assert!(!verify_hmac_sha256_hex(b"k", b"body2", &sig));
         assert!(!verify_hmac_sha256_hex(b"k", b"body", "zz"));
     }

@@ -8,13 +8,21 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{PgPool, Postgres};
 
 /// Connects, creating the database and applying migrations first when needed.
-pub async fn connect_and_migrate(database_url: &str, max_connections: u32) -> anyhow::Result<PgPool> {
-    if !Postgres::database_exists(database_url).await.context("checking that the database exists")? {
+pub async fn connect_and_migrate(
+    database_url: &str,
+    max_connections: u32,
+) -> anyhow::Result<PgPool> {
+    if !Postgres::database_exists(database_url)
+        .await
+        .context("checking that the database exists")?
+    {
         // Two processes may race to create it; the loser's error is harmless.
-        if let Err(error) = Postgres::create_database(database_url).await {
-            if !Postgres::database_exists(database_url).await.unwrap_or(false) {
-                return Err(error).context("creating the database");
-            }
+        if let Err(error) = Postgres::create_database(database_url).await
+            && !Postgres::database_exists(database_url)
+                .await
+                .unwrap_or(false)
+        {
+            return Err(error).context("creating the database");
         }
     }
     let options: PgConnectOptions = database_url.parse().context("parsing DATABASE_URL")?;
@@ -30,5 +38,8 @@ pub async fn connect_and_migrate(database_url: &str, max_connections: u32) -> an
 
 /// Applies the migrations in `migrations/`; concurrent callers are serialised by sqlx's lock.
 pub async fn migrate(pool: &PgPool) -> anyhow::Result<()> {
-    sqlx::migrate!("../migrations").run(pool).await.context("applying migrations")
+    sqlx::migrate!("../migrations")
+        .run(pool)
+        .await
+        .context("applying migrations")
 }

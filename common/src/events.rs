@@ -108,7 +108,10 @@ impl EventType {
 
     /// The ingress path that receives this event: `/webhooks/new-project`.
     pub fn path(self) -> String {
-        format!("/webhooks/{}", self.as_str().to_ascii_lowercase().replace('_', "-"))
+        format!(
+            "/webhooks/{}",
+            self.as_str().to_ascii_lowercase().replace('_', "-")
+        )
     }
 }
 
@@ -194,12 +197,18 @@ mod tests {
             assert!(paths.insert(event.path()));
         }
         assert_eq!(EventType::ALL.len(), 51);
-        assert_eq!(EventType::NewTimerStarted.path(), "/webhooks/new-timer-started");
+        assert_eq!(
+            EventType::NewTimerStarted.path(),
+            "/webhooks/new-timer-started"
+        );
     }
 
     #[test]
     fn assignment_id_comes_from_assignment_id() {
         let payload = serde_json::json!({"assignmentId": "a1", "userId": "u1"});
-        assert_eq!(EntityKind::Assignment.entity_id(&payload).as_deref(), Some("a1"));
+        assert_eq!(
+            EntityKind::Assignment.entity_id(&payload).as_deref(),
+            Some("a1")
+        );
     }
 }

@@ -37,27 +37,46 @@ pub struct Check {
 
 impl Check {
     pub fn ok(critical: bool) -> Self {
-        Self { status: "ok", detail: None, critical }
+        Self {
+            status: "ok",
+            detail: None,
+            critical,
+        }
     }
 
     pub fn failed(critical: bool, detail: impl Into<String>) -> Self {
-        Self { status: "unavailable", detail: Some(detail.into()), critical }
+        Self {
+            status: "unavailable",
+            detail: Some(detail.into()),
+            critical,
+        }
     }
 
     pub fn degraded(detail: impl Into<String>) -> Self {
-        Self { status: "degraded", detail: Some(detail.into()), critical: false }
+        Self {
+            status: "degraded",
+            detail: Some(detail.into()),
+            critical: false,
+        }
     }
 }
 
 /// Readiness: 200 when every critical dependency answers, 503 otherwise.
 pub fn ready(checks: BTreeMap<&'static str, Check>) -> Response {
     let ready = checks.values().all(|c| !c.critical || c.status == "ok");
-    let status = if ready { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+    let status = if ready {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
     #[derive(Serialize)]
     struct Ready {
         status: &'static str,
         checks: BTreeMap<&'static str, Check>,
     }
-    let body = Ready { status: if ready { "ready" } else { "unavailable" }, checks };
+    let body = Ready {
+        status: if ready { "ready" } else { "unavailable" },
+        checks,
+    };
     (status, Json(body)).into_response()
 }

@@ -161,8 +161,9 @@ mod tests {
     #[test]
     fn partition_is_stable_and_in_range() {
         assert_eq!(partition_of("ws-1", 8), partition_of("ws-1", 8));
-        let spread: std::collections::HashSet<u16> =
-            (0..200).map(|i| partition_of(&format!("ws-{i}"), 8)).collect();
+        let spread: std::collections::HashSet<u16> = (0..200)
+            .map(|i| partition_of(&format!("ws-{i}"), 8))
+            .collect();
         assert_eq!(spread.len(), 8);
         assert!(spread.iter().all(|p| *p < 8));
     }
@@ -172,7 +173,10 @@ mod tests {
         let message = EventMessage::new(
             "ws".into(),
             "req".into(),
-            Event::StatusChanged(StatusChanged { addon_id: "a".into(), status: InstallationStatus::Inactive }),
+            Event::StatusChanged(StatusChanged {
+                addon_id: "a".into(),
+                status: InstallationStatus::Inactive,
+            }),
         );
         let json = serde_json::to_string(&message).expect("serializes");
         assert!(json.contains("\"kind\":\"status_changed\""));

@@ -9,8 +9,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use deadpool_lapin::Pool;
-use lapin::options::{BasicPublishOptions, ConfirmSelectOptions};
 use lapin::Confirmation;
+use lapin::options::{BasicPublishOptions, ConfirmSelectOptions};
 use lapin::types::{AMQPValue, FieldTable, LongString};
 use lapin::{BasicProperties, Channel};
 use tokio::sync::Mutex;
@@ -48,10 +48,19 @@ impl Publisher {
     }
 
     /// Publishes `body` persistently to `queue` and waits for the broker's confirm.
-    pub async fn publish(&self, queue: &str, message_id: &str, request_id: &str, body: &[u8]) -> Result<(), PublishError> {
+    pub async fn publish(
+        &self,
+        queue: &str,
+        message_id: &str,
+        request_id: &str,
+        body: &[u8],
+    ) -> Result<(), PublishError> {
         let channel = self.channel().await?;
         let mut headers = FieldTable::default();
-        headers.insert("x-request-id".into(), AMQPValue::LongString(LongString::from(request_id)));
+        headers.insert(
+            "x-request-id".into(),
+            AMQPValue::LongString(LongString::from(request_id)),
+        );
         let properties = BasicProperties::default()
             .with_delivery_mode(2)
             .with_content_type("application/json".into())
@@ -61,7 +70,10 @@ impl Publisher {
             .basic_publish(
                 "".into(),
                 queue.into(),
-                BasicPublishOptions { mandatory: true, ..Default::default() },
+                BasicPublishOptions {
+                    mandatory: true,
+                    ..Default::default()
+                },
                 body,
                 properties,
             )
@@ -75,7 +87,9 @@ impl Publisher {
             Confirmation::Ack(None) => Ok(()),
             Confirmation::Ack(Some(_)) => Err(PublishError::Unroutable),
             Confirmation::Nack(_) => Err(PublishError::Nacked),
-            Confirmation::NotRequested => Err(PublishError::Unavailable("confirms not enabled".into())),
+            Confirmation::NotRequested => {
+                Err(PublishError::Unavailable("confirms not enabled".into()))
+            }
         }
     }
 

@@ -15,18 +15,26 @@ const REDACTED: &str = "[redacted]";
 
 /// Installs the global subscriber writing to stdout. Safe to call twice (the second is a no-op).
 pub fn init(format: LogFormat) {
-    init_with_writer(format, RedactingStdout);
+    init_with_writer(format, RedactingStdout, "info");
 }
 
-/// Installs the global subscriber writing through `writer` (tests capture logs this way).
-pub fn init_with_writer<W>(format: LogFormat, writer: W)
+/// Installs the global subscriber writing through `writer` (tests capture logs this way);
+/// `default_filter` applies when `RUST_LOG` is unset.
+pub fn init_with_writer<W>(format: LogFormat, writer: W, default_filter: &str)
 where
     W: for<'a> MakeWriter<'a> + Send + Sync + 'static,
 {
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(writer);
+    let filter =
+        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default_filter));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(writer);
     let _ = match format {
-        LogFormat::Json => builder.json().flatten_event(true).with_current_span(true).try_init(),
+        LogFormat::Json => builder
+            .json()
+            .flatten_event(true)
+            .with_current_span(true)
+            .try_init(),
         LogFormat::Pretty => builder.pretty().try_init(),
     };
 }
@@ -77,9 +85,16 @@ pub fn scrub_line(line: &str) -> String {
 
 fn is_secret_key(key: &str) -> bool {
     let key = key.to_ascii_lowercase();
-    ["token", "signature", "authorization", "secret", "password", "cookie"]
-        .iter()
-        .any(|word| key.contains(word))
+    [
+        "token",
+        "signature",
+        "authorization",
+        "secret",
+        "password",
+        "cookie",
+    ]
+    .iter()
+    .any(|word| key.contains(word))
         && !key.ends_with("_sha256")
 }
 
@@ -107,7 +122,9 @@ pub fn redact_jwts(text: &str) -> String {
     while let Some(start) = rest.find("eyJ") {
         out.push_str(&rest[..start]);
         let candidate = &rest[start..];
-        let end = candidate.find(|c: char| !(is_b64(c) || c == '.')).unwrap_or(candidate.len());
+        let end = candidate
+            .find(|c: char| !(is_b64(c) || c == '.'))
+            .unwrap_or(candidate.len());
         let run = &candidate[..end];
         if run.split('.').filter(|p| !p.is_empty()).count() >= 2 {
             out.push_str(REDACTED);

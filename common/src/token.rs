@@ -112,7 +112,9 @@ impl TokenVerifier {
         let data = jsonwebtoken::decode::<ClockifyClaims>(token, &self.key, &self.validation)
             .map_err(|e| match e.kind() {
                 ErrorKind::InvalidSignature | ErrorKind::InvalidRsaKey(_) => VerifyError::Signature,
-                ErrorKind::InvalidAlgorithm | ErrorKind::InvalidAlgorithmName => VerifyError::Algorithm,
+                ErrorKind::InvalidAlgorithm | ErrorKind::InvalidAlgorithmName => {
+                    VerifyError::Algorithm
+                }
                 ErrorKind::InvalidIssuer => VerifyError::Issuer,
                 ErrorKind::InvalidSubject => VerifyError::Subject,
                 ErrorKind::ExpiredSignature => VerifyError::Expired,
@@ -132,7 +134,8 @@ impl TokenVerifier {
 
 fn header_algorithm(token: &str) -> Result<String, VerifyError> {
     let mut parts = token.split('.');
-    let (Some(header), Some(_), Some(_), None) = (parts.next(), parts.next(), parts.next(), parts.next())
+    let (Some(header), Some(_), Some(_), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
     else {
         return Err(VerifyError::Malformed);
     };

@@ -26,7 +26,11 @@ pub enum CacheOutcome {
 
 impl CachedVerifier {
     pub fn new(verifier: TokenVerifier, capacity: usize) -> Self {
-        Self { verifier, capacity, entries: Arc::default() }
+        Self {
+            verifier,
+            capacity,
+            entries: Arc::default(),
+        }
     }
 
     /// The uncached verifier, for tokens that are not worth caching (lifecycle, user).
@@ -37,14 +41,17 @@ impl CachedVerifier {
     /// Verifies `token`, from the cache when it was seen before and has not expired since.
     pub fn verify(&self, token: &str) -> Result<(Arc<ClockifyClaims>, CacheOutcome), VerifyError> {
         let key = digest(token.trim());
-        if let Some(claims) = self.read(&key) {
-            if claims.exp.is_none_or(|exp| exp > now()) {
-                return Ok((claims, CacheOutcome::Hit));
-            }
+        if let Some(claims) = self.read(&key)
+            && claims.exp.is_none_or(|exp| exp > now())
+        {
+            return Ok((claims, CacheOutcome::Hit));
         }
         let claims = Arc::new(self.verifier.verify(token)?);
         if self.capacity > 0 {
-            let mut entries = self.entries.write().unwrap_or_else(|poisoned| poisoned.into_inner());
+            let mut entries = self
+                .entries
+                .write()
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
             if entries.len() >= self.capacity {
                 // Bounded memory beats a perfect hit rate: start over rather than track recency.
                 entries.clear();
@@ -55,7 +62,10 @@ impl CachedVerifier {
     }
 
     fn read(&self, key: &[u8; 32]) -> Option<Arc<ClockifyClaims>> {
-        let entries = self.entries.read().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let entries = self
+            .entries
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
         entries.get(key).cloned()
     }
 }

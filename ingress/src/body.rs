@@ -20,7 +20,11 @@ pub fn require_json(headers: &HeaderMap) -> Result<(), ApiError> {
 }
 
 /// Reads at most `limit` bytes; a declared or actual larger body is a 413.
-pub async fn read_limited(headers: &HeaderMap, body: Body, limit: usize) -> Result<Bytes, ApiError> {
+pub async fn read_limited(
+    headers: &HeaderMap,
+    body: Body,
+    limit: usize,
+) -> Result<Bytes, ApiError> {
     let declared = headers
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
@@ -35,8 +39,13 @@ pub async fn read_limited(headers: &HeaderMap, body: Body, limit: usize) -> Resu
 
 /// Parses a JSON object; malformed JSON is a 400, valid JSON of another shape a 422.
 pub fn parse_object(bytes: &[u8]) -> Result<serde_json::Map<String, serde_json::Value>, ApiError> {
-    let value: serde_json::Value =
-        serde_json::from_slice(bytes).map_err(|e| ApiError::BadRequest(format!("malformed JSON: line {} column {}", e.line(), e.column())))?;
+    let value: serde_json::Value = serde_json::from_slice(bytes).map_err(|e| {
+        ApiError::BadRequest(format!(
+            "malformed JSON: line {} column {}",
+            e.line(),
+            e.column()
+        ))
+    })?;
     match value {
         serde_json::Value::Object(map) => Ok(map),
         _ => Err(ApiError::Unprocessable("body must be a JSON object".into())),
@@ -44,16 +53,24 @@ pub fn parse_object(bytes: &[u8]) -> Result<serde_json::Map<String, serde_json::
 }
 
 /// A required non-empty string field, or a 422 naming it.
-pub fn required_str<'a>(map: &'a serde_json::Map<String, serde_json::Value>, field: &str) -> Result<&'a str, ApiError> {
+pub fn required_str<'a>(
+    map: &'a serde_json::Map<String, serde_json::Value>,
+    field: &str,
+) -> Result<&'a str, ApiError> {
     match map.get(field) {
         Some(serde_json::Value::String(s)) if !s.is_empty() => Ok(s),
-        Some(_) => Err(ApiError::Unprocessable(format!("{field} must be a non-empty string"))),
+        Some(_) => Err(ApiError::Unprocessable(format!(
+            "{field} must be a non-empty string"
+        ))),
         None => Err(ApiError::Unprocessable(format!("{field} is required"))),
     }
 }
 
 /// An optional string field; present but not a string is a 422.
-pub fn optional_str(map: &serde_json::Map<String, serde_json::Value>, field: &str) -> Result<Option<String>, ApiError> {
+pub fn optional_str(
+    map: &serde_json::Map<String, serde_json::Value>,
+    field: &str,
+) -> Result<Option<String>, ApiError> {
     match map.get(field) {
         None | Some(serde_json::Value::Null) => Ok(None),
         Some(serde_json::Value::String(s)) => Ok(Some(s.clone())),

@@ -16,7 +16,12 @@ pub async fn enqueue_event(state: &AppState, message: &EventMessage) -> Result<(
     let started = Instant::now();
     let result = state
         .publisher
-        .publish(&queue, &message.message_id.to_string(), &message.request_id, &body)
+        .publish(
+            &queue,
+            &message.message_id.to_string(),
+            &message.request_id,
+            &body,
+        )
         .await;
     state
         .metrics
@@ -30,8 +35,14 @@ pub async fn enqueue_event(state: &AppState, message: &EventMessage) -> Result<(
             common::publisher::PublishError::Unroutable => "unroutable",
             common::publisher::PublishError::Timeout => "timeout",
         };
-        state.metrics.publish_failures.with_label_values(&[reason]).inc();
+        state
+            .metrics
+            .publish_failures
+            .with_label_values(&[reason])
+            .inc();
         tracing::warn!(error = %error, queue = %queue, "publish not confirmed");
-        ApiError::Unavailable { retry_after_secs: 5 }
+        ApiError::Unavailable {
+            retry_after_secs: 5,
+        }
     })
 }

@@ -52,7 +52,10 @@ pub fn router(state: AppState) -> Router {
         .route("/metrics", get(ops::get_metrics));
     routes::event_routes(router)
         .fallback(|| async { error::ApiError::NotFound })
-        .layer(axum::middleware::from_fn_with_state(state.clone(), request_id::track_request))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            request_id::track_request,
+        ))
         .with_state(state)
 }
 
@@ -71,7 +74,9 @@ impl App {
                     "REQUIRE_SIGNATURE_VERIFICATION=false is for local development only; set DEV_ALLOW_UNVERIFIED=true as well to start"
                 );
             }
-            tracing::warn!("signature verification is OFF: any caller can post events (development mode)");
+            tracing::warn!(
+                "signature verification is OFF: any caller can post events (development mode)"
+            );
         }
         let verifier = TokenVerifier::new(&config.clockify_public_key_pem, &config.addon_key)
             .context("loading the Clockify public key")?;
@@ -79,14 +84,19 @@ impl App {
         let queues = QueueNames::from_config(&config);
         {
             let connection = pool.get().await.context("connecting to RabbitMQ")?;
-            let channel = connection.create_channel().await.context("opening a RabbitMQ channel")?;
+            let channel = connection
+                .create_channel()
+                .await
+                .context("opening a RabbitMQ channel")?;
             declare_topology(&channel, &queues, config.max_delivery_attempts)
                 .await
                 .context("declaring the queue topology")?;
             let _ = channel.close(200, "topology declared".into()).await;
         }
         let metrics = Arc::new(IngressMetrics::new());
-        metrics.verification_disabled.set(i64::from(!config.require_signature_verification));
+        metrics
+            .verification_disabled
+            .set(i64::from(!config.require_signature_verification));
         let listener = TcpListener::bind(config.ingress_bind)
             .await
             .with_context(|| format!("binding {}", config.ingress_bind))?;
@@ -94,7 +104,9 @@ impl App {
             verifier: CachedVerifier::new(verifier, config.webhook_token_cache_size),
             publisher: Publisher::new(pool, config.publish_channels),
             queues,
-            cipher: config.encryption_key().map(|key| Arc::new(TokenCipher::new(key))),
+            cipher: config
+                .encryption_key()
+                .map(|key| Arc::new(TokenCipher::new(key))),
             metrics,
             config: Arc::new(config),
         };
@@ -103,7 +115,9 @@ impl App {
 
     /// The address actually bound.
     pub fn local_addr(&self) -> SocketAddr {
-        self.listener.local_addr().expect("a bound listener has an address")
+        self.listener
+            .local_addr()
+            .expect("a bound listener has an address")
     }
 
     /// Serves until `shutdown` is cancelled, then drains requests in flight.

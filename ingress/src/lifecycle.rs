@@ -10,7 +10,8 @@ use serde_json::{Map, Value};
 
 use common::crypto::sha256_hex;
 use common::messages::{
-    Deleted, Event, EventMessage, Installed, InstallationStatus, SettingsUpdated, StatusChanged, WebhookToken,
+    Deleted, Event, EventMessage, InstallationStatus, Installed, SettingsUpdated, StatusChanged,
+    WebhookToken,
 };
 
 use crate::AppState;
@@ -30,8 +31,12 @@ pub enum LifecycleKind {
 }
 
 impl LifecycleKind {
-    pub const ALL: [LifecycleKind; 4] =
-        [LifecycleKind::Installed, LifecycleKind::Deleted, LifecycleKind::StatusChanged, LifecycleKind::SettingsUpdated];
+    pub const ALL: [LifecycleKind; 4] = [
+        LifecycleKind::Installed,
+        LifecycleKind::Deleted,
+        LifecycleKind::StatusChanged,
+        LifecycleKind::SettingsUpdated,
+    ];
 
     /// The manifest's `lifecycle[].type`.
     pub fn manifest_type(self) -> &'static str {
@@ -66,12 +71,24 @@ pub async fn handle_lifecycle(
 ) -> Response {
     match accept(kind, &state, request_id, &headers, body).await {
         Ok(()) => {
-            state.metrics.lifecycle_accepted.with_label_values(&[kind.manifest_type()]).inc();
+            state
+                .metrics
+                .lifecycle_accepted
+                .with_label_values(&[kind.manifest_type()])
+                .inc();
             StatusCode::OK.into_response()
         }
         Err(Rejection { reason, error }) => {
-            state.metrics.rejections.with_label_values(&["lifecycle", reason]).inc();
-            tracing::info!(lifecycle = kind.manifest_type(), reason, "lifecycle callback refused");
+            state
+                .metrics
+                .rejections
+                .with_label_values(&["lifecycle", reason])
+                .inc();
+            tracing::info!(
+                lifecycle = kind.manifest_type(),
+                reason,
+                "lifecycle callback refused"
+            );
             error.into_response()
         }
     }
@@ -89,9 +106,16 @@ async fn accept(
         .await
         .reason("too_large")?;
     let claims = if state.config.require_signature_verification {
-        let token = headers.get(TOKEN_HEADER).and_then(|v| v.to_str().ok()).unwrap_or("");
+        let token = headers
+            .get(TOKEN_HEADER)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("");
         let claims = state.verifier.inner().verify(token).map_err(|e| {
-            state.metrics.signature_failures.with_label_values(&["lifecycle", e.reason()]).inc();
+            state
+                .metrics
+                .signature_failures
+                .with_label_values(&["lifecycle", e.reason()])
+                .inc();
             Rejection::from(e)
         })?;
         Some(claims)
@@ -99,52 +123,85 @@ async fn accept(
         None
     };
     let body = parse_object(&bytes).reason("malformed")?;
-    let workspace_id = required_str(&body, "workspaceId").reason("payload")?.to_owned();
+    let workspace_id = required_str(&body, "workspaceId")
+        .reason("payload")?
+        .to_owned();
     let addon_id = required_str(&body, "addonId").reason("payload")?.to_owned();
     if let Some(claims) = &claims {
         if claims.workspace_id != workspace_id {
-            return Err(ApiError::Forbidden("token workspace does not match the body")).reason("workspace_mismatch");
+            return Err(ApiError::Forbidden(
+                "token workspace does not match the body",
+            ))
+            .reason("workspace_mismatch");
         }
         if claims.addon_id.as_deref() != Some(addon_id.as_str()) {
-            return Err(ApiError::Forbidden("token addonId does not match the body")).reason("addon_mismatch");
+            return Err(ApiError::Forbidden("token addonId does not match the body"))
+                .reason("addon_mismatch");
         }
     }
     let event = match kind {
-        LifecycleKind::Installed => Event::Installed(installed(state, &workspace_id, addon_id, &body)?),
+        LifecycleKind::Installed => {
+            Event::Installed(installed(state, &workspace_id, addon_id, &body)?)
+        }
         LifecycleKind::Deleted => Event::Deleted(Deleted { addon_id }),
         LifecycleKind::StatusChanged => {
             let status = match required_str(&body, "status").reason("payload")? {
                 "ACTIVE" => InstallationStatus::Active,
                 "INACTIVE" => InstallationStatus::Inactive,
-                _ => return Err(ApiError::Unprocessable("status must be ACTIVE or INACTIVE".into())).reason("payload"),
+                _ => {
+                    return Err(ApiError::Unprocessable(
+                        "status must be ACTIVE or INACTIVE".into(),
+                    ))
+                    .reason("payload");
+                }
             };
             Event::StatusChanged(StatusChanged { addon_id, status })
         }
         LifecycleKind::SettingsUpdated => {
-            let settings = body.get("settings").cloned().unwrap_or(Value::Array(vec![]));
+            let settings = body
+                .get("settings")
+                .cloned()
+                .unwrap_or(Value::Array(vec![]));
             if !matches!(settings, Value::Array(_) | Value::Object(_)) {
-                return Err(ApiError::Unprocessable("settings must be an array or object".into())).reason("payload");
+                return Err(ApiError::Unprocessable(
+                    "settings must be an array or object".into(),
+                ))
+                .reason("payload");
             }
             Event::SettingsUpdated(SettingsUpdated { addon_id, settings })
         }
     };
     let message = EventMessage::new(workspace_id, request_id, event);
-    enqueue_event(state, &message).await.reason("broker_unavailable")
+    enqueue_event(state, &message)
+        .await
+        .reason("broker_unavailable")
 }
 
 /// Builds the INSTALLED message: the installation token sealed, webhook tokens hashed, base URLs
 /// from the installation token's own verified claims where it carries them.
-fn installed(state: &AppState, workspace_id: &str, addon_id: String, body: &Map<String, Value>) -> Result<Installed, Rejection> {
+fn installed(
+    state: &AppState,
+    workspace_id: &str,
+    addon_id: String,
+    body: &Map<String, Value>,
+) -> Result<Installed, Rejection> {
     let auth_token = required_str(body, "authToken").reason("payload")?;
     let token_claims = if state.config.require_signature_verification {
         let claims = state
             .verifier
             .inner()
             .verify(auth_token)
-            .map_err(|_| ApiError::Unprocessable("authToken is not a valid Clockify installation token".into()))
+            .map_err(|_| {
+                ApiError::Unprocessable(
+                    "authToken is not a valid Clockify installation token".into(),
+                )
+            })
             .reason("installation_token")?;
         if claims.workspace_id != workspace_id {
-            return Err(ApiError::Forbidden("installation token is for another workspace")).reason("workspace_mismatch");
+            return Err(ApiError::Forbidden(
+                "installation token is for another workspace",
+            ))
+            .reason("workspace_mismatch");
         }
         Some(claims)
     } else {
@@ -152,25 +209,38 @@ fn installed(state: &AppState, workspace_id: &str, addon_id: String, body: &Map<
     };
     let sealed_auth_token = match &state.cipher {
         Some(cipher) => cipher.seal(workspace_id, auth_token),
-        None => return Err(ApiError::Internal(anyhow::anyhow!("TOKEN_ENCRYPTION_KEY is not set"))).reason("no_encryption_key"),
+        None => {
+            return Err(ApiError::Internal(anyhow::anyhow!(
+                "TOKEN_ENCRYPTION_KEY is not set"
+            )))
+            .reason("no_encryption_key");
+        }
     };
     let mut webhooks = Vec::new();
     if let Some(list) = body.get("webhooks") {
         let Value::Array(items) = list else {
-            return Err(ApiError::Unprocessable("webhooks must be an array".into())).reason("payload");
+            return Err(ApiError::Unprocessable("webhooks must be an array".into()))
+                .reason("payload");
         };
         for item in items {
             let Value::Object(hook) = item else {
-                return Err(ApiError::Unprocessable("webhooks[] must be objects".into())).reason("payload");
+                return Err(ApiError::Unprocessable("webhooks[] must be objects".into()))
+                    .reason("payload");
             };
             webhooks.push(WebhookToken {
                 path: required_str(hook, "path").reason("payload")?.to_owned(),
                 webhook_type: optional_str(hook, "webhookType").reason("payload")?,
-                token_sha256: sha256_hex(required_str(hook, "authToken").reason("payload")?.as_bytes()),
+                token_sha256: sha256_hex(
+                    required_str(hook, "authToken")
+                        .reason("payload")?
+                        .as_bytes(),
+                ),
             });
         }
     }
-    let claim = |f: fn(&common::token::ClockifyClaims) -> &Option<String>| token_claims.as_ref().and_then(|c| f(c).clone());
+    let claim = |f: fn(&common::token::ClockifyClaims) -> &Option<String>| {
+        token_claims.as_ref().and_then(|c| f(c).clone())
+    };
     Ok(Installed {
         addon_id,
         addon_user_id: optional_str(body, "addonUserId").reason("payload")?,

@@ -37,18 +37,79 @@ impl IngressMetrics {
     pub fn new() -> Self {
         let r = registry();
         Self {
-            requests: counter(&r, "http_requests_total", "HTTP requests by route template, method and status.", &["route", "method", "status"]),
-            request_duration: histogram(&r, "http_request_duration_seconds", "HTTP request latency by route template.", &["route"], latency_buckets()),
-            lifecycle_accepted: counter(&r, "lifecycle_accepted_total", "Lifecycle callbacks enqueued, by type.", &["type"]),
-            webhooks_accepted: counter(&r, "webhooks_accepted_total", "Webhooks enqueued, by event type and signature scheme.", &["event_type", "scheme"]),
-            signature_failures: counter(&r, "signature_failures_total", "Refused signatures, by scope and reason.", &["scope", "reason"]),
-            rejections: counter(&r, "rejections_total", "Refused requests, by scope and reason.", &["scope", "reason"]),
-            hmac_fallback: counter(&r, "hmac_fallback_total", "Webhooks checked by the HMAC fallback, by outcome.", &["outcome"]),
-            legacy_signature_header: counter(&r, "legacy_signature_header_total", "Webhooks signed under a legacy header name.", &["header"]),
-            token_cache: counter(&r, "webhook_token_cache_total", "Verified webhook token cache lookups.", &["outcome"]),
-            publish_duration: histogram(&r, "publish_duration_seconds", "Publish until the broker confirmed.", &["queue_kind"], latency_buckets()),
-            publish_failures: counter(&r, "publish_failures_total", "Publishes the broker did not confirm.", &["reason"]),
-            verification_disabled: gauge(&r, "signature_verification_disabled", "1 when signature verification is off (development only)."),
+            requests: counter(
+                &r,
+                "http_requests_total",
+                "HTTP requests by route template, method and status.",
+                &["route", "method", "status"],
+            ),
+            request_duration: histogram(
+                &r,
+                "http_request_duration_seconds",
+                "HTTP request latency by route template.",
+                &["route"],
+                latency_buckets(),
+            ),
+            lifecycle_accepted: counter(
+                &r,
+                "lifecycle_accepted_total",
+                "Lifecycle callbacks enqueued, by type.",
+                &["type"],
+            ),
+            webhooks_accepted: counter(
+                &r,
+                "webhooks_accepted_total",
+                "Webhooks enqueued, by event type and signature scheme.",
+                &["event_type", "scheme"],
+            ),
+            signature_failures: counter(
+                &r,
+                "signature_failures_total",
+                "Refused signatures, by scope and reason.",
+                &["scope", "reason"],
+            ),
+            rejections: counter(
+                &r,
+                "rejections_total",
+                "Refused requests, by scope and reason.",
+                &["scope", "reason"],
+            ),
+            hmac_fallback: counter(
+                &r,
+                "hmac_fallback_total",
+                "Webhooks checked by the HMAC fallback, by outcome.",
+                &["outcome"],
+            ),
+            legacy_signature_header: counter(
+                &r,
+                "legacy_signature_header_total",
+                "Webhooks signed under a legacy header name.",
+                &["header"],
+            ),
+            token_cache: counter(
+                &r,
+                "webhook_token_cache_total",
+                "Verified webhook token cache lookups.",
+                &["outcome"],
+            ),
+            publish_duration: histogram(
+                &r,
+                "publish_duration_seconds",
+                "Publish until the broker confirmed.",
+                &["queue_kind"],
+                latency_buckets(),
+            ),
+            publish_failures: counter(
+                &r,
+                "publish_failures_total",
+                "Publishes the broker did not confirm.",
+                &["reason"],
+            ),
+            verification_disabled: gauge(
+                &r,
+                "signature_verification_disabled",
+                "1 when signature verification is off (development only).",
+            ),
             registry: r,
         }
     }

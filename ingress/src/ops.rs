@@ -23,7 +23,10 @@ pub async fn get_ready(State(state): State<AppState>) -> Response {
     };
     checks.insert("rabbitmq", broker);
     if !state.config.require_signature_verification {
-        checks.insert("signature_verification", Check::degraded("disabled (development mode)"));
+        checks.insert(
+            "signature_verification",
+            Check::degraded("disabled (development mode)"),
+        );
     }
     ready(checks)
 }

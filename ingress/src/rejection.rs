@@ -23,6 +23,9 @@ impl<T> Reason<T> for Result<T, ApiError> {
 
 impl From<VerifyError> for Rejection {
     fn from(error: VerifyError) -> Self {
-        Rejection { reason: error.reason(), error: error.into() }
+        Rejection {
+            reason: error.reason(),
+            error: error.into(),
+        }
     }
 }

@@ -21,13 +21,20 @@ fn accept_or_make(value: Option<&HeaderValue>) -> String {
     value
         .and_then(|v| v.to_str().ok())
         .filter(|v| !v.is_empty() && v.len() <= 128)
-        .filter(|v| v.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | ':')))
+        .filter(|v| {
+            v.chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | ':'))
+        })
         .map(str::to_owned)
         .unwrap_or_else(|| uuid::Uuid::now_v7().to_string())
 }
 
 /// Middleware: request id in, request id out, and the request counted.
-pub async fn track_request(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
+pub async fn track_request(
+    State(state): State<AppState>,
+    mut request: Request,
+    next: Next,
+) -> Response {
     let started = Instant::now();
     let id = accept_or_make(request.headers().get(HEADER));
     let route = request

@@ -35,13 +35,17 @@ pub fn event_routes(mut router: Router<AppState>) -> Router<AppState> {
     for kind in lifecycle_routes() {
         router = router.route(
             kind.path(),
-            post(move |state, request_id, headers, body| handle_lifecycle(kind, state, request_id, headers, body)),
+            post(move |state, request_id, headers, body| {
+                handle_lifecycle(kind, state, request_id, headers, body)
+            }),
         );
     }
     for event in webhook_routes() {
         router = router.route(
             &event.path(),
-            post(move |state, request_id, headers, body| handle_webhook(event, state, request_id, headers, body)),
+            post(move |state, request_id, headers, body| {
+                handle_webhook(event, state, request_id, headers, body)
+            }),
         );
     }
     router.route(SIDEBAR_PATH, get(crate::sidebar::get_sidebar))

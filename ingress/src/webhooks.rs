@@ -45,11 +45,19 @@ pub async fn handle_webhook(
                 SignatureScheme::Hmac => "hmac",
                 SignatureScheme::Unverified => "unverified",
             };
-            state.metrics.webhooks_accepted.with_label_values(&[event.as_str(), scheme]).inc();
+            state
+                .metrics
+                .webhooks_accepted
+                .with_label_values(&[event.as_str(), scheme])
+                .inc();
             StatusCode::OK.into_response()
         }
         Err(Rejection { reason, error }) => {
-            state.metrics.rejections.with_label_values(&["webhook", reason]).inc();
+            state
+                .metrics
+                .rejections
+                .with_label_values(&["webhook", reason])
+                .inc();
             tracing::info!(event_type = event.as_str(), reason, "webhook refused");
             error.into_response()
         }
@@ -78,8 +86,18 @@ async fn accept(
     let signer = authenticate(state, headers, &bytes)?;
     match headers.get(EVENT_TYPE_HEADER).and_then(|v| v.to_str().ok()) {
         Some(name) if name.trim() == event.as_str() => {}
-        Some(_) => return Err(ApiError::Forbidden("event type header does not match the route")).reason("event_type_mismatch"),
-        None => return Err(ApiError::BadRequest("Clockify-Webhook-Event-Type header is required".into())).reason("event_type_missing"),
+        Some(_) => {
+            return Err(ApiError::Forbidden(
+                "event type header does not match the route",
+            ))
+            .reason("event_type_mismatch");
+        }
+        None => {
+            return Err(ApiError::BadRequest(
+                "Clockify-Webhook-Event-Type header is required".into(),
+            ))
+            .reason("event_type_missing");
+        }
     }
     let body = parse_object(&bytes).reason("malformed")?;
     let body_workspace = match body.get("workspaceId") {
@@ -88,13 +106,19 @@ async fn accept(
     };
     let workspace_id = match (&signer.workspace_id, body_workspace) {
         (Some(claimed), Some(in_body)) if claimed != in_body => {
-            return Err(ApiError::Forbidden("body workspaceId does not match the token")).reason("workspace_mismatch");
+            return Err(ApiError::Forbidden(
+                "body workspaceId does not match the token",
+            ))
+            .reason("workspace_mismatch");
         }
         (Some(claimed), _) => claimed.clone(),
         // HMAC and development deliveries have no claims: the (authenticated) body names it.
         (None, Some(in_body)) => in_body.to_owned(),
         (None, None) => {
-            return Err(ApiError::Unprocessable("workspaceId is required without a signed token".into())).reason("payload");
+            return Err(ApiError::Unprocessable(
+                "workspaceId is required without a signed token".into(),
+            ))
+            .reason("payload");
         }
     };
     let message = EventMessage::new(
@@ -109,31 +133,54 @@ async fn accept(
             body: Value::Object(body),
         }),
     );
-    enqueue_event(state, &message).await.reason("broker_unavailable")?;
+    enqueue_event(state, &message)
+        .await
+        .reason("broker_unavailable")?;
     Ok(signer.scheme)
 }
 
 fn authenticate(state: &AppState, headers: &HeaderMap, body: &[u8]) -> Result<Signer, Rejection> {
     let signature = signature_header(state, headers);
     if !state.config.require_signature_verification {
-        return Ok(Signer { scheme: SignatureScheme::Unverified, workspace_id: None, addon_id: None, token_sha256: None });
+        return Ok(Signer {
+            scheme: SignatureScheme::Unverified,
+            workspace_id: None,
+            addon_id: None,
+            token_sha256: None,
+        });
     }
     let fail = |reason: &'static str| {
-        state.metrics.signature_failures.with_label_values(&["webhook", reason]).inc();
+        state
+            .metrics
+            .signature_failures
+            .with_label_values(&["webhook", reason])
+            .inc();
     };
     let Some(signature) = signature else {
         fail("missing");
-        return Err(ApiError::Unauthorized("Clockify-Signature header is required")).reason("missing");
+        return Err(ApiError::Unauthorized(
+            "Clockify-Signature header is required",
+        ))
+        .reason("missing");
     };
     if !looks_like_jwt(&signature) {
         if let Some(secret) = &state.config.webhook_hmac_secret {
             let valid = verify_hmac_sha256_hex(secret, body, &signature);
-            state.metrics.hmac_fallback.with_label_values(&[if valid { "accepted" } else { "rejected" }]).inc();
+            state
+                .metrics
+                .hmac_fallback
+                .with_label_values(&[if valid { "accepted" } else { "rejected" }])
+                .inc();
             if !valid {
                 fail("hmac");
                 return Err(ApiError::Unauthorized("signature is invalid")).reason("hmac");
             }
-            return Ok(Signer { scheme: SignatureScheme::Hmac, workspace_id: None, addon_id: None, token_sha256: None });
+            return Ok(Signer {
+                scheme: SignatureScheme::Hmac,
+                workspace_id: None,
+                addon_id: None,
+                token_sha256: None,
+            });
         }
         fail("malformed");
         return Err(ApiError::Unauthorized("signature token is malformed")).reason("malformed");
@@ -145,7 +192,11 @@ fn authenticate(state: &AppState, headers: &HeaderMap, body: &[u8]) -> Result<Si
     state
         .metrics
         .token_cache
-        .with_label_values(&[if cache == CacheOutcome::Hit { "hit" } else { "miss" }])
+        .with_label_values(&[if cache == CacheOutcome::Hit {
+            "hit"
+        } else {
+            "miss"
+        }])
         .inc();
     Ok(Signer {
         scheme: SignatureScheme::Jwt,
@@ -156,14 +207,23 @@ fn authenticate(state: &AppState, headers: &HeaderMap, body: &[u8]) -> Result<Si
 }
 
 fn signature_header(state: &AppState, headers: &HeaderMap) -> Option<String> {
-    let read = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
+    let read = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
+    };
     if let Some(value) = read(SIGNATURE_HEADER) {
         return Some(value);
     }
     for legacy in LEGACY_SIGNATURE_HEADERS {
         if let Some(value) = read(legacy) {
             tracing::warn!(header = legacy, "webhook signed under a legacy header name");
-            state.metrics.legacy_signature_header.with_label_values(&[legacy]).inc();
+            state
+                .metrics
+                .legacy_signature_header
+                .with_label_values(&[legacy])
+                .inc();
             return Some(value);
         }
     }

@@ -3,7 +3,13 @@
 use serde_json::{Value, json};
 
 /// An INSTALLED body with one token per webhook path.
-pub fn installed(workspace_id: &str, addon_id: &str, auth_token: &str, api_url: &str, webhooks: &[(String, String)]) -> Value {
+pub fn installed(
+    workspace_id: &str,
+    addon_id: &str,
+    auth_token: &str,
+    api_url: &str,
+    webhooks: &[(String, String)],
+) -> Value {
     let hooks: Vec<Value> = webhooks
         .iter()
         .map(|(path, token)| json!({"path": path, "webhookType": "ADDON", "authToken": token}))

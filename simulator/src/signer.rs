@@ -18,11 +18,16 @@ pub struct ClockifySigner {
 impl ClockifySigner {
     /// The repository's throwaway test key (see `keys/README.md`).
     pub fn test_key(addon_key: &str) -> Self {
-        Self::from_pem(TEST_PRIVATE_KEY, TEST_PUBLIC_KEY, addon_key).expect("the bundled test key is valid")
+        Self::from_pem(TEST_PRIVATE_KEY, TEST_PUBLIC_KEY, addon_key)
+            .expect("the bundled test key is valid")
     }
 
     /// A signer from a PEM key pair.
-    pub fn from_pem(private_pem: &str, public_pem: &str, addon_key: &str) -> Result<Self, jsonwebtoken::errors::Error> {
+    pub fn from_pem(
+        private_pem: &str,
+        public_pem: &str,
+        addon_key: &str,
+    ) -> Result<Self, jsonwebtoken::errors::Error> {
         Ok(Self {
             key: EncodingKey::from_rsa_pem(private_pem.as_bytes())?,
             public_key_pem: public_pem.to_owned(),
@@ -42,7 +47,8 @@ impl ClockifySigner {
 
     /// Signs arbitrary claims with RS256 (tests use this to forge wrong claims).
     pub fn sign(&self, claims: &Value) -> String {
-        jsonwebtoken::encode(&Header::new(Algorithm::RS256), claims, &self.key).expect("RS256 signing of JSON claims")
+        jsonwebtoken::encode(&Header::new(Algorithm::RS256), claims, &self.key)
+            .expect("RS256 signing of JSON claims")
     }
 
     /// The claims every Clockify add-on token carries.
@@ -70,7 +76,12 @@ impl ClockifySigner {
     }
 
     /// The installation token of INSTALLED: no expiry, with the API base URLs.
-    pub fn installation_token(&self, workspace_id: &str, addon_id: &str, backend_url: &str) -> String {
+    pub fn installation_token(
+        &self,
+        workspace_id: &str,
+        addon_id: &str,
+        backend_url: &str,
+    ) -> String {
         let mut claims = self.base_claims(workspace_id, addon_id);
         claims["backendUrl"] = json!(backend_url);
         claims["reportsUrl"] = json!(backend_url.replace("://", "://reports."));
@@ -79,7 +90,14 @@ impl ClockifySigner {
     }
 
     /// A user token (the sidebar's `auth_token`): 30 minutes, with the viewer's role.
-    pub fn user_token(&self, workspace_id: &str, addon_id: &str, user_id: &str, role: &str, backend_url: &str) -> String {
+    pub fn user_token(
+        &self,
+        workspace_id: &str,
+        addon_id: &str,
+        user_id: &str,
+        role: &str,
+        backend_url: &str,
+    ) -> String {
         let mut claims = self.base_claims(workspace_id, addon_id);
         claims["user"] = json!(user_id);
         claims["workspaceRole"] = json!(role);

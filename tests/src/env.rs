@@ -14,7 +14,11 @@ pub const ADDON_KEY: &str = "api-studio-test";
 pub const HMAC_SECRET: &str = "hmac-test-secret";
 
 const SERVICES: [(&str, &str, &str); 3] = [
-    ("PostgreSQL", "127.0.0.1:5432", "pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start"),
+    (
+        "PostgreSQL",
+        "127.0.0.1:5432",
+        "pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start",
+    ),
     ("RabbitMQ", "127.0.0.1:5672", "rabbitmq-server -detached"),
     (
         "Redis",
@@ -28,7 +32,9 @@ pub fn require_services() {
     for (name, address, start) in SERVICES {
         let socket = address.parse().expect("constant address");
         if TcpStream::connect_timeout(&socket, Duration::from_secs(2)).is_err() {
-            panic!("{name} is not answering on {address}. Start it with: {start}   (or run `bash .ci/run`, which starts what is missing)");
+            panic!(
+                "{name} is not answering on {address}. Start it with: {start}   (or run `bash .ci/run`, which starts what is missing)"
+            );
         }
     }
 }
@@ -71,7 +77,10 @@ impl TestEnv {
             ("WORKERS_BIND", "127.0.0.1:0".into()),
             ("ADDON_KEY", ADDON_KEY.into()),
             ("BASE_URL", "http://127.0.0.1:8080".into()),
-            ("CLOCKIFY_PUBLIC_KEY", self.signer.public_key_pem().to_owned()),
+            (
+                "CLOCKIFY_PUBLIC_KEY",
+                self.signer.public_key_pem().to_owned(),
+            ),
             ("TOKEN_ENCRYPTION_KEY", self.encryption_key.clone()),
             ("WEBHOOK_HMAC_SECRET", HMAC_SECRET.into()),
             ("WEBHOOK_MAX_PAYLOAD_BYTES", "65536".into()),
@@ -95,18 +104,26 @@ impl TestEnv {
     /// Drops this test's queues and database.
     pub async fn cleanup(&self) {
         let names = common::broker::QueueNames::new(&self.queue_prefix, self.partitions);
-        if let Ok(pool) = common::broker::connection_pool("amqp://guest:guest@127.0.0.1:5672/%2f") {
-            if let Ok(connection) = pool.get().await {
-                if let Ok(channel) = connection.create_channel().await {
-                    for queue in names.all() {
-                        let _ = channel.queue_delete(queue.as_str().into(), QueueDeleteOptions::default()).await;
-                    }
-                }
+        if let Ok(pool) = common::broker::connection_pool("amqp://guest:guest@127.0.0.1:5672/%2f")
+            && let Ok(connection) = pool.get().await
+            && let Ok(channel) = connection.create_channel().await
+        {
+            for queue in names.all() {
+                let _ = channel
+                    .queue_delete(queue.as_str().into(), QueueDeleteOptions::default())
+                    .await;
             }
         }
-        if let Ok(admin) = sqlx::PgPool::connect("postgres://postgres@127.0.0.1:5432/postgres").await {
-            let statement = format!("drop database if exists studio_test_{} with (force)", self.id);
-            let _ = sqlx::query(sqlx::AssertSqlSafe(statement)).execute(&admin).await;
+        if let Ok(admin) =
+            sqlx::PgPool::connect("postgres://postgres@127.0.0.1:5432/postgres").await
+        {
+            let statement = format!(
+                "drop database if exists studio_test_{} with (force)",
+                self.id
+            );
+            let _ = sqlx::query(sqlx::AssertSqlSafe(statement))
+                .execute(&admin)
+                .await;
         }
     }
 }

@@ -20,7 +20,10 @@ impl CapturedLogs {
 
 impl Write for CapturedLogs {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap_or_else(|p| p.into_inner()).extend_from_slice(buf);
+        self.0
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .extend_from_slice(buf);
         Ok(buf.len())
     }
 
@@ -42,8 +45,7 @@ pub fn capture() -> CapturedLogs {
     static LOGS: OnceLock<CapturedLogs> = OnceLock::new();
     LOGS.get_or_init(|| {
         let logs = CapturedLogs::default();
-        // SAFETY of intent, not memory: tests want info-level lines regardless of RUST_LOG.
-        common::telemetry::init_with_writer(common::config::LogFormat::Json, logs.clone());
+        common::telemetry::init_with_writer(common::config::LogFormat::Json, logs.clone(), "info");
         logs
     })
     .clone()

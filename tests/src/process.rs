@@ -35,7 +35,10 @@ impl WorkerProcess {
 
     /// SIGTERM, then waits for the exit status.
     pub fn terminate(&mut self) -> std::process::ExitStatus {
-        let _ = Command::new("kill").arg("-TERM").arg(self.child.id().to_string()).status();
+        let _ = Command::new("kill")
+            .arg("-TERM")
+            .arg(self.child.id().to_string())
+            .status();
         self.child.wait().expect("waiting for the worker")
     }
 
@@ -55,7 +58,10 @@ impl Drop for WorkerProcess {
 /// `target/<profile>/workers`, next to this test binary's `deps/` folder.
 fn workers_binary() -> PathBuf {
     let exe = std::env::current_exe().expect("test binary path");
-    let profile_dir = exe.parent().and_then(|deps| deps.parent()).expect("target/<profile>/deps layout");
+    let profile_dir = exe
+        .parent()
+        .and_then(|deps| deps.parent())
+        .expect("target/<profile>/deps layout");
     let binary = profile_dir.join("workers");
     assert!(
         binary.exists(),

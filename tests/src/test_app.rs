@@ -71,18 +71,36 @@ impl TestApp {
     pub async fn spawn_with(env: TestEnv, with_worker: bool, overrides: &[(&str, &str)]) -> Self {
         let logs = capture();
         let shutdown = CancellationToken::new();
-        let db = common::db::connect_and_migrate(&env.database_url, 5).await.expect("test database");
-        let ingress = ingress::App::build(env.config(overrides)).await.expect("ingress builds");
+        let db = common::db::connect_and_migrate(&env.database_url, 5)
+            .await
+            .expect("test database");
+        let ingress = ingress::App::build(env.config(overrides))
+            .await
+            .expect("ingress builds");
         let address = ingress.local_addr();
         let mut tasks = vec![tokio::spawn(ingress.run_until_stopped(shutdown.clone()))];
         let mut workers_address = None;
         if with_worker {
-            let worker = workers::App::build(env.config(overrides)).await.expect("workers build");
+            let worker = workers::App::build(env.config(overrides))
+                .await
+                .expect("workers build");
             workers_address = Some(worker.local_addr());
             tasks.push(tokio::spawn(worker.run_until_stopped(shutdown.clone())));
         }
-        let http = reqwest::Client::builder().timeout(Duration::from_secs(30)).build().expect("http client");
-        Self { env, address, workers_address, http, db, logs, shutdown, tasks }
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(30))
+            .build()
+            .expect("http client");
+        Self {
+            env,
+            address,
+            workers_address,
+            http,
+            db,
+            logs,
+            shutdown,
+            tasks,
+        }
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -90,7 +108,12 @@ impl TestApp {
     }
 
     /// POSTs a lifecycle callback signed with `token` (none when `None`).
-    pub async fn post_lifecycle(&self, path: &str, token: Option<&str>, body: &Value) -> reqwest::Response {
+    pub async fn post_lifecycle(
+        &self,
+        path: &str,
+        token: Option<&str>,
+        body: &Value,
+    ) -> reqwest::Response {
         let mut request = self.http.post(self.url(path)).json(body);
         if let Some(token) = token {
             request = request.header("X-Addon-Lifecycle-Token", token);
@@ -99,7 +122,12 @@ impl TestApp {
     }
 
     /// POSTs a webhook delivery the way Clockify does.
-    pub async fn post_webhook(&self, event: EventType, signature: &str, body: &Value) -> reqwest::Response {
+    pub async fn post_webhook(
+        &self,
+        event: EventType,
+        signature: &str,
+        body: &Value,
+    ) -> reqwest::Response {
         self.http
             .post(self.url(&event.path()))
             .header("Clockify-Signature", signature)
@@ -117,9 +145,15 @@ impl TestApp {
     }
 
     /// Installs with a given addonId (a re-install brings a new one).
-    pub async fn install_as(&self, workspace_id: &str, addon_id: &str, events: &[EventType]) -> Installation {
+    pub async fn install_as(
+        &self,
+        workspace_id: &str,
+        addon_id: &str,
+        events: &[EventType],
+    ) -> Installation {
         let signer = &self.env.signer;
-        let auth_token = signer.installation_token(workspace_id, addon_id, "http://127.0.0.1:1/api");
+        let auth_token =
+            signer.installation_token(workspace_id, addon_id, "http://127.0.0.1:1/api");
         let webhook_tokens: Vec<(EventType, String)> = events
             .iter()
             .map(|e| (*e, signer.webhook_token(workspace_id, addon_id, e.as_str())))
@@ -128,24 +162,47 @@ impl TestApp {
             .iter()
             .map(|(e, t)| (format!("http://127.0.0.1:8080{}", e.path()), t.clone()))
             .collect();
-        let body = payloads::installed(workspace_id, addon_id, &auth_token, "http://127.0.0.1:1/api", &hooks);
+        let body = payloads::installed(
+            workspace_id,
+            addon_id,
+            &auth_token,
+            "http://127.0.0.1:1/api",
+            &hooks,
+        );
         let response = self
-            .post_lifecycle("/lifecycle/installed", Some(&signer.lifecycle_token(workspace_id, addon_id)), &body)
+            .post_lifecycle(
+                "/lifecycle/installed",
+                Some(&signer.lifecycle_token(workspace_id, addon_id)),
+                &body,
+            )
             .await;
         assert_eq!(response.status(), 200, "INSTALLED accepted");
-        Installation { workspace_id: workspace_id.to_owned(), addon_id: addon_id.to_owned(), auth_token, webhook_tokens }
+        Installation {
+            workspace_id: workspace_id.to_owned(),
+            addon_id: addon_id.to_owned(),
+            auth_token,
+            webhook_tokens,
+        }
     }
 
     /// Messages waiting in all event partitions (only meaningful without consumers).
     pub async fn queued_events(&self) -> u32 {
-        let pool = common::broker::connection_pool("amqp://guest:guest@127.0.0.1:5672/%2f").expect("pool");
+        let pool =
+            common::broker::connection_pool("amqp://guest:guest@127.0.0.1:5672/%2f").expect("pool");
         let connection = pool.get().await.expect("broker connection");
         let channel = connection.create_channel().await.expect("channel");
         let names = common::broker::QueueNames::new(&self.env.queue_prefix, self.env.partitions);
         let mut total = 0;
         for queue in names.event_partitions() {
             let declared = channel
-                .queue_declare(queue.as_str().into(), QueueDeclareOptions { passive: true, ..Default::default() }, FieldTable::default())
+                .queue_declare(
+                    queue.as_str().into(),
+                    QueueDeclareOptions {
+                        passive: true,
+                        ..Default::default()
+                    },
+                    FieldTable::default(),
+                )
                 .await
                 .expect("queue exists");
             total += declared.message_count();
@@ -169,12 +226,22 @@ impl TestApp {
 
     /// Runs a `select count(*) ...`.
     pub async fn count(&self, query: &str) -> i64 {
-        sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(query.to_owned())).fetch_one(&self.db).await.expect("count query")
+        sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(query.to_owned()))
+            .fetch_one(&self.db)
+            .await
+            .expect("count query")
     }
 
     /// The current `/metrics` text of ingress.
     pub async fn metrics(&self) -> String {
-        self.http.get(self.url("/metrics")).send().await.expect("metrics").text().await.expect("text")
+        self.http
+            .get(self.url("/metrics"))
+            .send()
+            .await
+            .expect("metrics")
+            .text()
+            .await
+            .expect("text")
     }
 
     /// Every column of every row of every table, as text: for proving a secret is stored nowhere.
@@ -187,10 +254,12 @@ impl TestApp {
         .expect("tables");
         let mut text = String::new();
         for table in tables {
-            let rows: Vec<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(format!("select row_to_json(t)::text from \"{table}\" t")))
-                .fetch_all(&self.db)
-                .await
-                .expect("rows");
+            let rows: Vec<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+                "select row_to_json(t)::text from \"{table}\" t"
+            )))
+            .fetch_all(&self.db)
+            .await
+            .expect("rows");
             for row in rows {
                 text.push_str(&row);
                 text.push('\n');

@@ -25,7 +25,10 @@ pub async fn apply_batch(pool: &PgPool, messages: &[EventMessage]) -> sqlx::Resu
     Ok(results)
 }
 
-async fn apply_in(conn: &mut PgConnection, messages: &[EventMessage]) -> sqlx::Result<Vec<Processed>> {
+async fn apply_in(
+    conn: &mut PgConnection,
+    messages: &[EventMessage],
+) -> sqlx::Result<Vec<Processed>> {
     let workspace_ids: Vec<String> = unique(messages.iter().map(|m| m.workspace_id.clone()));
     let message_ids: Vec<_> = messages.iter().map(|m| m.message_id).collect();
     let mut handled = store::already_logged(&mut *conn, &workspace_ids, &message_ids).await?;
@@ -35,7 +38,8 @@ async fn apply_in(conn: &mut PgConnection, messages: &[EventMessage]) -> sqlx::R
         Event::Webhook(webhook) => entity_key(m, webhook),
         _ => None,
     }));
-    let mut entities: HashMap<EntityKey, EntityState> = store::load_entity_states(&mut *conn, &keys).await?;
+    let mut entities: HashMap<EntityKey, EntityState> =
+        store::load_entity_states(&mut *conn, &keys).await?;
     let mut staged = StagedWrites::default();
     let mut results = Vec::with_capacity(messages.len());
     for message in messages {
@@ -46,14 +50,23 @@ async fn apply_in(conn: &mut PgConnection, messages: &[EventMessage]) -> sqlx::R
         match &message.event {
             Event::Webhook(webhook) => {
                 let installation = installations.get(&message.workspace_id);
-                results.push(stage_webhook(message, webhook, installation, &mut entities, &mut staged));
+                results.push(stage_webhook(
+                    message,
+                    webhook,
+                    installation,
+                    &mut entities,
+                    &mut staged,
+                ));
             }
             _ => {
                 flush(conn, &mut staged).await?;
                 results.push(apply_lifecycle(conn, message).await?);
                 // Later messages of this workspace must see the new installation and entities.
                 let workspace = std::slice::from_ref(&message.workspace_id);
-                match store::load_installations(&mut *conn, workspace).await?.remove(&message.workspace_id) {
+                match store::load_installations(&mut *conn, workspace)
+                    .await?
+                    .remove(&message.workspace_id)
+                {
                     Some(view) => installations.insert(message.workspace_id.clone(), view),
                     None => installations.remove(&message.workspace_id),
                 };

@@ -10,7 +10,9 @@ use std::time::{Duration, Instant};
 
 use futures::{FutureExt as _, StreamExt as _};
 use lapin::message::Delivery;
-use lapin::options::{BasicAckOptions, BasicCancelOptions, BasicConsumeOptions, BasicQosOptions, BasicRejectOptions};
+use lapin::options::{
+    BasicAckOptions, BasicCancelOptions, BasicConsumeOptions, BasicQosOptions, BasicRejectOptions,
+};
 use lapin::types::FieldTable;
 use tokio_util::sync::CancellationToken;
 
@@ -38,13 +40,28 @@ pub async fn run_partition(state: WorkerState, queue: String, shutdown: Cancella
     }
 }
 
-async fn consume(state: &WorkerState, queue: &str, shutdown: &CancellationToken) -> anyhow::Result<()> {
-    let connection = state.broker.get().await?;
-    let channel = connection.create_channel().await?;
-    channel.basic_qos(state.config.worker_prefetch, BasicQosOptions::default()).await?;
+async fn consume(
+    state: &WorkerState,
+    queue: &str,
+    shutdown: &CancellationToken,
+) -> anyhow::Result<()> {
+    // The pooled connection goes back to the pool at once: partitions share it, each on a
+    // channel of its own, rather than holding one connection apiece.
+    let channel = {
+        let connection = state.broker.get().await?;
+        connection.create_channel().await?
+    };
+    channel
+        .basic_qos(state.config.worker_prefetch, BasicQosOptions::default())
+        .await?;
     let tag = format!("{}-{}", queue, uuid::Uuid::new_v4());
     let mut consumer = channel
-        .basic_consume(queue.into(), tag.as_str().into(), BasicConsumeOptions::default(), FieldTable::default())
+        .basic_consume(
+            queue.into(),
+            tag.as_str().into(),
+            BasicConsumeOptions::default(),
+            FieldTable::default(),
+        )
         .await?;
     tracing::info!(queue, "consuming");
     let linger = state.config.worker_batch_linger;
@@ -54,7 +71,9 @@ async fn consume(state: &WorkerState, queue: &str, shutdown: &CancellationToken)
             () = shutdown.cancelled() => break,
             next = consumer.next() => next,
         };
-        let Some(first) = first else { anyhow::bail!("the broker cancelled the consumer") };
+        let Some(first) = first else {
+            anyhow::bail!("the broker cancelled the consumer")
+        };
         let mut batch = vec![first?];
         let deadline = tokio::time::Instant::now() + linger;
         while batch.len() < limit {
@@ -68,7 +87,9 @@ async fn consume(state: &WorkerState, queue: &str, shutdown: &CancellationToken)
         }
     }
     // Stop deliveries, then close: anything prefetched but not handled goes back to the queue.
-    let _ = channel.basic_cancel(tag.as_str().into(), BasicCancelOptions::default()).await;
+    let _ = channel
+        .basic_cancel(tag.as_str().into(), BasicCancelOptions::default())
+        .await;
     let _ = channel.close(200, "worker shutting down".into()).await;
     tracing::info!(queue, "consumer stopped");
     Ok(())
@@ -76,15 +97,28 @@ async fn consume(state: &WorkerState, queue: &str, shutdown: &CancellationToken)
 
 /// Handles one batch. `Ok(false)` means shutdown interrupted a retry and the batch was left
 /// unacked for redelivery.
-async fn handle_batch(state: &WorkerState, deliveries: Vec<Delivery>, shutdown: &CancellationToken) -> anyhow::Result<bool> {
+async fn handle_batch(
+    state: &WorkerState,
+    deliveries: Vec<Delivery>,
+    shutdown: &CancellationToken,
+) -> anyhow::Result<bool> {
     let mut decoded = Vec::with_capacity(deliveries.len());
     for delivery in deliveries {
         match decode(&delivery.data) {
             Some(message) => decoded.push((delivery, message)),
             None => {
-                tracing::error!(redelivered = delivery.redelivered, "undecodable message; dead-lettering");
-                state.metrics.messages_processed.with_label_values(&[QUEUE_LABEL, Outcome::DeadLettered.as_str()]).inc();
-                delivery.reject(BasicRejectOptions { requeue: false }).await?;
+                tracing::error!(
+                    redelivered = delivery.redelivered,
+                    "undecodable message; dead-lettering"
+                );
+                state
+                    .metrics
+                    .messages_processed
+                    .with_label_values(&[QUEUE_LABEL, Outcome::DeadLettered.as_str()])
+                    .inc();
+                delivery
+                    .reject(BasicRejectOptions { requeue: false })
+                    .await?;
             }
         }
     }
@@ -108,8 +142,14 @@ async fn handle_batch(state: &WorkerState, deliveries: Vec<Delivery>, shutdown: 
                 error = %error,
                 "message cannot be applied; dead-lettering"
             );
-            state.metrics.messages_processed.with_label_values(&[QUEUE_LABEL, Outcome::DeadLettered.as_str()]).inc();
-            delivery.reject(BasicRejectOptions { requeue: false }).await?;
+            state
+                .metrics
+                .messages_processed
+                .with_label_values(&[QUEUE_LABEL, Outcome::DeadLettered.as_str()])
+                .inc();
+            delivery
+                .reject(BasicRejectOptions { requeue: false })
+                .await?;
             Ok(true)
         }
         Attempt::Permanent(error) => {
@@ -130,28 +170,52 @@ enum Attempt {
     Permanent(String),
 }
 
-async fn apply_with_retry(state: &WorkerState, messages: &[EventMessage], shutdown: &CancellationToken) -> Attempt {
+async fn apply_with_retry(
+    state: &WorkerState,
+    messages: &[EventMessage],
+    shutdown: &CancellationToken,
+) -> Attempt {
     let mut delay = Duration::from_millis(100);
     loop {
         let started = Instant::now();
-        let result = std::panic::AssertUnwindSafe(apply_batch(&state.db, messages)).catch_unwind().await;
+        let result = std::panic::AssertUnwindSafe(apply_batch(&state.db, messages))
+            .catch_unwind()
+            .await;
         match result {
             Ok(Ok(results)) => {
                 let metrics = &state.metrics;
-                metrics.batch_duration.with_label_values(&[QUEUE_LABEL]).observe(started.elapsed().as_secs_f64());
-                metrics.batch_size.with_label_values(&[QUEUE_LABEL]).observe(messages.len() as f64);
+                metrics
+                    .batch_duration
+                    .with_label_values(&[QUEUE_LABEL])
+                    .observe(started.elapsed().as_secs_f64());
+                metrics
+                    .batch_size
+                    .with_label_values(&[QUEUE_LABEL])
+                    .observe(messages.len() as f64);
                 return Attempt::Committed(results);
             }
             Ok(Err(error)) if is_transient(&error) => {
-                state.metrics.batch_failures.with_label_values(&[QUEUE_LABEL, "transient"]).inc();
+                state
+                    .metrics
+                    .batch_failures
+                    .with_label_values(&[QUEUE_LABEL, "transient"])
+                    .inc();
                 tracing::warn!(error = %error, retry_in_ms = delay.as_millis() as u64, "database unavailable; retrying batch");
             }
             Ok(Err(error)) => {
-                state.metrics.batch_failures.with_label_values(&[QUEUE_LABEL, "permanent"]).inc();
+                state
+                    .metrics
+                    .batch_failures
+                    .with_label_values(&[QUEUE_LABEL, "permanent"])
+                    .inc();
                 return Attempt::Permanent(error.to_string());
             }
             Err(_) => {
-                state.metrics.batch_failures.with_label_values(&[QUEUE_LABEL, "panic"]).inc();
+                state
+                    .metrics
+                    .batch_failures
+                    .with_label_values(&[QUEUE_LABEL, "panic"])
+                    .inc();
                 return Attempt::Permanent("handler panicked".into());
             }
         }
@@ -169,8 +233,10 @@ fn is_transient(error: &sqlx::Error) -> bool {
         sqlx::Error::Database(db) => {
             let code = db.code().unwrap_or_default();
             // Serialization failure, deadlock, connection exceptions, resources, shutdown.
-            matches!(code.as_ref(), "40001" | "40P01" | "57P01" | "57P02" | "57P03")
-                || code.starts_with("08")
+            matches!(
+                code.as_ref(),
+                "40001" | "40P01" | "57P01" | "57P02" | "57P03"
+            ) || code.starts_with("08")
                 || code.starts_with("53")
         }
         sqlx::Error::Io(_)
@@ -192,10 +258,22 @@ fn record(state: &WorkerState, messages: &[EventMessage], results: &[Processed])
     let now = chrono::Utc::now();
     for (message, processed) in messages.iter().zip(results) {
         let outcome = processed.outcome.as_str();
-        state.metrics.messages_processed.with_label_values(&[QUEUE_LABEL, outcome]).inc();
-        state.metrics.events_processed.with_label_values(&[message.type_label(), outcome]).inc();
+        state
+            .metrics
+            .messages_processed
+            .with_label_values(&[QUEUE_LABEL, outcome])
+            .inc();
+        state
+            .metrics
+            .events_processed
+            .with_label_values(&[message.type_label(), outcome])
+            .inc();
         let lag = (now - message.accepted_at).to_std().unwrap_or_default();
-        state.metrics.processing_lag.with_label_values(&[QUEUE_LABEL]).observe(lag.as_secs_f64());
+        state
+            .metrics
+            .processing_lag
+            .with_label_values(&[QUEUE_LABEL])
+            .observe(lag.as_secs_f64());
         tracing::info!(
             request_id = %message.request_id,
             message_id = %message.message_id,

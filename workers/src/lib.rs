@@ -48,7 +48,10 @@ impl App {
         let queues = QueueNames::from_config(&config);
         {
             let connection = broker.get().await.context("connecting to RabbitMQ")?;
-            let channel = connection.create_channel().await.context("opening a RabbitMQ channel")?;
+            let channel = connection
+                .create_channel()
+                .await
+                .context("opening a RabbitMQ channel")?;
             declare_topology(&channel, &queues, config.max_delivery_attempts)
                 .await
                 .context("declaring the queue topology")?;
@@ -57,13 +60,21 @@ impl App {
         let listener = TcpListener::bind(config.workers_bind)
             .await
             .with_context(|| format!("binding {}", config.workers_bind))?;
-        let state = WorkerState { config: Arc::new(config), db, broker, queues, metrics: Arc::new(WorkerMetrics::new()) };
+        let state = WorkerState {
+            config: Arc::new(config),
+            db,
+            broker,
+            queues,
+            metrics: Arc::new(WorkerMetrics::new()),
+        };
         Ok(Self { listener, state })
     }
 
     /// The ops listener's address.
     pub fn local_addr(&self) -> SocketAddr {
-        self.listener.local_addr().expect("a bound listener has an address")
+        self.listener
+            .local_addr()
+            .expect("a bound listener has an address")
     }
 
     /// Consumes until `shutdown`; then stops consuming, finishes and acks the batches in hand,
@@ -79,7 +90,11 @@ impl App {
         );
         let mut consumers = tokio::task::JoinSet::new();
         for queue in state.queues.event_partitions() {
-            consumers.spawn(consumer::run_partition(state.clone(), queue, shutdown.clone()));
+            consumers.spawn(consumer::run_partition(
+                state.clone(),
+                queue,
+                shutdown.clone(),
+            ));
         }
         shutdown.cancelled().await;
         let drained = tokio::time::timeout(state.config.shutdown_timeout, async {

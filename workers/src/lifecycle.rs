@@ -13,7 +13,10 @@ use crate::outcome::Processed;
 use crate::store::{self, LogRow};
 
 /// Applies one lifecycle message and logs it; the caller commits.
-pub async fn apply_lifecycle(conn: &mut PgConnection, message: &EventMessage) -> sqlx::Result<Processed> {
+pub async fn apply_lifecycle(
+    conn: &mut PgConnection,
+    message: &EventMessage,
+) -> sqlx::Result<Processed> {
     let workspace_id = message.workspace_id.as_str();
     let (processed, payload) = match &message.event {
         Event::Installed(installed) => {
@@ -26,35 +29,50 @@ pub async fn apply_lifecycle(conn: &mut PgConnection, message: &EventMessage) ->
             let payload = json!({"addonId": installed.addon_id, "apiUrl": installed.api_url, "webhooks": webhooks});
             (Processed::applied(), Some(payload))
         }
-        Event::Deleted(deleted) => match current_installation(conn, workspace_id, &deleted.addon_id).await? {
-            Err(ignored) => (ignored, None),
-            Ok(()) => {
-                uninstall(conn, workspace_id).await?;
-                (Processed::applied(), Some(json!({"addonId": deleted.addon_id})))
+        Event::Deleted(deleted) => {
+            match current_installation(conn, workspace_id, &deleted.addon_id).await? {
+                Err(ignored) => (ignored, None),
+                Ok(()) => {
+                    uninstall(conn, workspace_id).await?;
+                    (
+                        Processed::applied(),
+                        Some(json!({"addonId": deleted.addon_id})),
+                    )
+                }
             }
-        },
-        Event::StatusChanged(change) => match current_installation(conn, workspace_id, &change.addon_id).await? {
-            Err(ignored) => (ignored, None),
-            Ok(()) => {
-                sqlx::query("update installations set status = $2, updated_at = now() where workspace_id = $1")
+        }
+        Event::StatusChanged(change) => {
+            match current_installation(conn, workspace_id, &change.addon_id).await? {
+                Err(ignored) => (ignored, None),
+                Ok(()) => {
+                    sqlx::query("update installations set status = $2, updated_at = now() where workspace_id = $1")
                     .bind(workspace_id)
                     .bind(change.status.as_str())
                     .execute(&mut *conn)
                     .await?;
-                (Processed::applied(), Some(json!({"addonId": change.addon_id, "status": change.status})))
+                    (
+                        Processed::applied(),
+                        Some(json!({"addonId": change.addon_id, "status": change.status})),
+                    )
+                }
             }
-        },
-        Event::SettingsUpdated(update) => match current_installation(conn, workspace_id, &update.addon_id).await? {
-            Err(ignored) => (ignored, None),
-            Ok(()) => {
-                sqlx::query("update installations set settings = $2, updated_at = now() where workspace_id = $1")
+        }
+        Event::SettingsUpdated(update) => {
+            match current_installation(conn, workspace_id, &update.addon_id).await? {
+                Err(ignored) => (ignored, None),
+                Ok(()) => {
+                    sqlx::query("update installations set settings = $2, updated_at = now() where workspace_id = $1")
                     .bind(workspace_id)
                     .bind(&update.settings)
                     .execute(&mut *conn)
                     .await?;
-                (Processed::applied(), Some(json!({"addonId": update.addon_id, "settings": update.settings})))
+                    (
+                        Processed::applied(),
+                        Some(json!({"addonId": update.addon_id, "settings": update.settings})),
+                    )
+                }
             }
-        },
+        }
         // Webhooks never reach here (the batch routes them); refuse rather than panic.
         Event::Webhook(_) => (Processed::ignored("not_lifecycle"), None),
     };
@@ -96,7 +114,11 @@ async fn current_installation(
     })
 }
 
-async fn install(conn: &mut PgConnection, message: &EventMessage, installed: &Installed) -> sqlx::Result<()> {
+async fn install(
+    conn: &mut PgConnection,
+    message: &EventMessage,
+    installed: &Installed,
+) -> sqlx::Result<()> {
     let workspace_id = message.workspace_id.as_str();
     sqlx::query(
         "insert into installations
@@ -139,8 +161,16 @@ async fn install(conn: &mut PgConnection, message: &EventMessage, installed: &In
         .execute(&mut *conn)
         .await?;
     let paths: Vec<&str> = installed.webhooks.iter().map(|w| w.path.as_str()).collect();
-    let types: Vec<Option<&str>> = installed.webhooks.iter().map(|w| w.webhook_type.as_deref()).collect();
-    let hashes: Vec<&str> = installed.webhooks.iter().map(|w| w.token_sha256.as_str()).collect();
+    let types: Vec<Option<&str>> = installed
+        .webhooks
+        .iter()
+        .map(|w| w.webhook_type.as_deref())
+        .collect();
+    let hashes: Vec<&str> = installed
+        .webhooks
+        .iter()
+        .map(|w| w.token_sha256.as_str())
+        .collect();
     sqlx::query(
         "insert into webhook_tokens (workspace_id, addon_id, path, webhook_type, token_sha256)
          select $1, $2, p, t, h from unnest($3::text[], $4::text[], $5::text[]) as w(p, t, h)
@@ -171,7 +201,10 @@ async fn uninstall(conn: &mut PgConnection, workspace_id: &str) -> sqlx::Result<
         "delete from entities where workspace_id = $1",
         "delete from event_log where workspace_id = $1",
     ] {
-        sqlx::query(statement).bind(workspace_id).execute(&mut *conn).await?;
+        sqlx::query(statement)
+            .bind(workspace_id)
+            .execute(&mut *conn)
+            .await?;
     }
     Ok(())
 }

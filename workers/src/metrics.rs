@@ -25,12 +25,45 @@ impl WorkerMetrics {
     pub fn new() -> Self {
         let r = registry();
         Self {
-            messages_processed: counter(&r, "messages_processed_total", "Messages handled, by queue and outcome.", &["queue", "outcome"]),
-            events_processed: counter(&r, "events_processed_total", "Lifecycle and webhook events handled, by type and outcome.", &["type", "outcome"]),
-            batch_size: histogram(&r, "batch_size", "Messages per committed batch.", &["queue"], vec![1.0, 2.0, 5.0, 10.0, 25.0, 50.0, 100.0, 250.0, 500.0, 1000.0]),
-            batch_duration: histogram(&r, "batch_duration_seconds", "Time to apply and commit a batch.", &["queue"], latency_buckets()),
-            processing_lag: histogram(&r, "processing_lag_seconds", "From ingress acceptance to commit.", &["queue"], latency_buckets()),
-            batch_failures: counter(&r, "batch_failures_total", "Failed batch attempts, by kind.", &["queue", "kind"]),
+            messages_processed: counter(
+                &r,
+                "messages_processed_total",
+                "Messages handled, by queue and outcome.",
+                &["queue", "outcome"],
+            ),
+            events_processed: counter(
+                &r,
+                "events_processed_total",
+                "Lifecycle and webhook events handled, by type and outcome.",
+                &["type", "outcome"],
+            ),
+            batch_size: histogram(
+                &r,
+                "batch_size",
+                "Messages per committed batch.",
+                &["queue"],
+                vec![1.0, 2.0, 5.0, 10.0, 25.0, 50.0, 100.0, 250.0, 500.0, 1000.0],
+            ),
+            batch_duration: histogram(
+                &r,
+                "batch_duration_seconds",
+                "Time to apply and commit a batch.",
+                &["queue"],
+                latency_buckets(),
+            ),
+            processing_lag: histogram(
+                &r,
+                "processing_lag_seconds",
+                "From ingress acceptance to commit.",
+                &["queue"],
+                latency_buckets(),
+            ),
+            batch_failures: counter(
+                &r,
+                "batch_failures_total",
+                "Failed batch attempts, by kind.",
+                &["queue", "kind"],
+            ),
             registry: r,
         }
     }

@@ -39,22 +39,37 @@ pub struct Processed {
 
 impl Processed {
     pub fn applied() -> Self {
-        Self { outcome: Outcome::Applied, reason: None }
+        Self {
+            outcome: Outcome::Applied,
+            reason: None,
+        }
     }
 
     pub fn duplicate() -> Self {
-        Self { outcome: Outcome::Duplicate, reason: Some("unchanged") }
+        Self {
+            outcome: Outcome::Duplicate,
+            reason: Some("unchanged"),
+        }
     }
 
     pub fn redelivered() -> Self {
-        Self { outcome: Outcome::Redelivered, reason: None }
+        Self {
+            outcome: Outcome::Redelivered,
+            reason: None,
+        }
     }
 
     pub fn rejected(reason: &'static str) -> Self {
-        Self { outcome: Outcome::Rejected, reason: Some(reason) }
+        Self {
+            outcome: Outcome::Rejected,
+            reason: Some(reason),
+        }
     }
 
     pub fn ignored(reason: &'static str) -> Self {
-        Self { outcome: Outcome::Ignored, reason: Some(reason) }
+        Self {
+            outcome: Outcome::Ignored,
+            reason: Some(reason),
+        }
     }
 }

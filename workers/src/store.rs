@@ -64,12 +64,13 @@ pub async fn already_logged(
     workspace_ids: &[String],
     message_ids: &[Uuid],
 ) -> sqlx::Result<HashSet<Uuid>> {
-    let rows: Vec<(Uuid,)> =
-        sqlx::query_as("select message_id from event_log where workspace_id = any($1) and message_id = any($2)")
-            .bind(workspace_ids)
-            .bind(message_ids)
-            .fetch_all(executor)
-            .await?;
+    let rows: Vec<(Uuid,)> = sqlx::query_as(
+        "select message_id from event_log where workspace_id = any($1) and message_id = any($2)",
+    )
+    .bind(workspace_ids)
+    .bind(message_ids)
+    .fetch_all(executor)
+    .await?;
     Ok(rows.into_iter().map(|(id,)| id).collect())
 }
 
@@ -92,7 +93,12 @@ pub async fn load_installations(
     Ok(rows
         .into_iter()
         .map(|(workspace_id, addon_id, status, deleted, token_hashes)| {
-            let view = InstallationView { addon_id, active: status == "ACTIVE", deleted, token_hashes };
+            let view = InstallationView {
+                addon_id,
+                active: status == "ACTIVE",
+                deleted,
+                token_hashes,
+            };
             (workspace_id, view)
         })
         .collect())
@@ -125,7 +131,17 @@ pub async fn load_entity_states(
         .into_iter()
         .filter_map(|(workspace_id, kind, entity_id, body_sha256, deleted)| {
             let kind = *by_kind.get(kind.as_str())?;
-            Some((EntityKey { workspace_id, kind, entity_id }, EntityState { body_sha256, deleted }))
+            Some((
+                EntityKey {
+                    workspace_id,
+                    kind,
+                    entity_id,
+                },
+                EntityState {
+                    body_sha256,
+                    deleted,
+                },
+            ))
         })
         .collect())
 }
@@ -194,7 +210,8 @@ pub async fn insert_log_rows(executor: impl PgExecutor<'_>, rows: &[LogRow]) -> 
     let column = |f: fn(&LogRow) -> Option<String>| rows.iter().map(f).collect::<Vec<_>>();
     let message_ids: Vec<Uuid> = rows.iter().map(|r| r.message_id).collect();
     let accepted: Vec<DateTime<Utc>> = rows.iter().map(|r| r.accepted_at).collect();
-    let payloads: Vec<Option<&serde_json::Value>> = rows.iter().map(|r| r.payload.as_ref()).collect();
+    let payloads: Vec<Option<&serde_json::Value>> =
+        rows.iter().map(|r| r.payload.as_ref()).collect();
     sqlx::query(
         "insert into event_log
              (workspace_id, message_id, source, event_type, entity_kind, entity_id, outcome, reason,

@@ -132,7 +132,9 @@ fn admit(webhook: &WebhookEvent, installation: Option<&InstallationView>) -> Res
             let matched = installation
                 .token_hashes
                 .iter()
-                .fold(false, |found, stored| found | constant_time_eq(stored.as_bytes(), presented.as_bytes()));
+                .fold(false, |found, stored| {
+                    found | constant_time_eq(stored.as_bytes(), presented.as_bytes())
+                });
             if !matched {
                 return Err(Processed::rejected("token_mismatch"));
             }

@@ -11,22 +11,50 @@ const WAIT: Duration = Duration::from_secs(20);
 #[tokio::test]
 async fn installed_then_webhooks_of_several_kinds_end_in_the_expected_rows() {
     let app = TestApp::spawn().await;
-    let events = [EventType::NewProject, EventType::NewTimeEntry, EventType::NewTask, EventType::UserUpdated, EventType::TagDeleted];
+    let events = [
+        EventType::NewProject,
+        EventType::NewTimeEntry,
+        EventType::NewTask,
+        EventType::UserUpdated,
+        EventType::TagDeleted,
+    ];
     let ws = app.install("ws-pipeline", &events).await;
 
     let deliveries = [
-        (EventType::NewProject, payloads::project("ws-pipeline", "p1", "Apollo")),
-        (EventType::NewTimeEntry, payloads::time_entry("ws-pipeline", "te1", "design review", Some("2026-11-30T09:00:00Z"))),
+        (
+            EventType::NewProject,
+            payloads::project("ws-pipeline", "p1", "Apollo"),
+        ),
+        (
+            EventType::NewTimeEntry,
+            payloads::time_entry(
+                "ws-pipeline",
+                "te1",
+                "design review",
+                Some("2026-11-30T09:00:00Z"),
+            ),
+        ),
         (EventType::NewTask, payloads::task("t1", "p1", "Write spec")),
-        (EventType::UserUpdated, payloads::user("u1", "ada@example.com", "Ada")),
-        (EventType::TagDeleted, payloads::named("ws-pipeline", "tag1", "old")),
+        (
+            EventType::UserUpdated,
+            payloads::user("u1", "ada@example.com", "Ada"),
+        ),
+        (
+            EventType::TagDeleted,
+            payloads::named("ws-pipeline", "tag1", "old"),
+        ),
     ];
     for (event, body) in &deliveries {
         let response = app.post_webhook(*event, ws.token_for(*event), body).await;
         assert_eq!(response.status(), 200, "{event:?} accepted");
     }
 
-    app.wait_for_count("select count(*) from event_log where workspace_id = 'ws-pipeline' and source = 'webhook'", 5, WAIT).await;
+    app.wait_for_count(
+        "select count(*) from event_log where workspace_id = 'ws-pipeline' and source = 'webhook'",
+        5,
+        WAIT,
+    )
+    .await;
     let rows: Vec<(String, String, bool, Option<String>)> = sqlx::query_as(
         "select kind, entity_id, deleted, name from entities where workspace_id = 'ws-pipeline' order by kind",
     )
@@ -51,13 +79,26 @@ async fn installed_then_webhooks_of_several_kinds_end_in_the_expected_rows() {
     assert_eq!(addon_id, ws.addon_id);
     assert_eq!(status, "ACTIVE");
     let sealed = sealed.expect("token kept, sealed");
-    let cipher = common::crypto::TokenCipher::new(app.env.config(&[]).encryption_key().expect("key"));
-    assert_eq!(cipher.open("ws-pipeline", &sealed).expect("opens with the workspace"), ws.auth_token);
-    assert_eq!(app.count("select count(*) from webhook_tokens where workspace_id = 'ws-pipeline'").await, 5);
+    let cipher =
+        common::crypto::TokenCipher::new(app.env.config(&[]).encryption_key().expect("key"));
+    assert_eq!(
+        cipher
+            .open("ws-pipeline", &sealed)
+            .expect("opens with the workspace"),
+        ws.auth_token
+    );
+    assert_eq!(
+        app.count("select count(*) from webhook_tokens where workspace_id = 'ws-pipeline'")
+            .await,
+        5
+    );
 
     let stored = app.all_stored_text().await;
     for secret in ws.secrets() {
-        assert!(!stored.contains(&secret), "a raw token is stored in some column");
+        assert!(
+            !stored.contains(&secret),
+            "a raw token is stored in some column"
+        );
     }
     app.stop().await;
 }
@@ -65,18 +106,35 @@ async fn installed_then_webhooks_of_several_kinds_end_in_the_expected_rows() {
 #[tokio::test]
 async fn a_valid_webhook_for_a_workspace_that_is_not_installed_is_not_applied() {
     let app = TestApp::spawn().await;
-    let token = app.env.signer.webhook_token("ws-stranger", "addon-x", "NEW_PROJECT");
+    let token = app
+        .env
+        .signer
+        .webhook_token("ws-stranger", "addon-x", "NEW_PROJECT");
 
-    let response = app.post_webhook(EventType::NewProject, &token, &payloads::project("ws-stranger", "p1", "Nope")).await;
+    let response = app
+        .post_webhook(
+            EventType::NewProject,
+            &token,
+            &payloads::project("ws-stranger", "p1", "Nope"),
+        )
+        .await;
 
-    assert_eq!(response.status(), 200, "authentic deliveries are accepted and judged by the worker");
+    assert_eq!(
+        response.status(),
+        200,
+        "authentic deliveries are accepted and judged by the worker"
+    );
     app.wait_for_count(
         "select count(*) from event_log where workspace_id = 'ws-stranger' and outcome = 'rejected' and reason = 'not_installed'",
         1,
         WAIT,
     )
     .await;
-    assert_eq!(app.count("select count(*) from entities where workspace_id = 'ws-stranger'").await, 0);
+    assert_eq!(
+        app.count("select count(*) from entities where workspace_id = 'ws-stranger'")
+            .await,
+        0
+    );
     assert_eq!(app.count("select count(*) from event_log where workspace_id = 'ws-stranger' and payload is not null").await, 0);
     app.stop().await;
 }
@@ -86,11 +144,28 @@ async fn a_webhook_with_another_installations_token_is_rejected_by_the_worker() 
     let app = TestApp::spawn().await;
     let _ws = app.install("ws-forged", &[EventType::NewProject]).await;
     // Signed by Clockify's key for the right workspace, but not a token this installation was given.
-    let other = app.env.signer.webhook_token("ws-forged", "addon-old", "NEW_PROJECT");
+    let other = app
+        .env
+        .signer
+        .webhook_token("ws-forged", "addon-old", "NEW_PROJECT");
 
-    app.post_webhook(EventType::NewProject, &other, &payloads::project("ws-forged", "p1", "X")).await;
+    app.post_webhook(
+        EventType::NewProject,
+        &other,
+        &payloads::project("ws-forged", "p1", "X"),
+    )
+    .await;
 
-    app.wait_for_count("select count(*) from event_log where workspace_id = 'ws-forged' and outcome = 'rejected'", 1, WAIT).await;
-    assert_eq!(app.count("select count(*) from entities where workspace_id = 'ws-forged'").await, 0);
+    app.wait_for_count(
+        "select count(*) from event_log where workspace_id = 'ws-forged' and outcome = 'rejected'",
+        1,
+        WAIT,
+    )
+    .await;
+    assert_eq!(
+        app.count("select count(*) from entities where workspace_id = 'ws-forged'")
+            .await,
+        0
+    );
     app.stop().await;
 }

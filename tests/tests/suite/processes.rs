@@ -11,7 +11,14 @@ use integration_tests::{Installation, TestApp, TestEnv};
 use simulator::payloads;
 
 /// Posts `count` webhooks built by `body(i)` with `concurrency` in flight, in order per slot.
-async fn post_many(app: &Arc<TestApp>, ws: &Installation, event: EventType, count: usize, concurrency: usize, body: impl Fn(usize) -> serde_json::Value) {
+async fn post_many(
+    app: &Arc<TestApp>,
+    ws: &Installation,
+    event: EventType,
+    count: usize,
+    concurrency: usize,
+    body: impl Fn(usize) -> serde_json::Value,
+) {
     let token = ws.token_for(event).to_owned();
     let bodies: Vec<_> = (0..count).map(body).collect();
     futures::stream::iter(bodies)
@@ -34,17 +41,26 @@ async fn a_thousand_updates_of_one_entity_through_two_worker_processes_end_at_th
     let app = Arc::new(TestApp::spawn_with(env.clone(), false, &[]).await);
     let _first = WorkerProcess::spawn(&env, "order-a");
     let _second = WorkerProcess::spawn(&env, "order-b");
-    let ws = app.install("ws-order", &[EventType::TimeEntryUpdated]).await;
+    let ws = app
+        .install("ws-order", &[EventType::TimeEntryUpdated])
+        .await;
     let token = ws.token_for(EventType::TimeEntryUpdated).to_owned();
 
     // Sequential posts: ingress accepts them in this order, so the last accepted is update 999.
     for i in 0..1000 {
         let body = payloads::time_entry("ws-order", "te-1", &format!("update {i}"), None);
-        let response = app.post_webhook(EventType::TimeEntryUpdated, &token, &body).await;
+        let response = app
+            .post_webhook(EventType::TimeEntryUpdated, &token, &body)
+            .await;
         assert_eq!(response.status(), 200);
     }
 
-    app.wait_for_count("select count(*) from event_log where workspace_id = 'ws-order' and source = 'webhook'", 1000, Duration::from_secs(60)).await;
+    app.wait_for_count(
+        "select count(*) from event_log where workspace_id = 'ws-order' and source = 'webhook'",
+        1000,
+        Duration::from_secs(60),
+    )
+    .await;
     let description: String = sqlx::query_scalar("select data->>'description' from entities where workspace_id = 'ws-order' and entity_id = 'te-1'")
         .fetch_one(&app.db)
         .await
@@ -71,7 +87,10 @@ async fn a_worker_killed_mid_stream_loses_and_duplicates_nothing_after_restart()
         tokio::spawn(async move {
             for (n, ws) in installs.iter().enumerate() {
                 let id = ws.workspace_id.clone();
-                post_many(&app, ws, EventType::NewTimeEntry, 1250, 16, move |i| payloads::time_entry(&id, &format!("te-{n}-{i}"), "x", None)).await;
+                post_many(&app, ws, EventType::NewTimeEntry, 1250, 16, move |i| {
+                    payloads::time_entry(&id, &format!("te-{n}-{i}"), "x", None)
+                })
+                .await;
             }
         })
     };
@@ -82,15 +101,33 @@ async fn a_worker_killed_mid_stream_loses_and_duplicates_nothing_after_restart()
     }
     victim.kill();
     let killed_at = app.count(webhooks).await;
-    assert!(killed_at < 5000, "the kill must land mid-stream (it landed at {killed_at})");
+    assert!(
+        killed_at < 5000,
+        "the kill must land mid-stream (it landed at {killed_at})"
+    );
     let _restarted = WorkerProcess::spawn(&env, "kill-b");
     sender.await.expect("sender");
 
-    app.wait_for_count(webhooks, 5000, Duration::from_secs(120)).await;
-    assert_eq!(app.count("select count(distinct message_id) from event_log where source = 'webhook'").await, 5000);
-    assert_eq!(app.count("select count(*) from event_log where source = 'webhook' and outcome <> 'applied'").await, 0);
+    app.wait_for_count(webhooks, 5000, Duration::from_secs(120))
+        .await;
+    assert_eq!(
+        app.count("select count(distinct message_id) from event_log where source = 'webhook'")
+            .await,
+        5000
+    );
+    assert_eq!(
+        app.count(
+            "select count(*) from event_log where source = 'webhook' and outcome <> 'applied'"
+        )
+        .await,
+        0
+    );
     assert_eq!(app.count("select count(*) from entities").await, 5000);
-    assert_eq!(app.count("select count(*) from entities where kind = 'time_entry' and not deleted").await, 5000);
+    assert_eq!(
+        app.count("select count(*) from entities where kind = 'time_entry' and not deleted")
+            .await,
+        5000
+    );
     Arc::into_inner(app).expect("sole owner").stop().await;
 }
 
@@ -112,13 +149,26 @@ async fn a_webhooks_request_id_reaches_the_workers_log_and_no_token_reaches_any_
         .await
         .expect("answer");
     assert_eq!(response.headers()["x-request-id"], "req-trace-42");
-    app.wait_for_count("select count(*) from entities where workspace_id = 'ws-logs'", 1, Duration::from_secs(20)).await;
+    app.wait_for_count(
+        "select count(*) from entities where workspace_id = 'ws-logs'",
+        1,
+        Duration::from_secs(20),
+    )
+    .await;
     // A refused delivery must not log its token either.
     let forged = app.env.signer.webhook_token("ws-logs", "addon-x", "x");
-    app.post_webhook(EventType::NewTag, &forged, &payloads::named("ws-logs", "t", "x")).await;
+    app.post_webhook(
+        EventType::NewTag,
+        &forged,
+        &payloads::named("ws-logs", "t", "x"),
+    )
+    .await;
 
     let status = worker.terminate();
-    assert!(status.success(), "SIGTERM ends the worker cleanly: {status}");
+    assert!(
+        status.success(),
+        "SIGTERM ends the worker cleanly: {status}"
+    );
     let worker_logs = worker.logs();
     let line = worker_logs
         .lines()

@@ -1,5 +1,6 @@
 //! Test modules, one per concern.
 
+mod dead_letters;
 mod idempotency;
 mod lifecycle;
 mod manifest_and_ops;

@@ -67,6 +67,41 @@ pub struct Config {
     pub shutdown_timeout: Duration,
     pub webhook_token_cache_size: usize,
     pub log_format: LogFormat,
+    pub outbound: OutboundConfig,
+    pub bootstrap: BootstrapConfig,
+    pub api_call_max_payload_bytes: usize,
+    pub api_call_result_max_bytes: usize,
+    pub openapi_path: String,
+    pub extra_webhook_events: Vec<EventType>,
+}
+
+/// Outbound calls to Clockify: hosts, pace and patience.
+#[derive(Debug, Clone)]
+pub struct OutboundConfig {
+    pub allowed_api_domains: String,
+    pub allow_http_loopback: bool,
+    pub rate_limit_rps: f64,
+    pub rate_limit_burst: u32,
+    pub rate_limit_headroom: f64,
+    pub rate_limit_fallback_share: f64,
+    pub max_retries: usize,
+    pub backoff_base: Duration,
+    pub backoff_cap: Duration,
+    pub webhook_max_retries: usize,
+    pub webhook_backoff_base: Duration,
+    pub webhook_backoff_cap: Duration,
+    pub connect_timeout: Duration,
+    pub request_timeout: Duration,
+}
+
+/// Bootstrap jobs: what is imported and how fast.
+#[derive(Debug, Clone)]
+pub struct BootstrapConfig {
+    pub auto_on_install: bool,
+    pub page_size: u32,
+    pub time_entries_days: u32,
+    /// Bootstrap units a worker process runs at once.
+    pub concurrency: u16,
 }
 
 impl std::fmt::Debug for Config {
@@ -176,6 +211,48 @@ impl Config {
                 "pretty" => LogFormat::Pretty,
                 _ => return Err(invalid("LOG_FORMAT", "must be json or pretty")),
             },
+            outbound: OutboundConfig {
+                allowed_api_domains: env.string(
+                    "ALLOWED_API_DOMAINS",
+                    "api.clockify.me,*.clockify.me,*.api.clockify.me",
+                ),
+                allow_http_loopback: env.boolean("ALLOW_HTTP_LOOPBACK", false)?,
+                rate_limit_rps: env.fraction("RATE_LIMIT_RPS", 50.0, 0.1, 10_000.0)?,
+                rate_limit_burst: env.ranged("RATE_LIMIT_BURST", 2, 0..=1_000)?,
+                rate_limit_headroom: env.fraction("RATE_LIMIT_HEADROOM", 0.05, 0.0, 0.9)?,
+                rate_limit_fallback_share: env.fraction(
+                    "RATE_LIMIT_FALLBACK_SHARE",
+                    0.25,
+                    0.01,
+                    1.0,
+                )?,
+                max_retries: env.ranged("OUTBOUND_MAX_RETRIES", 4, 0..=20)?,
+                backoff_base: env.seconds("OUTBOUND_BACKOFF_BASE", 0.2)?,
+                backoff_cap: env.seconds("OUTBOUND_BACKOFF_CAP", 5.0)?,
+                webhook_max_retries: env.ranged("WEBHOOK_REQUEST_MAX_RETRIES", 5, 0..=20)?,
+                webhook_backoff_base: env.seconds("WEBHOOK_REQUEST_BACKOFF_BASE", 0.5)?,
+                webhook_backoff_cap: env.seconds("WEBHOOK_REQUEST_BACKOFF_CAP", 5.0)?,
+                connect_timeout: env.seconds("OUTBOUND_CONNECT_TIMEOUT", 5.0)?,
+                request_timeout: env.seconds("OUTBOUND_TIMEOUT", 30.0)?,
+            },
+            bootstrap: BootstrapConfig {
+                auto_on_install: env.boolean("AUTO_BOOTSTRAP_ON_INSTALL", true)?,
+                page_size: env.ranged("BOOTSTRAP_PAGE_SIZE", 200, 1..=5_000)?,
+                time_entries_days: env.ranged("BOOTSTRAP_TIME_ENTRIES_DAYS", 90, 1..=3_650)?,
+                concurrency: env.ranged("BOOTSTRAP_CONCURRENCY", 4, 1..=64)?,
+            },
+            api_call_max_payload_bytes: env.ranged(
+                "API_CALL_MAX_PAYLOAD_BYTES",
+                1_048_576,
+                1..=64 << 20,
+            )?,
+            api_call_result_max_bytes: env.ranged(
+                "API_CALL_RESULT_MAX_BYTES",
+                262_144,
+                1_024..=64 << 20,
+            )?,
+            openapi_path: env.string("CLOCKIFY_OPENAPI_PATH", "openapi.json"),
+            extra_webhook_events: event_list(&env, "EXTRA_WEBHOOK_EVENTS")?,
         })
     }
 
@@ -253,6 +330,23 @@ fn webhook_events(env: &Vars<'_>) -> Result<Vec<EventType>, ConfigError> {
     Ok(events)
 }
 
+fn event_list(env: &Vars<'_>, name: &'static str) -> Result<Vec<EventType>, ConfigError> {
+    let mut events = Vec::new();
+    for item in env
+        .string(name, "")
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+    {
+        let event = EventType::parse(item)
+            .ok_or_else(|| invalid(name, format!("unknown event type {item}")))?;
+        if !events.contains(&event) {
+            events.push(event);
+        }
+    }
+    Ok(events)
+}
+
 fn queue_prefix(env: &Vars<'_>) -> Result<String, ConfigError> {
     let prefix = env.string("QUEUE_PREFIX", "studio");
     let valid = !prefix.is_empty()
@@ -299,6 +393,33 @@ impl Vars<'_> {
             .trim()
             .parse()
             .map_err(|_| invalid(name, "cannot be parsed"))
+    }
+
+    fn fraction(
+        &self,
+        name: &'static str,
+        default: f64,
+        min: f64,
+        max: f64,
+    ) -> Result<f64, ConfigError> {
+        let value = match self.optional(name) {
+            None => default,
+            Some(text) => text
+                .trim()
+                .parse()
+                .map_err(|_| invalid(name, "must be a number"))?,
+        };
+        if value.is_finite() && (min..=max).contains(&value) {
+            Ok(value)
+        } else {
+            Err(invalid(name, format!("must be between {min} and {max}")))
+        }
+    }
+
+    fn seconds(&self, name: &'static str, default: f64) -> Result<Duration, ConfigError> {
+        Ok(Duration::from_secs_f64(
+            self.fraction(name, default, 0.0, 3_600.0)?,
+        ))
     }
 
     fn ranged<T>(

@@ -46,3 +46,30 @@ pub async fn enqueue_event(state: &AppState, message: &EventMessage) -> Result<(
         }
     })
 }
+
+/// Enqueues a job message on its queue; returns once the broker confirmed.
+pub async fn enqueue_job(
+    state: &AppState,
+    message: &common::jobs::JobMessage,
+) -> Result<(), ApiError> {
+    let body = serde_json::to_vec(message).map_err(|e| ApiError::Internal(e.into()))?;
+    let queue = match message.queue() {
+        common::jobs::JobQueue::Bootstrap => state.queues.bootstrap(),
+        common::jobs::JobQueue::ApiCalls => state.queues.api_calls(),
+    };
+    state
+        .publisher
+        .publish(
+            &queue,
+            &message.message_id.to_string(),
+            &message.request_id,
+            &body,
+        )
+        .await
+        .map_err(|error| {
+            tracing::warn!(error = %error, queue = %queue, "job publish not confirmed");
+            ApiError::Unavailable {
+                retry_after_secs: 5,
+            }
+        })
+}

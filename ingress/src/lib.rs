@@ -2,6 +2,7 @@
 //! RabbitMQ with publisher confirms, and answers only once the broker has them.
 
 pub mod body;
+pub mod bootstrap_api;
 pub mod enqueue;
 pub mod error;
 pub mod lifecycle;
@@ -12,6 +13,8 @@ pub mod rejection;
 pub mod request_id;
 pub mod routes;
 pub mod sidebar;
+pub mod studio_api;
+pub mod user_auth;
 pub mod webhooks;
 
 use std::net::SocketAddr;
@@ -41,6 +44,9 @@ pub struct AppState {
     pub queues: QueueNames,
     pub cipher: Option<Arc<TokenCipher>>,
     pub metrics: Arc<IngressMetrics>,
+    /// Read by the studio and admin APIs only; the event hot path never touches it.
+    pub db: sqlx::PgPool,
+    pub catalog: Arc<catalog::Catalog>,
 }
 
 /// The HTTP surface; a plain function so tests can drive it without a socket.
@@ -49,7 +55,21 @@ pub fn router(state: AppState) -> Router {
         .route("/manifest", get(manifest::get_manifest))
         .route("/health", get(ops::get_health))
         .route("/ready", get(ops::get_ready))
-        .route("/metrics", get(ops::get_metrics));
+        .route("/metrics", get(ops::get_metrics))
+        .route("/api/operations", get(studio_api::list_operations))
+        .route(
+            "/api/calls",
+            get(studio_api::list_calls).post(studio_api::create_call),
+        )
+        .route("/api/calls/{id}", get(studio_api::get_call))
+        .route(
+            "/api/bootstrap",
+            get(bootstrap_api::latest_for_user).post(bootstrap_api::start_for_user),
+        )
+        .route(
+            "/admin/workspaces/{workspace_id}/bootstrap",
+            get(bootstrap_api::latest_for_operator).post(bootstrap_api::start_for_operator),
+        );
     routes::event_routes(router)
         .fallback(|| async { error::ApiError::NotFound })
         .layer(axum::middleware::from_fn_with_state(
@@ -100,7 +120,27 @@ impl App {
         let listener = TcpListener::bind(config.ingress_bind)
             .await
             .with_context(|| format!("binding {}", config.ingress_bind))?;
+        let catalog = catalog::Catalog::load(std::path::Path::new(&config.openapi_path))
+            .with_context(|| {
+                format!(
+                    "loading the API catalog (CLOCKIFY_OPENAPI_PATH={})",
+                    config.openapi_path
+                )
+            })?;
+        tracing::info!(
+            source = catalog.source(),
+            operations = catalog.len(),
+            "API catalog loaded"
+        );
+        // Lazy: ingress starts and takes events while PostgreSQL is away; workers migrate it.
+        let db = sqlx::postgres::PgPoolOptions::new()
+            .max_connections(8)
+            .acquire_timeout(std::time::Duration::from_secs(3))
+            .connect_lazy(&config.database_url)
+            .context("parsing DATABASE_URL")?;
         let state = AppState {
+            db,
+            catalog: Arc::new(catalog),
             verifier: CachedVerifier::new(verifier, config.webhook_token_cache_size),
             publisher: Publisher::new(pool, config.publish_channels),
             queues,

@@ -22,6 +22,20 @@ pub async fn get_ready(State(state): State<AppState>) -> Response {
         Err(error) => Check::failed(true, error.to_string()),
     };
     checks.insert("rabbitmq", broker);
+    // The studio and admin APIs need it; the event hot path does not.
+    let database = tokio::time::timeout(
+        std::time::Duration::from_secs(2),
+        sqlx::query("select 1").execute(&state.db),
+    )
+    .await;
+    checks.insert(
+        "postgres",
+        match database {
+            Ok(Ok(_)) => Check::ok(false),
+            Ok(Err(error)) => Check::failed(false, error.to_string()),
+            Err(_) => Check::failed(false, "timed out"),
+        },
+    );
     if !state.config.require_signature_verification {
         checks.insert(
             "signature_verification",

@@ -161,11 +161,15 @@ fn demo_vars(signer: &ClockifySigner, port: u16) -> HashMap<String, String> {
             base64::engine::general_purpose::STANDARD.encode(key),
         ),
         ("LOG_FORMAT", "pretty".to_owned()),
+        ("ALLOW_HTTP_LOOPBACK", "true".to_owned()),
+        ("AUTO_BOOTSTRAP_ON_INSTALL", "false".to_owned()),
     ];
     for (name, value) in defaults {
         vars.insert(name.to_owned(), value);
     }
     vars.remove("CLOCKIFY_PUBLIC_KEY_FILE");
+    vars.entry("CLOCKIFY_OPENAPI_PATH".to_owned())
+        .or_insert_with(|| concat!(env!("CARGO_MANIFEST_DIR"), "/../openapi.json").to_owned());
     vars
 }
 

@@ -5,5 +5,6 @@ pub mod demo;
 pub mod payloads;
 pub mod scenario;
 pub mod signer;
+pub mod standin;
 
 pub use signer::ClockifySigner;

@@ -84,7 +84,8 @@ impl ClockifySigner {
     ) -> String {
         let mut claims = self.base_claims(workspace_id, addon_id);
         claims["backendUrl"] = json!(backend_url);
-        claims["reportsUrl"] = json!(backend_url.replace("://", "://reports."));
+        // The stand-in serves reports on the same host as the rest of the API.
+        claims["reportsUrl"] = json!(backend_url);
         claims["user"] = json!(format!("addon-user-{addon_id}"));
         self.sign(&claims)
     }

@@ -86,6 +86,12 @@ impl TestEnv {
             ("WEBHOOK_MAX_PAYLOAD_BYTES", "65536".into()),
             ("SHUTDOWN_TIMEOUT_SECS", "10".into()),
             ("LOG_FORMAT", "json".into()),
+            (
+                "CLOCKIFY_OPENAPI_PATH",
+                concat!(env!("CARGO_MANIFEST_DIR"), "/../openapi.json").into(),
+            ),
+            ("ALLOW_HTTP_LOOPBACK", "true".into()),
+            ("AUTO_BOOTSTRAP_ON_INSTALL", "false".into()),
         ]
         .into_iter()
         .map(|(k, v)| (k.to_owned(), v))

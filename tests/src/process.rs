@@ -14,11 +14,17 @@ pub struct WorkerProcess {
 impl WorkerProcess {
     /// Starts the workers binary with the test's environment; its stdout (JSON logs) goes to a file.
     pub fn spawn(env: &TestEnv, name: &str) -> Self {
+        Self::spawn_with(env, name, &[])
+    }
+
+    /// Starts the workers binary with `overrides` on top of the test's environment.
+    pub fn spawn_with(env: &TestEnv, name: &str, overrides: &[(&str, &str)]) -> Self {
         let binary = workers_binary();
         let log_path = std::env::temp_dir().join(format!("studio-{}-{name}.log", env.id));
         let log = std::fs::File::create(&log_path).expect("creating the worker log file");
         let child = Command::new(&binary)
             .envs(env.vars())
+            .envs(overrides.iter().copied())
             .env("RUST_LOG", "info")
             .stdout(Stdio::from(log))
             .stderr(Stdio::inherit())

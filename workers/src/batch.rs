@@ -10,24 +10,38 @@ use std::collections::{HashMap, HashSet};
 
 use sqlx::{PgConnection, PgPool};
 
+use common::jobs::JobMessage;
 use common::messages::{Event, EventMessage};
 
-use crate::lifecycle::apply_lifecycle;
+use crate::lifecycle::{InstallFollowUps, apply_lifecycle};
 use crate::outcome::Processed;
 use crate::store::{self, EntityKey, EntityState, InstallationView};
 use crate::webhooks::{StagedWrites, entity_key, stage_webhook};
 
-/// Applies `messages` and commits; returns each message's outcome, in order.
-pub async fn apply_batch(pool: &PgPool, messages: &[EventMessage]) -> sqlx::Result<Vec<Processed>> {
+/// A committed batch: each message's outcome in order, and the jobs to publish now.
+pub struct Applied {
+    pub results: Vec<Processed>,
+    pub jobs: Vec<JobMessage>,
+}
+
+/// Applies `messages` and commits.
+pub async fn apply_batch(
+    pool: &PgPool,
+    messages: &[EventMessage],
+    follow_ups: InstallFollowUps,
+) -> sqlx::Result<Applied> {
     let mut tx = pool.begin().await?;
-    let results = apply_in(&mut tx, messages).await?;
+    let mut jobs = Vec::new();
+    let results = apply_in(&mut tx, messages, follow_ups, &mut jobs).await?;
     tx.commit().await?;
-    Ok(results)
+    Ok(Applied { results, jobs })
 }
 
 async fn apply_in(
     conn: &mut PgConnection,
     messages: &[EventMessage],
+    follow_ups: InstallFollowUps,
+    jobs: &mut Vec<JobMessage>,
 ) -> sqlx::Result<Vec<Processed>> {
     let workspace_ids: Vec<String> = unique(messages.iter().map(|m| m.workspace_id.clone()));
     let message_ids: Vec<_> = messages.iter().map(|m| m.message_id).collect();
@@ -60,7 +74,7 @@ async fn apply_in(
             }
             _ => {
                 flush(conn, &mut staged).await?;
-                results.push(apply_lifecycle(conn, message).await?);
+                results.push(apply_lifecycle(conn, message, follow_ups, jobs).await?);
                 // Later messages of this workspace must see the new installation and entities.
                 let workspace = std::slice::from_ref(&message.workspace_id);
                 match store::load_installations(&mut *conn, workspace)

@@ -19,7 +19,8 @@ use tokio_util::sync::CancellationToken;
 use common::messages::{ENVELOPE_VERSION, EventMessage};
 
 use crate::WorkerState;
-use crate::batch::apply_batch;
+use crate::batch::{Applied, apply_batch};
+use crate::lifecycle::InstallFollowUps;
 use crate::outcome::{Outcome, Processed};
 
 const QUEUE_LABEL: &str = "events";
@@ -127,9 +128,10 @@ async fn handle_batch(
     }
     let messages: Vec<EventMessage> = decoded.iter().map(|(_, m)| m.clone()).collect();
     match apply_with_retry(state, &messages, shutdown).await {
-        Attempt::Committed(results) => {
-            record(state, &messages, &results);
+        Attempt::Committed(applied) => {
+            record(state, &messages, &applied.results);
             ack_all(&decoded).await?;
+            crate::job_consumer::publish_jobs(state, &applied.jobs).await;
             Ok(true)
         }
         Attempt::Interrupted => Ok(false),
@@ -165,7 +167,7 @@ async fn handle_batch(
 }
 
 enum Attempt {
-    Committed(Vec<Processed>),
+    Committed(Applied),
     Interrupted,
     Permanent(String),
 }
@@ -178,11 +180,15 @@ async fn apply_with_retry(
     let mut delay = Duration::from_millis(100);
     loop {
         let started = Instant::now();
-        let result = std::panic::AssertUnwindSafe(apply_batch(&state.db, messages))
+        let follow_ups = InstallFollowUps {
+            bootstrap: state.config.bootstrap.auto_on_install,
+            register_webhooks: !state.config.extra_webhook_events.is_empty(),
+        };
+        let result = std::panic::AssertUnwindSafe(apply_batch(&state.db, messages, follow_ups))
             .catch_unwind()
             .await;
         match result {
-            Ok(Ok(results)) => {
+            Ok(Ok(applied)) => {
                 let metrics = &state.metrics;
                 metrics
                     .batch_duration
@@ -192,7 +198,7 @@ async fn apply_with_retry(
                     .batch_size
                     .with_label_values(&[QUEUE_LABEL])
                     .observe(messages.len() as f64);
-                return Attempt::Committed(results);
+                return Attempt::Committed(applied);
             }
             Ok(Err(error)) if is_transient(&error) => {
                 state

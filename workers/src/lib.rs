@@ -1,12 +1,18 @@
 //! The worker tier: consumes the event partitions and applies them to PostgreSQL in ordered,
 //! batched transactions. Any number of worker processes may run; nothing here assumes it is alone.
 
+pub mod api_calls;
 pub mod batch;
+pub mod bootstrap;
 pub mod consumer;
+pub mod extra_webhooks;
+pub mod installation;
+pub mod job_consumer;
 pub mod lifecycle;
 pub mod metrics;
 pub mod ops;
 pub mod outcome;
+pub mod reconciler;
 pub mod store;
 pub mod webhooks;
 
@@ -19,8 +25,14 @@ use sqlx::PgPool;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
+use common::allowed_hosts::AllowedHosts;
 use common::broker::{QueueNames, connection_pool, declare_topology};
+use common::clockify_client::ClockifyClient;
 use common::config::Config;
+use common::crypto::TokenCipher;
+use common::jobs::JobQueue;
+use common::publisher::Publisher;
+use common::rate_limit::{RateLimitSettings, RateLimiter};
 
 use crate::metrics::WorkerMetrics;
 
@@ -32,7 +44,13 @@ pub struct WorkerState {
     pub broker: Pool,
     pub queues: QueueNames,
     pub metrics: Arc<WorkerMetrics>,
+    pub publisher: Publisher,
+    pub client: ClockifyClient,
+    pub cipher: Option<Arc<TokenCipher>>,
 }
+
+/// API calls a worker process runs at once.
+const API_CALL_CONCURRENCY: u16 = 8;
 
 /// A built worker process: database migrated, topology declared, ops listener bound.
 pub struct App {
@@ -42,7 +60,11 @@ pub struct App {
 
 impl App {
     pub async fn build(config: Config) -> anyhow::Result<Self> {
-        let connections = u32::from(config.event_partitions) + 4;
+        // Partitions, bootstrap units (each also holds its lock connection), API calls, spare.
+        let connections = u32::from(config.event_partitions)
+            + 2 * u32::from(config.bootstrap.concurrency)
+            + u32::from(API_CALL_CONCURRENCY)
+            + 4;
         let db = common::db::connect_and_migrate(&config.database_url, connections).await?;
         let broker = connection_pool(&config.amqp_url)?;
         let queues = QueueNames::from_config(&config);
@@ -60,12 +82,37 @@ impl App {
         let listener = TcpListener::bind(config.workers_bind)
             .await
             .with_context(|| format!("binding {}", config.workers_bind))?;
+        let metrics = Arc::new(WorkerMetrics::new());
+        let outbound = &config.outbound;
+        let limiter = RateLimiter::new(
+            RateLimitSettings {
+                requests_per_second: outbound.rate_limit_rps,
+                headroom: outbound.rate_limit_headroom,
+                burst: outbound.rate_limit_burst,
+                fallback_share: outbound.rate_limit_fallback_share,
+                key_prefix: config.queue_prefix.clone(),
+            },
+            RateLimiter::connect_redis(&config.redis_url).await,
+            metrics.outbound.clone(),
+        );
+        let client = ClockifyClient::new(
+            AllowedHosts::new(&outbound.allowed_api_domains, outbound.allow_http_loopback),
+            limiter,
+            metrics.outbound.clone(),
+            outbound.connect_timeout,
+            outbound.request_timeout,
+        );
         let state = WorkerState {
+            publisher: Publisher::new(broker.clone(), 2),
+            cipher: config
+                .encryption_key()
+                .map(|key| Arc::new(TokenCipher::new(key))),
+            client,
             config: Arc::new(config),
             db,
             broker,
             queues,
-            metrics: Arc::new(WorkerMetrics::new()),
+            metrics,
         };
         Ok(Self { listener, state })
     }
@@ -96,6 +143,19 @@ impl App {
                 shutdown.clone(),
             ));
         }
+        consumers.spawn(job_consumer::run_job_queue(
+            state.clone(),
+            JobQueue::Bootstrap,
+            state.config.bootstrap.concurrency,
+            shutdown.clone(),
+        ));
+        consumers.spawn(job_consumer::run_job_queue(
+            state.clone(),
+            JobQueue::ApiCalls,
+            API_CALL_CONCURRENCY,
+            shutdown.clone(),
+        ));
+        consumers.spawn(reconciler::run_reconciler(state.clone(), shutdown.clone()));
         shutdown.cancelled().await;
         let drained = tokio::time::timeout(state.config.shutdown_timeout, async {
             while consumers.join_next().await.is_some() {}

@@ -7,20 +7,46 @@
 use serde_json::json;
 use sqlx::PgConnection;
 
+use common::jobs::{Job, JobMessage};
 use common::messages::{Event, EventMessage, Installed};
 
 use crate::outcome::Processed;
 use crate::store::{self, LogRow};
 
-/// Applies one lifecycle message and logs it; the caller commits.
+/// What an install sets in motion besides its own rows.
+#[derive(Debug, Clone, Copy)]
+pub struct InstallFollowUps {
+    pub bootstrap: bool,
+    pub register_webhooks: bool,
+}
+
+/// Applies one lifecycle message and logs it; the caller commits, then publishes `jobs`.
 pub async fn apply_lifecycle(
     conn: &mut PgConnection,
     message: &EventMessage,
+    follow_ups: InstallFollowUps,
+    jobs: &mut Vec<JobMessage>,
 ) -> sqlx::Result<Processed> {
     let workspace_id = message.workspace_id.as_str();
     let (processed, payload) = match &message.event {
         Event::Installed(installed) => {
             install(conn, message, installed).await?;
+            if follow_ups.bootstrap {
+                let started = common::bootstrap_jobs::start_job(
+                    conn,
+                    workspace_id,
+                    "install",
+                    &message.request_id,
+                )
+                .await?;
+                jobs.extend(started.messages);
+            }
+            if follow_ups.register_webhooks {
+                let job = Job::RegisterWebhooks {
+                    addon_id: installed.addon_id.clone(),
+                };
+                jobs.push(JobMessage::new(workspace_id, &message.request_id, job));
+            }
             let webhooks: Vec<_> = installed
                 .webhooks
                 .iter()
@@ -186,7 +212,8 @@ async fn install(
     Ok(())
 }
 
-/// Marks the installation deleted, erases its tokens and purges the workspace's data.
+/// Marks the installation deleted, erases its tokens, cancels its bootstrap and purges the
+/// workspace's data.
 async fn uninstall(conn: &mut PgConnection, workspace_id: &str) -> sqlx::Result<()> {
     sqlx::query(
         "update installations
@@ -200,6 +227,9 @@ async fn uninstall(conn: &mut PgConnection, workspace_id: &str) -> sqlx::Result<
         "delete from webhook_tokens where workspace_id = $1",
         "delete from entities where workspace_id = $1",
         "delete from event_log where workspace_id = $1",
+        "delete from api_calls where workspace_id = $1",
+        "update bootstrap_jobs set status = 'cancelled', finished_at = now(), updated_at = now()
+         where workspace_id = $1 and status = 'running'",
     ] {
         sqlx::query(statement)
             .bind(workspace_id)

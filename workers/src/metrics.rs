@@ -19,6 +19,14 @@ pub struct WorkerMetrics {
     pub processing_lag: HistogramVec,
     /// `studio_batch_failures_total{queue, kind}`: transient (retried) and permanent (isolated).
     pub batch_failures: IntCounterVec,
+    /// `studio_api_calls_total{outcome}`: API Studio calls executed.
+    pub api_calls: IntCounterVec,
+    /// `studio_bootstrap_jobs_total{outcome}`: bootstrap jobs ended.
+    pub bootstrap_jobs: IntCounterVec,
+    /// `studio_bootstrap_items_total{kind}`: entities imported.
+    pub bootstrap_items: IntCounterVec,
+    /// Outbound request, retry and limiter metrics.
+    pub outbound: std::sync::Arc<common::outbound_metrics::OutboundMetrics>,
 }
 
 impl WorkerMetrics {
@@ -64,6 +72,25 @@ impl WorkerMetrics {
                 "Failed batch attempts, by kind.",
                 &["queue", "kind"],
             ),
+            api_calls: counter(
+                &r,
+                "api_calls_total",
+                "API Studio calls executed, by outcome.",
+                &["outcome"],
+            ),
+            bootstrap_jobs: counter(
+                &r,
+                "bootstrap_jobs_total",
+                "Bootstrap jobs ended, by outcome.",
+                &["outcome"],
+            ),
+            bootstrap_items: counter(
+                &r,
+                "bootstrap_items_total",
+                "Entities imported by bootstraps, by kind.",
+                &["kind"],
+            ),
+            outbound: std::sync::Arc::new(common::outbound_metrics::OutboundMetrics::new(&r)),
             registry: r,
         }
     }

@@ -47,6 +47,13 @@ async fn get_ready(State(state): State<WorkerState>) -> Response {
             Err(_) => Check::failed(true, "timed out"),
         },
     );
+    // Redis only shares the outbound rate limit; without it the local fallback keeps calls safe.
+    let limiter = if state.client.limiter().is_degraded() {
+        Check::degraded("redis unavailable: outbound calls use the local fallback limiter")
+    } else {
+        Check::ok(false)
+    };
+    checks.insert("redis", limiter);
     ready(checks)
 }
 

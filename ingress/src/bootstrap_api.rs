@@ -1,0 +1,110 @@
+//! Starting and following bootstraps: `POST|GET /api/bootstrap` for workspace admins and
+//! `POST|GET /admin/workspaces/{workspaceId}/bootstrap` for operators. One runs per workspace:
+//! asking while one runs returns it.
+
+use axum::Extension;
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+
+use crate::AppState;
+use crate::error::ApiError;
+use crate::request_id::RequestId;
+use crate::user_auth::{Operator, StudioUser};
+
+pub async fn start_for_user(
+    State(state): State<AppState>,
+    user: StudioUser,
+    Extension(RequestId(request_id)): Extension<RequestId>,
+) -> Result<Response, ApiError> {
+    if !user.is_admin() {
+        return Err(ApiError::Forbidden(
+            "only workspace owners and admins may start a bootstrap",
+        ));
+    }
+    let by = format!("user:{}", user.user_id.as_deref().unwrap_or("unknown"));
+    start(&state, &user.workspace_id, &by, &request_id).await
+}
+
+pub async fn latest_for_user(
+    State(state): State<AppState>,
+    user: StudioUser,
+) -> Result<Response, ApiError> {
+    latest(&state, &user.workspace_id).await
+}
+
+pub async fn start_for_operator(
+    State(state): State<AppState>,
+    _operator: Operator,
+    Path(workspace_id): Path<String>,
+    Extension(RequestId(request_id)): Extension<RequestId>,
+) -> Result<Response, ApiError> {
+    let installed: Option<(String,)> =
+        sqlx::query_as("select workspace_id from installations where workspace_id = $1 and deleted_at is null and status = 'ACTIVE'")
+            .bind(&workspace_id)
+            .fetch_optional(&state.db)
+            .await
+            .map_err(|e| ApiError::Internal(e.into()))?;
+    if installed.is_none() {
+        return Err(ApiError::NotFound);
+    }
+    start(&state, &workspace_id, "operator", &request_id).await
+}
+
+pub async fn latest_for_operator(
+    State(state): State<AppState>,
+    _operator: Operator,
+    Path(workspace_id): Path<String>,
+) -> Result<Response, ApiError> {
+    latest(&state, &workspace_id).await
+}
+
+async fn start(
+    state: &AppState,
+    workspace_id: &str,
+    requested_by: &str,
+    request_id: &str,
+) -> Result<Response, ApiError> {
+    let internal = |e: sqlx::Error| ApiError::Internal(e.into());
+    let mut tx = state.db.begin().await.map_err(internal)?;
+    let started =
+        common::bootstrap_jobs::start_job(&mut tx, workspace_id, requested_by, request_id)
+            .await
+            .map_err(internal)?;
+    tx.commit().await.map_err(internal)?;
+    for message in &started.messages {
+        // A unit whose publish fails is republished by the workers' reconciler.
+        if crate::enqueue::enqueue_job(state, message).await.is_err() {
+            tracing::warn!(
+                workspace_id,
+                "bootstrap unit not queued; left to the reconciler"
+            );
+        }
+    }
+    let status = if started.created {
+        StatusCode::ACCEPTED
+    } else {
+        StatusCode::OK
+    };
+    let mut conn = state.db.acquire().await.map_err(internal)?;
+    let job = common::bootstrap_jobs::latest_job(&mut conn, workspace_id)
+        .await
+        .map_err(internal)?;
+    Ok((
+        status,
+        Json(json!({"created": started.created, "job": job})),
+    )
+        .into_response())
+}
+
+async fn latest(state: &AppState, workspace_id: &str) -> Result<Response, ApiError> {
+    let internal = |e: sqlx::Error| ApiError::Internal(e.into());
+    let mut conn = state.db.acquire().await.map_err(internal)?;
+    let job = common::bootstrap_jobs::latest_job(&mut conn, workspace_id)
+        .await
+        .map_err(internal)?;
+    job.map(|job| Json(json!({"job": job})).into_response())
+        .ok_or(ApiError::NotFound)
+}

@@ -1,0 +1,104 @@
+//! Who is calling the studio API: a Clockify user token (`Authorization: Bearer` or
+//! `X-Addon-Token`), verified like every Clockify token, for a workspace whose installation is
+//! current and active. The workspace and role come from the token, never from the request.
+
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+
+use common::crypto::constant_time_eq;
+
+use crate::AppState;
+use crate::error::ApiError;
+
+/// A verified workspace user.
+#[derive(Debug, Clone)]
+pub struct StudioUser {
+    pub workspace_id: String,
+    pub user_id: Option<String>,
+    pub role: Option<String>,
+}
+
+impl StudioUser {
+    /// Owners and admins may make calls that change data and start bootstraps.
+    pub fn is_admin(&self) -> bool {
+        matches!(self.role.as_deref(), Some("OWNER" | "ADMIN"))
+    }
+}
+
+fn bearer(parts: &Parts) -> Option<&str> {
+    let header = parts
+        .headers
+        .get(axum::http::header::AUTHORIZATION)?
+        .to_str()
+        .ok()?;
+    let (scheme, token) = header.split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then_some(token.trim())
+}
+
+impl FromRequestParts<AppState> for StudioUser {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let token = bearer(parts)
+            .or_else(|| {
+                parts
+                    .headers
+                    .get("x-addon-token")
+                    .and_then(|v| v.to_str().ok())
+            })
+            .ok_or(ApiError::Unauthorized("a Clockify user token is required"))?;
+        let claims = state.verifier.inner().verify(token)?;
+        let installation: Option<(String,)> = sqlx::query_as(
+            "select addon_id from installations where workspace_id = $1 and deleted_at is null and status = 'ACTIVE'",
+        )
+        .bind(&claims.workspace_id)
+        .fetch_optional(&state.db)
+        .await
+        .map_err(|e| ApiError::Internal(e.into()))?;
+        let Some((addon_id,)) = installation else {
+            return Err(ApiError::Forbidden(
+                "the add-on is not installed and active in this workspace",
+            ));
+        };
+        if let Some(claimed) = &claims.addon_id
+            && claimed != &addon_id
+        {
+            return Err(ApiError::Forbidden(
+                "the token belongs to another installation",
+            ));
+        }
+        Ok(StudioUser {
+            workspace_id: claims.workspace_id,
+            user_id: claims.user,
+            role: claims.workspace_role,
+        })
+    }
+}
+
+/// An operator, authenticated by `ADMIN_TOKEN`. The admin API does not exist when it is unset.
+#[derive(Debug, Clone, Copy)]
+pub struct Operator;
+
+impl FromRequestParts<AppState> for Operator {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let Some(expected) = &state.config.admin_token else {
+            return Err(ApiError::NotFound);
+        };
+        let given = bearer(parts).ok_or(ApiError::Unauthorized("the admin token is required"))?;
+        if constant_time_eq(given.as_bytes(), expected.as_bytes()) {
+            Ok(Operator)
+        } else {
+            Err(ApiError::Unauthorized("the admin token is not valid"))
+        }
+    }
+}

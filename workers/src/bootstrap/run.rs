@@ -1,0 +1,226 @@
+//! Running one bootstrap unit: page after page until a short page, each page committed with its
+//! checkpoint; the units it discovers (tasks of projects, entries of users) published after commit.
+
+use chrono::Utc;
+use reqwest::Method;
+use serde_json::Value;
+use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
+
+use common::clockify_client::{OutboundRequest, RetryPolicy};
+
+use crate::WorkerState;
+use crate::bootstrap::store;
+use crate::bootstrap::units::Unit;
+use crate::installation::{InstallationError, load_active};
+use crate::job_consumer::{JobResult, publish_jobs};
+
+/// Runs `unit_key` of `job_id` to its end, or until shutdown (it then resumes on redelivery).
+pub async fn run_unit(
+    state: &WorkerState,
+    workspace_id: &str,
+    request_id: &str,
+    job_id: Uuid,
+    unit_key: &str,
+    shutdown: &CancellationToken,
+) -> anyhow::Result<JobResult> {
+    let mut lock = state.db.acquire().await?;
+    if !store::try_lock_unit(&mut lock, job_id, unit_key).await? {
+        // Another live worker runs it; this copy of the message is redundant.
+        return Ok(JobResult::Done);
+    }
+    let result = run_locked(state, workspace_id, request_id, job_id, unit_key, shutdown).await;
+    let _ = store::unlock_unit(&mut lock, job_id, unit_key).await;
+    result
+}
+
+async fn run_locked(
+    state: &WorkerState,
+    workspace_id: &str,
+    request_id: &str,
+    job_id: Uuid,
+    unit_key: &str,
+    shutdown: &CancellationToken,
+) -> anyhow::Result<JobResult> {
+    let Some(unit) = Unit::parse(unit_key) else {
+        return end(
+            state,
+            workspace_id,
+            job_id,
+            unit_key,
+            "failed",
+            Some("unknown unit"),
+        )
+        .await;
+    };
+    let settings = &state.config.bootstrap;
+    loop {
+        if shutdown.is_cancelled() {
+            return Ok(JobResult::Interrupted);
+        }
+        let Some(current) = store::load_unit(&state.db, workspace_id, job_id, unit_key).await?
+        else {
+            return Ok(JobResult::Done);
+        };
+        if current.status != "pending" {
+            return Ok(JobResult::Done);
+        }
+        if current.job_status != "running" {
+            return end(state, workspace_id, job_id, unit_key, "cancelled", None).await;
+        }
+        let installation = match load_active(&state.db, state.cipher.as_deref(), workspace_id).await
+        {
+            Ok(installation) => installation,
+            Err(InstallationError::Database(error)) => return Err(error.into()),
+            Err(error) => {
+                return end(
+                    state,
+                    workspace_id,
+                    job_id,
+                    unit_key,
+                    "failed",
+                    Some(&error.to_string()),
+                )
+                .await;
+            }
+        };
+        let query = unit.query(
+            current.next_page,
+            settings.page_size,
+            current.job_created_at,
+            settings.time_entries_days,
+        );
+        let path = unit.path(workspace_id);
+        let read_at = Utc::now();
+        let response = state
+            .client
+            .send(&OutboundRequest {
+                workspace_id,
+                base_url: &installation.backend_url,
+                method: Method::GET,
+                path: &path,
+                query: &query,
+                body: None,
+                token: &installation.token,
+                group: "bootstrap",
+                retry: RetryPolicy {
+                    max_retries: state.config.outbound.max_retries,
+                    base: state.config.outbound.backoff_base,
+                    cap: state.config.outbound.backoff_cap,
+                },
+            })
+            .await;
+        let page = match response {
+            Ok(answer) if (200..300).contains(&answer.status) => {
+                match serde_json::from_slice::<Value>(&answer.body) {
+                    Ok(Value::Array(items)) => items,
+                    _ => {
+                        return end(
+                            state,
+                            workspace_id,
+                            job_id,
+                            unit_key,
+                            "failed",
+                            Some("Clockify answered with something other than a list"),
+                        )
+                        .await;
+                    }
+                }
+            }
+            Ok(answer) => {
+                let reason = format!(
+                    "Clockify answered {} on page {}",
+                    answer.status, current.next_page
+                );
+                return end(
+                    state,
+                    workspace_id,
+                    job_id,
+                    unit_key,
+                    "failed",
+                    Some(&reason),
+                )
+                .await;
+            }
+            Err(error) => {
+                return end(
+                    state,
+                    workspace_id,
+                    job_id,
+                    unit_key,
+                    "failed",
+                    Some(&error.to_string()),
+                )
+                .await;
+            }
+        };
+        let done = page.len() < settings.page_size as usize;
+        let items: Vec<(String, Value)> = page
+            .into_iter()
+            .filter_map(|item| Some((item.get("id")?.as_str()?.to_owned(), item)))
+            .collect();
+        let child_keys = unit.children(&items.iter().map(|(id, _)| id.clone()).collect::<Vec<_>>());
+        let mut tx = state.db.begin().await?;
+        store::upsert_bootstrap_entities(
+            &mut *tx,
+            workspace_id,
+            unit.entity_kind(),
+            &items,
+            read_at,
+        )
+        .await?;
+        store::checkpoint_page(&mut *tx, workspace_id, job_id, unit_key, items.len(), done).await?;
+        let keys: Vec<&str> = child_keys.iter().map(String::as_str).collect();
+        let messages =
+            common::bootstrap_jobs::add_units(&mut tx, workspace_id, job_id, &keys, request_id)
+                .await?;
+        let finished = if done {
+            store::finish_job_if_complete(&mut tx, workspace_id, job_id).await?
+        } else {
+            None
+        };
+        tx.commit().await?;
+        state
+            .metrics
+            .bootstrap_items
+            .with_label_values(&[unit.entity_kind()])
+            .inc_by(items.len() as u64);
+        if let Some(outcome) = finished {
+            state
+                .metrics
+                .bootstrap_jobs
+                .with_label_values(&[&outcome])
+                .inc();
+            tracing::info!(workspace_id, %job_id, outcome, "bootstrap finished");
+        }
+        publish_jobs(state, &messages).await;
+        if done {
+            return Ok(JobResult::Done);
+        }
+    }
+}
+
+async fn end(
+    state: &WorkerState,
+    workspace_id: &str,
+    job_id: Uuid,
+    unit_key: &str,
+    status: &str,
+    error: Option<&str>,
+) -> anyhow::Result<JobResult> {
+    if let Some(error) = error {
+        tracing::warn!(workspace_id, %job_id, unit_key, error, "bootstrap unit ended without finishing");
+    }
+    let mut tx = state.db.begin().await?;
+    store::end_unit(&mut *tx, workspace_id, job_id, unit_key, status, error).await?;
+    let finished = store::finish_job_if_complete(&mut tx, workspace_id, job_id).await?;
+    tx.commit().await?;
+    if let Some(outcome) = finished {
+        state
+            .metrics
+            .bootstrap_jobs
+            .with_label_values(&[&outcome])
+            .inc();
+    }
+    Ok(JobResult::Done)
+}

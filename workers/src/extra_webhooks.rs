@@ -1,0 +1,125 @@
+//! Webhooks beyond the manifest's ten: the event types of `EXTRA_WEBHOOK_EVENTS`, registered
+//! through Clockify's webhooks API when a workspace installs. Their tokens are kept as hashes in
+//! `webhook_tokens` and checked exactly like the manifest's.
+
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use common::clockify_client::{OutboundRequest, RetryPolicy};
+use common::crypto::sha256_hex;
+
+use crate::WorkerState;
+use crate::bootstrap::units::encode;
+use crate::installation::{InstallationError, load_active};
+use crate::job_consumer::JobResult;
+
+/// Registers every extra event type not yet registered for the installation `addon_id`.
+pub async fn register(
+    state: &WorkerState,
+    workspace_id: &str,
+    addon_id: &str,
+) -> anyhow::Result<JobResult> {
+    let events = &state.config.extra_webhook_events;
+    if events.is_empty() {
+        return Ok(JobResult::Done);
+    }
+    let installation = match load_active(&state.db, state.cipher.as_deref(), workspace_id).await {
+        Ok(installation) if installation.addon_id == addon_id => installation,
+        Ok(_)
+        | Err(InstallationError::NotActive)
+        | Err(InstallationError::NoBaseUrl)
+        | Err(InstallationError::Sealed) => {
+            return Ok(JobResult::Done);
+        }
+        Err(InstallationError::Database(error)) => return Err(error.into()),
+    };
+    let registered: Vec<String> = sqlx::query_scalar(
+        "select webhook_type from webhook_tokens where workspace_id = $1 and clockify_webhook_id is not null and webhook_type is not null",
+    )
+    .bind(workspace_id)
+    .fetch_all(&state.db)
+    .await?;
+    let outbound = &state.config.outbound;
+    let path = format!("/v1/workspaces/{}/webhooks", encode(workspace_id));
+    for event in events
+        .iter()
+        .filter(|e| !registered.iter().any(|r| r == e.as_str()))
+    {
+        let url = format!("{}{}", state.config.base_url, event.path());
+        let body = json!({
+            "name": format!("API Studio {}", event.as_str()),
+            "url": url,
+            "webhookEvent": event.as_str(),
+            "triggerSourceType": "WORKSPACE_ID",
+            "triggerSource": [workspace_id],
+        });
+        let answer = state
+            .client
+            .send(&OutboundRequest {
+                workspace_id,
+                base_url: &installation.backend_url,
+                method: Method::POST,
+                path: &path,
+                query: &[],
+                body: Some(&body),
+                token: &installation.token,
+                group: "webhooks",
+                retry: RetryPolicy {
+                    max_retries: outbound.webhook_max_retries,
+                    base: outbound.webhook_backoff_base,
+                    cap: outbound.webhook_backoff_cap,
+                },
+            })
+            .await;
+        let created = match answer {
+            Ok(response) if (200..300).contains(&response.status) => {
+                serde_json::from_slice::<Value>(&response.body).ok()
+            }
+            Ok(response) => {
+                tracing::warn!(
+                    workspace_id,
+                    event = event.as_str(),
+                    status = response.status,
+                    "webhook registration refused"
+                );
+                None
+            }
+            Err(error) => {
+                tracing::warn!(workspace_id, event = event.as_str(), error = %error, "webhook registration failed");
+                None
+            }
+        };
+        let Some(created) = created else { continue };
+        let (Some(id), Some(token)) = (
+            created.get("id").and_then(Value::as_str),
+            created.get("authToken").and_then(Value::as_str),
+        ) else {
+            tracing::warn!(
+                workspace_id,
+                event = event.as_str(),
+                "webhook registration answer lacks id or authToken"
+            );
+            continue;
+        };
+        sqlx::query(
+            "insert into webhook_tokens (workspace_id, addon_id, path, webhook_type, token_sha256, clockify_webhook_id)
+             select $1, $2, $3, $4, $5, $6
+             where exists (select 1 from installations where workspace_id = $1 and addon_id = $2 and deleted_at is null)
+             on conflict do nothing",
+        )
+        .bind(workspace_id)
+        .bind(addon_id)
+        .bind(&url)
+        .bind(event.as_str())
+        .bind(sha256_hex(token.as_bytes()))
+        .bind(id)
+        .execute(&state.db)
+        .await?;
+        tracing::info!(
+            workspace_id,
+            event = event.as_str(),
+            "extra webhook registered"
+        );
+    }
+    Ok(JobResult::Done)
+}

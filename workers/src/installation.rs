@@ -1,0 +1,70 @@
+//! The installation an outbound call acts for: active, with its token opened for this call only.
+
+use sqlx::PgExecutor;
+
+use common::crypto::TokenCipher;
+
+/// What an outbound call needs. The token lives only as long as the call that uses it.
+pub struct ActiveInstallation {
+    pub addon_id: String,
+    pub token: String,
+    pub backend_url: String,
+    pub reports_url: String,
+}
+
+/// Why no call can be made for a workspace.
+#[derive(Debug, thiserror::Error)]
+pub enum InstallationError {
+    #[error("the workspace has no active installation")]
+    NotActive,
+    #[error("the installation has no API base URL")]
+    NoBaseUrl,
+    #[error("the installation token cannot be opened with TOKEN_ENCRYPTION_KEY")]
+    Sealed,
+    #[error(transparent)]
+    Database(#[from] sqlx::Error),
+}
+
+/// Loads the workspace's installation if it is installed and active, opening its token.
+pub async fn load_active(
+    executor: impl PgExecutor<'_>,
+    cipher: Option<&TokenCipher>,
+    workspace_id: &str,
+) -> Result<ActiveInstallation, InstallationError> {
+    #[derive(sqlx::FromRow)]
+    struct Row {
+        addon_id: String,
+        sealed_auth_token: Option<String>,
+        backend_url: Option<String>,
+        api_url: Option<String>,
+        reports_url: Option<String>,
+    }
+    let row: Option<Row> = sqlx::query_as(
+        "select addon_id, sealed_auth_token, backend_url, api_url, reports_url from installations
+         where workspace_id = $1 and deleted_at is null and status = 'ACTIVE'",
+    )
+    .bind(workspace_id)
+    .fetch_optional(executor)
+    .await?;
+    let Row {
+        addon_id,
+        sealed_auth_token: sealed,
+        backend_url,
+        api_url,
+        reports_url,
+    } = row.ok_or(InstallationError::NotActive)?;
+    let backend_url = backend_url
+        .or(api_url)
+        .ok_or(InstallationError::NoBaseUrl)?;
+    let token = cipher
+        .zip(sealed)
+        .and_then(|(cipher, sealed)| cipher.open(workspace_id, &sealed).ok())
+        .ok_or(InstallationError::Sealed)?;
+    let reports_url = reports_url.unwrap_or_else(|| backend_url.clone());
+    Ok(ActiveInstallation {
+        addon_id,
+        token,
+        backend_url: backend_url.trim_end_matches('/').to_owned(),
+        reports_url: reports_url.trim_end_matches('/').to_owned(),
+    })
+}

@@ -1,0 +1,220 @@
+//! Consuming a job queue (bootstrap units, API calls): several jobs at once per process, each
+//! acked when done. A job interrupted by shutdown, or hit by a transient failure, goes back to
+//! the queue (its delivery limit then dead-letters a job that keeps failing).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::StreamExt as _;
+use lapin::message::Delivery;
+use lapin::options::{
+    BasicAckOptions, BasicCancelOptions, BasicConsumeOptions, BasicNackOptions, BasicQosOptions,
+    BasicRejectOptions,
+};
+use lapin::types::FieldTable;
+use tokio::sync::Semaphore;
+use tokio_util::sync::CancellationToken;
+
+use common::jobs::{Job, JobMessage, JobQueue};
+use common::messages::ENVELOPE_VERSION;
+
+use crate::WorkerState;
+
+/// How a job ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JobResult {
+    /// Finished (successfully or with its failure recorded): ack.
+    Done,
+    /// Stopped by shutdown: back to the queue, to resume.
+    Interrupted,
+}
+
+/// Publishes job messages after the transaction that created them committed. A publish that
+/// fails is left to the reconciler, which republishes stalled bootstrap units.
+pub async fn publish_jobs(state: &WorkerState, messages: &[JobMessage]) {
+    for message in messages {
+        let queue = match message.queue() {
+            JobQueue::Bootstrap => state.queues.bootstrap(),
+            JobQueue::ApiCalls => state.queues.api_calls(),
+        };
+        let Ok(body) = serde_json::to_vec(message) else {
+            continue;
+        };
+        if let Err(error) = state
+            .publisher
+            .publish(
+                &queue,
+                &message.message_id.to_string(),
+                &message.request_id,
+                &body,
+            )
+            .await
+        {
+            tracing::warn!(error = %error, queue, "job not published; the reconciler will retry it");
+        }
+    }
+}
+
+/// Consumes `queue` with up to `concurrency` jobs in flight until `shutdown`.
+pub async fn run_job_queue(
+    state: WorkerState,
+    kind: JobQueue,
+    concurrency: u16,
+    shutdown: CancellationToken,
+) {
+    let queue = match kind {
+        JobQueue::Bootstrap => state.queues.bootstrap(),
+        JobQueue::ApiCalls => state.queues.api_calls(),
+    };
+    while !shutdown.is_cancelled() {
+        if let Err(error) = consume(&state, &queue, kind, concurrency, &shutdown).await {
+            tracing::warn!(
+                queue,
+                error = format!("{error:#}"),
+                "job consumer stopped; reconnecting"
+            );
+            tokio::select! {
+                () = shutdown.cancelled() => break,
+                () = tokio::time::sleep(Duration::from_secs(1)) => {}
+            }
+        }
+    }
+}
+
+async fn consume(
+    state: &WorkerState,
+    queue: &str,
+    kind: JobQueue,
+    concurrency: u16,
+    shutdown: &CancellationToken,
+) -> anyhow::Result<()> {
+    let channel = {
+        let connection = state.broker.get().await?;
+        connection.create_channel().await?
+    };
+    channel
+        .basic_qos(concurrency, BasicQosOptions::default())
+        .await?;
+    let tag = format!("{queue}-{}", uuid::Uuid::new_v4());
+    let mut consumer = channel
+        .basic_consume(
+            queue.into(),
+            tag.as_str().into(),
+            BasicConsumeOptions::default(),
+            FieldTable::default(),
+        )
+        .await?;
+    let slots = Arc::new(Semaphore::new(usize::from(concurrency)));
+    let mut running = tokio::task::JoinSet::new();
+    loop {
+        let next = tokio::select! {
+            () = shutdown.cancelled() => break,
+            next = consumer.next() => next,
+        };
+        let Some(delivery) = next else {
+            anyhow::bail!("the broker cancelled the consumer")
+        };
+        let delivery = delivery?;
+        let permit = slots.clone().acquire_owned().await?;
+        let state = state.clone();
+        let shutdown = shutdown.clone();
+        running.spawn(async move {
+            handle(&state, kind, delivery, &shutdown).await;
+            drop(permit);
+        });
+        while running.try_join_next().is_some() {}
+    }
+    let _ = channel
+        .basic_cancel(tag.as_str().into(), BasicCancelOptions::default())
+        .await;
+    while running.join_next().await.is_some() {}
+    let _ = channel.close(200, "worker shutting down".into()).await;
+    Ok(())
+}
+
+async fn handle(
+    state: &WorkerState,
+    kind: JobQueue,
+    delivery: Delivery,
+    shutdown: &CancellationToken,
+) {
+    let label = kind.label();
+    let Some(message) = serde_json::from_slice::<JobMessage>(&delivery.data)
+        .ok()
+        .filter(|m| m.v <= ENVELOPE_VERSION)
+    else {
+        tracing::error!(queue = label, "undecodable job; dead-lettering");
+        state
+            .metrics
+            .messages_processed
+            .with_label_values(&[label, "dead_lettered"])
+            .inc();
+        let _ = delivery.reject(BasicRejectOptions { requeue: false }).await;
+        return;
+    };
+    let result = std::panic::AssertUnwindSafe(run(state, &message, shutdown));
+    let result = futures::FutureExt::catch_unwind(result).await;
+    let outcome = match result {
+        Ok(Ok(JobResult::Done)) => {
+            let _ = delivery.ack(BasicAckOptions::default()).await;
+            "done"
+        }
+        Ok(Ok(JobResult::Interrupted)) => {
+            let _ = delivery
+                .nack(BasicNackOptions {
+                    requeue: true,
+                    multiple: false,
+                })
+                .await;
+            "interrupted"
+        }
+        Ok(Err(error)) => {
+            tracing::warn!(queue = label, request_id = %message.request_id, workspace_id = %message.workspace_id, error = format!("{error:#}"), "job failed; returning it to the queue");
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            let _ = delivery
+                .nack(BasicNackOptions {
+                    requeue: true,
+                    multiple: false,
+                })
+                .await;
+            "retried"
+        }
+        Err(_) => {
+            tracing::error!(queue = label, request_id = %message.request_id, "job panicked; dead-lettering");
+            let _ = delivery.reject(BasicRejectOptions { requeue: false }).await;
+            "dead_lettered"
+        }
+    };
+    state
+        .metrics
+        .messages_processed
+        .with_label_values(&[label, outcome])
+        .inc();
+}
+
+async fn run(
+    state: &WorkerState,
+    message: &JobMessage,
+    shutdown: &CancellationToken,
+) -> anyhow::Result<JobResult> {
+    let workspace_id = message.workspace_id.as_str();
+    match &message.job {
+        Job::BootstrapUnit { job_id, unit_key } => {
+            crate::bootstrap::run::run_unit(
+                state,
+                workspace_id,
+                &message.request_id,
+                *job_id,
+                unit_key,
+                shutdown,
+            )
+            .await
+        }
+        Job::ApiCall { call_id } => {
+            crate::api_calls::run_api_call(state, workspace_id, *call_id).await
+        }
+        Job::RegisterWebhooks { addon_id } => {
+            crate::extra_webhooks::register(state, workspace_id, addon_id).await
+        }
+    }
+}

@@ -1,0 +1,45 @@
+//! Republishes bootstrap units whose message was lost between a commit and its publish (a crash
+//! in that window, or the broker away): pending units of running jobs idle for 30 seconds.
+
+use std::time::Duration;
+
+use tokio_util::sync::CancellationToken;
+
+use common::jobs::{Job, JobMessage};
+
+use crate::WorkerState;
+use crate::bootstrap::store::claim_stalled_units;
+use crate::job_consumer::publish_jobs;
+
+const IDLE_SECS: i32 = 30;
+
+/// Runs until `shutdown`, checking every 15 seconds.
+pub async fn run_reconciler(state: WorkerState, shutdown: CancellationToken) {
+    loop {
+        tokio::select! {
+            () = shutdown.cancelled() => return,
+            () = tokio::time::sleep(Duration::from_secs(15)) => {}
+        }
+        match claim_stalled_units(&state.db, IDLE_SECS).await {
+            Ok(stalled) if !stalled.is_empty() => {
+                tracing::info!(
+                    units = stalled.len(),
+                    "republishing stalled bootstrap units"
+                );
+                let messages: Vec<JobMessage> = stalled
+                    .into_iter()
+                    .map(|(workspace_id, job_id, unit_key)| {
+                        JobMessage::new(
+                            &workspace_id,
+                            "reconciler",
+                            Job::BootstrapUnit { job_id, unit_key },
+                        )
+                    })
+                    .collect();
+                publish_jobs(&state, &messages).await;
+            }
+            Ok(_) => {}
+            Err(error) => tracing::warn!(error = %error, "reconciler could not read stalled units"),
+        }
+    }
+}

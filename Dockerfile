@@ -2,7 +2,7 @@
 #
 # One image for both tiers; the command picks the binary (`ingress` or `workers`).
 # Migrations are embedded in the binaries (sqlx::migrate!), so the runtime needs only the
-# binaries and CA certificates.
+# binaries, CA certificates and the Clockify API catalog (openapi.json).
 
 ############################ build ############################
 FROM rust:1.95-bookworm AS builder
@@ -43,7 +43,8 @@ RUN useradd --system --user-group --uid 10001 --no-create-home \
 WORKDIR /app
 
 COPY --from=builder /out/ingress /out/workers /usr/local/bin/
-# The API catalog (openapi.json) is copied here once the outbound-calls work adds it.
+# The catalog of callable Clockify operations (CLOCKIFY_OPENAPI_PATH resolves here).
+COPY openapi.json /app/openapi.json
 
 # Numeric, so orchestrators can verify the user is not root without reading /etc/passwd.
 USER 10001:10001

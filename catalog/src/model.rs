@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 /// One callable Clockify operation, flattened out of the OpenAPI document so that validating a
 /// call never has to look at the document again.
 #[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Operation {
     /// The document's `operationId`, or `method_path` when the document gives none.
     pub operation_id: String,
@@ -31,6 +32,7 @@ pub struct Operation {
 
 /// A path or query parameter, reduced to what validation needs.
 #[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Parameter {
     pub name: String,
     pub required: bool,
@@ -130,6 +132,7 @@ impl ApiBase {
 
 /// What the studio's list view asks for; every field left out matches everything.
 #[derive(Debug, Default, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct OperationFilter {
     /// Exact tag, compared case-insensitively.
     pub tag: Option<String>,
@@ -166,6 +169,7 @@ fn criterion(value: &Option<String>) -> Option<&str> {
 
 /// The operations of one tag, as the studio shows them under one heading.
 #[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct OperationGroup {
     pub tag: String,
     pub operations: Vec<Operation>,

@@ -18,6 +18,7 @@ const WORKSPACE_PARAMETER: &str = "workspaceId";
 /// A call as the studio sends it. The operation is named by `operation_id` (which wins when
 /// given) or by `method` and `path` template. A `null` query value or body counts as absent.
 #[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct CallRequest {
     pub operation_id: Option<String>,
     pub method: Option<String>,
@@ -32,6 +33,7 @@ pub struct CallRequest {
 /// A call that passed validation, ready for the HTTP client: join `path` to the base URL that
 /// `base` names and send `query` as repeated pairs (the client encodes them).
 #[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ValidatedCall {
     pub operation_id: String,
     pub method: String,

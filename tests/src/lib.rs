@@ -5,6 +5,7 @@
 pub mod env;
 pub mod logs;
 pub mod process;
+pub mod studio;
 pub mod test_app;
 
 pub use env::TestEnv;

@@ -151,9 +151,37 @@ impl TestApp {
         addon_id: &str,
         events: &[EventType],
     ) -> Installation {
+        self.install_full(workspace_id, addon_id, events, "http://127.0.0.1:1/api")
+            .await
+    }
+
+    /// Installs `workspace_id` with its API at `api_url` (a stand-in Clockify's).
+    pub async fn install_at(&self, workspace_id: &str, api_url: &str) -> Installation {
+        let addon_id = format!("addon-{}", uuid::Uuid::new_v4().simple());
+        self.install_full(workspace_id, &addon_id, &[], api_url)
+            .await
+    }
+
+    /// A user token of the installation's workspace with `role` (OWNER, ADMIN, USER...).
+    pub fn user_token(&self, installation: &Installation, role: &str) -> String {
+        self.env.signer.user_token(
+            &installation.workspace_id,
+            &installation.addon_id,
+            &format!("user-{role}"),
+            role,
+            "http://127.0.0.1:1/api",
+        )
+    }
+
+    async fn install_full(
+        &self,
+        workspace_id: &str,
+        addon_id: &str,
+        events: &[EventType],
+        api_url: &str,
+    ) -> Installation {
         let signer = &self.env.signer;
-        let auth_token =
-            signer.installation_token(workspace_id, addon_id, "http://127.0.0.1:1/api");
+        let auth_token = signer.installation_token(workspace_id, addon_id, api_url);
         let webhook_tokens: Vec<(EventType, String)> = events
             .iter()
             .map(|e| (*e, signer.webhook_token(workspace_id, addon_id, e.as_str())))
@@ -162,13 +190,7 @@ impl TestApp {
             .iter()
             .map(|(e, t)| (format!("http://127.0.0.1:8080{}", e.path()), t.clone()))
             .collect();
-        let body = payloads::installed(
-            workspace_id,
-            addon_id,
-            &auth_token,
-            "http://127.0.0.1:1/api",
-            &hooks,
-        );
+        let body = payloads::installed(workspace_id, addon_id, &auth_token, api_url, &hooks);
         let response = self
             .post_lifecycle(
                 "/lifecycle/installed",

@@ -202,8 +202,8 @@ fn an_optional_body_may_be_left_out_and_accepts_any_json_when_untyped() {
 #[test]
 fn a_call_request_deserializes_from_the_studio_json() {
     let request: CallRequest = serde_json::from_value(json!({
-        "operation_id": "stopRunningTimer",
-        "path_params": {"userId": "u1"},
+        "operationId": "stopRunningTimer",
+        "pathParams": {"userId": "u1"},
         "body": {"end": "2024-01-01T10:00:00Z"}
     }))
     .expect("the studio's JSON fits");

@@ -7,3 +7,4 @@ mod manifest_and_ops;
 mod pipeline;
 mod processes;
 mod rejections;
+mod studio;

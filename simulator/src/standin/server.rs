@@ -1,0 +1,147 @@
+//! Starting and stopping the stand-in, and the state its handlers share.
+
+use std::collections::HashMap;
+use std::io;
+use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{SubsecRound as _, Utc};
+use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+use super::StandInConfig;
+use super::auth::TokenVerifier;
+use super::connection::{AbortableListener, ConnectionAbort};
+use super::faults::{Dice, FaultScript};
+use super::rate_limit::SlidingWindowLimiter;
+use super::recorder::Recorder;
+use super::routes::router;
+use super::workspace::Workspace;
+use crate::signer::ClockifySigner;
+
+/// How long `stop` lets in-flight requests finish before cutting them off.
+const STOP_GRACE: Duration = Duration::from_secs(2);
+
+/// Everything handlers and the gate need; one per stand-in.
+pub(crate) struct Shared {
+    pub(crate) workspaces: HashMap<String, Workspace>,
+    pub(crate) latency: Duration,
+    pub(crate) failure_rate_5xx: f64,
+    pub(crate) drop_rate: f64,
+    pub(crate) verifier: Option<TokenVerifier>,
+    pub(crate) signer: Option<ClockifySigner>,
+    pub(crate) faults: FaultScript,
+    pub(crate) recorder: Recorder,
+    pub(crate) limiter: SlidingWindowLimiter,
+    pub(crate) dice: Dice,
+}
+
+impl Shared {
+    fn from_config(config: StandInConfig) -> io::Result<Self> {
+        let verifier = config
+            .public_key_pem
+            .as_deref()
+            .map(TokenVerifier::from_pem)
+            .transpose()
+            .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, format!("public key: {e}")))?;
+        let anchor = Utc::now().trunc_subsecs(0);
+        let workspaces = config
+            .workspaces
+            .into_iter()
+            .map(|spec| (spec.workspace_id.clone(), Workspace::new(spec, anchor)))
+            .collect();
+        Ok(Self {
+            workspaces,
+            latency: config.latency,
+            failure_rate_5xx: config.failure_rate_5xx,
+            drop_rate: config.drop_rate,
+            verifier,
+            signer: config.signer,
+            faults: FaultScript::default(),
+            recorder: Recorder::default(),
+            limiter: SlidingWindowLimiter::new(config.rate_limit_per_second),
+            dice: Dice::from_clock(),
+        })
+    }
+}
+
+/// A running stand-in. Dropping it stops accepting connections; `stop` also waits for the
+/// server to wind down.
+pub struct StandIn {
+    address: SocketAddr,
+    shared: Arc<Shared>,
+    shutdown: CancellationToken,
+    server: Option<JoinHandle<()>>,
+}
+
+impl StandIn {
+    /// Binds `bind` (port 0 picks a free port) and serves until stopped. Fails on a bind error or
+    /// an unreadable `public_key_pem`.
+    pub async fn start(config: StandInConfig, bind: SocketAddr) -> io::Result<StandIn> {
+        let shared = Arc::new(Shared::from_config(config)?);
+        let listener = TcpListener::bind(bind).await?;
+        let address = listener.local_addr()?;
+        let app =
+            router(Arc::clone(&shared)).into_make_service_with_connect_info::<ConnectionAbort>();
+        let shutdown = CancellationToken::new();
+        let serve = axum::serve(AbortableListener(listener), app)
+            .with_graceful_shutdown(shutdown.clone().cancelled_owned());
+        let server = tokio::spawn(async move {
+            if let Err(error) = serve.await {
+                tracing::warn!(%error, "stand-in server failed");
+            }
+        });
+        Ok(StandIn {
+            address,
+            shared,
+            shutdown,
+            server: Some(server),
+        })
+    }
+
+    /// The bound address (the real port when bound to port 0).
+    pub fn address(&self) -> SocketAddr {
+        self.address
+    }
+
+    /// `http://127.0.0.1:PORT/api`: what INSTALLED's `apiUrl` and the tokens' `backendUrl`
+    /// point at. An unspecified bind address is reported as loopback, which is reachable.
+    pub fn api_url(&self) -> String {
+        let mut address = self.address;
+        if address.ip().is_unspecified() {
+            address.set_ip(match address {
+                SocketAddr::V4(_) => Ipv4Addr::LOCALHOST.into(),
+                SocketAddr::V6(_) => Ipv6Addr::LOCALHOST.into(),
+            });
+        }
+        format!("http://{address}/api")
+    }
+
+    /// Scripted faults, applied before anything else to matching requests.
+    pub fn faults(&self) -> &FaultScript {
+        &self.shared.faults
+    }
+
+    /// What the stand-in was asked, and answered.
+    pub fn recorder(&self) -> &Recorder {
+        &self.shared.recorder
+    }
+
+    /// Stops accepting, lets in-flight requests finish for a short grace period, then cuts off.
+    pub async fn stop(mut self) {
+        self.shutdown.cancel();
+        if let Some(mut server) = self.server.take()
+            && tokio::time::timeout(STOP_GRACE, &mut server).await.is_err()
+        {
+            server.abort();
+        }
+    }
+}
+
+impl Drop for StandIn {
+    fn drop(&mut self) {
+        self.shutdown.cancel();
+    }
+}

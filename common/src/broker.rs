@@ -11,24 +11,35 @@ use lapin::types::{AMQPValue, FieldTable, LongString, ShortString};
 use lapin::{Channel, ConnectionProperties, ExchangeKind};
 
 use crate::config::Config;
+use crate::jobs::{JobMessage, JobQueue};
+use crate::messages::partition_of;
 
 /// Queue and exchange names under one prefix, so tests and tenants can share a broker.
 #[derive(Debug, Clone)]
 pub struct QueueNames {
     prefix: String,
     partitions: u16,
+    bootstrap_partitions: u16,
 }
+
+/// Bootstrap partitions when the config does not say.
+pub const DEFAULT_BOOTSTRAP_PARTITIONS: u16 = 4;
 
 impl QueueNames {
     pub fn new(prefix: &str, partitions: u16) -> Self {
         Self {
             prefix: prefix.to_owned(),
             partitions,
+            bootstrap_partitions: DEFAULT_BOOTSTRAP_PARTITIONS,
         }
     }
 
     pub fn from_config(config: &Config) -> Self {
-        Self::new(&config.queue_prefix, config.event_partitions)
+        Self {
+            prefix: config.queue_prefix.clone(),
+            partitions: config.event_partitions,
+            bootstrap_partitions: config.bootstrap.partitions,
+        }
     }
 
     pub fn partitions(&self) -> u16 {
@@ -47,9 +58,29 @@ impl QueueNames {
             .collect()
     }
 
-    /// Bootstrap jobs: long-running, kept apart so they never delay events.
-    pub fn bootstrap(&self) -> String {
-        format!("{}.bootstrap", self.prefix)
+    /// One bootstrap partition. Bootstrap units and installation jobs are long and paced by the
+    /// workspace's rate limit, so they have queues of their own (never delaying events), split by
+    /// workspace so one workspace's backlog does not hold up another's import.
+    pub fn bootstrap_partition(&self, partition: u16) -> String {
+        format!("{}.bootstrap.{partition}", self.prefix)
+    }
+
+    /// Every bootstrap partition queue, in order.
+    pub fn bootstrap_partitions(&self) -> Vec<String> {
+        (0..self.bootstrap_partitions)
+            .map(|p| self.bootstrap_partition(p))
+            .collect()
+    }
+
+    /// The queue a job message goes to.
+    pub fn job_queue(&self, message: &JobMessage) -> String {
+        match message.queue() {
+            JobQueue::Bootstrap => self.bootstrap_partition(partition_of(
+                &message.workspace_id,
+                self.bootstrap_partitions,
+            )),
+            JobQueue::ApiCalls => self.api_calls(),
+        }
     }
 
     /// API Studio calls.
@@ -69,7 +100,8 @@ impl QueueNames {
     /// Every queue, for clean-up in tests and for readiness checks.
     pub fn all(&self) -> Vec<String> {
         let mut all = self.event_partitions();
-        all.extend([self.bootstrap(), self.api_calls(), self.dead_letters()]);
+        all.extend(self.bootstrap_partitions());
+        all.extend([self.api_calls(), self.dead_letters()]);
         all
     }
 }
@@ -124,7 +156,11 @@ pub async fn declare_topology(
             .queue_declare(queue.into(), durable, arguments)
             .await?;
     }
-    for queue in [names.bootstrap(), names.api_calls()] {
+    for queue in names
+        .bootstrap_partitions()
+        .into_iter()
+        .chain([names.api_calls()])
+    {
         channel
             .queue_declare(queue.into(), durable, quorum_arguments(dead_letter.clone()))
             .await?;

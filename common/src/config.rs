@@ -100,7 +100,9 @@ pub struct BootstrapConfig {
     pub auto_on_install: bool,
     pub page_size: u32,
     pub time_entries_days: u32,
-    /// Bootstrap units a worker process runs at once.
+    /// Bootstrap queues, by workspace hash.
+    pub partitions: u16,
+    /// Bootstrap units a worker process runs at once from each bootstrap queue.
     pub concurrency: u16,
 }
 
@@ -218,8 +220,8 @@ impl Config {
                 ),
                 allow_http_loopback: env.boolean("ALLOW_HTTP_LOOPBACK", false)?,
                 rate_limit_rps: env.fraction("RATE_LIMIT_RPS", 50.0, 0.1, 10_000.0)?,
-                rate_limit_burst: env.ranged("RATE_LIMIT_BURST", 2, 0..=1_000)?,
-                rate_limit_headroom: env.fraction("RATE_LIMIT_HEADROOM", 0.05, 0.0, 0.9)?,
+                rate_limit_burst: env.ranged("RATE_LIMIT_BURST", 0, 0..=1_000)?,
+                rate_limit_headroom: env.fraction("RATE_LIMIT_HEADROOM", 0.08, 0.0, 0.9)?,
                 rate_limit_fallback_share: env.fraction(
                     "RATE_LIMIT_FALLBACK_SHARE",
                     0.25,
@@ -239,6 +241,11 @@ impl Config {
                 auto_on_install: env.boolean("AUTO_BOOTSTRAP_ON_INSTALL", true)?,
                 page_size: env.ranged("BOOTSTRAP_PAGE_SIZE", 200, 1..=5_000)?,
                 time_entries_days: env.ranged("BOOTSTRAP_TIME_ENTRIES_DAYS", 90, 1..=3_650)?,
+                partitions: env.ranged(
+                    "BOOTSTRAP_PARTITIONS",
+                    crate::broker::DEFAULT_BOOTSTRAP_PARTITIONS,
+                    1..=64,
+                )?,
                 concurrency: env.ranged("BOOTSTRAP_CONCURRENCY", 4, 1..=64)?,
             },
             api_call_max_payload_bytes: env.ranged(

@@ -53,10 +53,7 @@ pub async fn enqueue_job(
     message: &common::jobs::JobMessage,
 ) -> Result<(), ApiError> {
     let body = serde_json::to_vec(message).map_err(|e| ApiError::Internal(e.into()))?;
-    let queue = match message.queue() {
-        common::jobs::JobQueue::Bootstrap => state.queues.bootstrap(),
-        common::jobs::JobQueue::ApiCalls => state.queues.api_calls(),
-    };
+    let queue = state.queues.job_queue(message);
     state
         .publisher
         .publish(

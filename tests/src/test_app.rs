@@ -173,7 +173,8 @@ impl TestApp {
         )
     }
 
-    async fn install_full(
+    /// Installs with webhook tokens for `events` and the API at `api_url`.
+    pub async fn install_full(
         &self,
         workspace_id: &str,
         addon_id: &str,

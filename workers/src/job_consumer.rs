@@ -32,40 +32,27 @@ pub enum JobResult {
 /// Publishes job messages after the transaction that created them committed. A publish that
 /// fails is left to the reconciler, which republishes stalled bootstrap units.
 pub async fn publish_jobs(state: &WorkerState, messages: &[JobMessage]) {
-    for message in messages {
-        let queue = match message.queue() {
-            JobQueue::Bootstrap => state.queues.bootstrap(),
-            JobQueue::ApiCalls => state.queues.api_calls(),
-        };
-        let Ok(body) = serde_json::to_vec(message) else {
-            continue;
-        };
-        if let Err(error) = state
-            .publisher
-            .publish(
-                &queue,
-                &message.message_id.to_string(),
-                &message.request_id,
-                &body,
-            )
-            .await
-        {
+    // Concurrently: each confirm waits on a quorum commit, so one at a time would cost a disk
+    // flush per message; in flight together they share flushes.
+    let publishes = messages.iter().map(|message| async move {
+        let queue = state.queues.job_queue(message);
+        let body = serde_json::to_vec(message).unwrap_or_default();
+        let id = message.message_id.to_string();
+        if let Err(error) = state.publisher.publish(&queue, &id, &message.request_id, &body).await {
             tracing::warn!(error = %error, queue, "job not published; the reconciler will retry it");
         }
-    }
+    });
+    futures::future::join_all(publishes).await;
 }
 
 /// Consumes `queue` with up to `concurrency` jobs in flight until `shutdown`.
 pub async fn run_job_queue(
     state: WorkerState,
     kind: JobQueue,
+    queue: String,
     concurrency: u16,
     shutdown: CancellationToken,
 ) {
-    let queue = match kind {
-        JobQueue::Bootstrap => state.queues.bootstrap(),
-        JobQueue::ApiCalls => state.queues.api_calls(),
-    };
     while !shutdown.is_cancelled() {
         if let Err(error) = consume(&state, &queue, kind, concurrency, &shutdown).await {
             tracing::warn!(

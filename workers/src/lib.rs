@@ -60,9 +60,11 @@ pub struct App {
 
 impl App {
     pub async fn build(config: Config) -> anyhow::Result<Self> {
-        // Partitions, bootstrap units (each also holds its lock connection), API calls, spare.
+        // Partitions, bootstrap units, API calls, spare; the pool opens connections only as used.
+        let bootstrap_slots =
+            u32::from(config.bootstrap.concurrency) * u32::from(config.bootstrap.partitions);
         let connections = u32::from(config.event_partitions)
-            + 2 * u32::from(config.bootstrap.concurrency)
+            + bootstrap_slots.div_ceil(2)
             + u32::from(API_CALL_CONCURRENCY)
             + 4;
         let db = common::db::connect_and_migrate(&config.database_url, connections).await?;
@@ -143,15 +145,19 @@ impl App {
                 shutdown.clone(),
             ));
         }
-        consumers.spawn(job_consumer::run_job_queue(
-            state.clone(),
-            JobQueue::Bootstrap,
-            state.config.bootstrap.concurrency,
-            shutdown.clone(),
-        ));
+        for queue in state.queues.bootstrap_partitions() {
+            consumers.spawn(job_consumer::run_job_queue(
+                state.clone(),
+                JobQueue::Bootstrap,
+                queue,
+                state.config.bootstrap.concurrency,
+                shutdown.clone(),
+            ));
+        }
         consumers.spawn(job_consumer::run_job_queue(
             state.clone(),
             JobQueue::ApiCalls,
+            state.queues.api_calls(),
             API_CALL_CONCURRENCY,
             shutdown.clone(),
         ));

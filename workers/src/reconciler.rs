@@ -1,5 +1,6 @@
 //! Republishes bootstrap units whose message was lost between a commit and its publish (a crash
-//! in that window, or the broker away): pending units of running jobs idle for 30 seconds.
+//! in that window, or the broker away): pending units of running jobs in which nothing has
+//! moved for 30 seconds.
 
 use std::time::Duration;
 

@@ -1,5 +1,6 @@
 //! Test modules, one per concern.
 
+mod bootstrap;
 mod dead_letters;
 mod idempotency;
 mod lifecycle;

@@ -16,25 +16,8 @@ use crate::installation::{InstallationError, load_active};
 use crate::job_consumer::{JobResult, publish_jobs};
 
 /// Runs `unit_key` of `job_id` to its end, or until shutdown (it then resumes on redelivery).
+/// Two runners of one unit (a duplicate message) are safe: each page's checkpoint is optimistic.
 pub async fn run_unit(
-    state: &WorkerState,
-    workspace_id: &str,
-    request_id: &str,
-    job_id: Uuid,
-    unit_key: &str,
-    shutdown: &CancellationToken,
-) -> anyhow::Result<JobResult> {
-    let mut lock = state.db.acquire().await?;
-    if !store::try_lock_unit(&mut lock, job_id, unit_key).await? {
-        // Another live worker runs it; this copy of the message is redundant.
-        return Ok(JobResult::Done);
-    }
-    let result = run_locked(state, workspace_id, request_id, job_id, unit_key, shutdown).await;
-    let _ = store::unlock_unit(&mut lock, job_id, unit_key).await;
-    result
-}
-
-async fn run_locked(
     state: &WorkerState,
     workspace_id: &str,
     request_id: &str,
@@ -169,7 +152,21 @@ async fn run_locked(
             read_at,
         )
         .await?;
-        store::checkpoint_page(&mut *tx, workspace_id, job_id, unit_key, items.len(), done).await?;
+        if !store::checkpoint_page(
+            &mut *tx,
+            workspace_id,
+            job_id,
+            unit_key,
+            current.next_page,
+            items.len(),
+            done,
+        )
+        .await?
+        {
+            // A duplicate runner committed this page first: drop ours and carry on from its state.
+            tx.rollback().await?;
+            continue;
+        }
         let keys: Vec<&str> = child_keys.iter().map(String::as_str).collect();
         let messages =
             common::bootstrap_jobs::add_units(&mut tx, workspace_id, job_id, &keys, request_id)

@@ -1,5 +1,4 @@
-//! Bootstrap units in Postgres: exclusive running, page checkpoints, entity upserts and job
-//! completion.
+//! Bootstrap units in Postgres: page checkpoints, entity upserts and job completion.
 
 use chrono::{DateTime, Utc};
 use serde_json::Value;
@@ -13,33 +12,6 @@ pub struct UnitState {
     pub next_page: i32,
     pub job_status: String,
     pub job_created_at: DateTime<Utc>,
-}
-
-/// Takes the unit's session lock so no two workers run it at once. The lock lives on `conn` and
-/// is released with it, also when the process dies.
-pub async fn try_lock_unit(
-    conn: &mut PgConnection,
-    job_id: Uuid,
-    unit_key: &str,
-) -> sqlx::Result<bool> {
-    sqlx::query_scalar("select pg_try_advisory_lock(hashtextextended($1::text || '/' || $2, 0))")
-        .bind(job_id)
-        .bind(unit_key)
-        .fetch_one(conn)
-        .await
-}
-
-pub async fn unlock_unit(
-    conn: &mut PgConnection,
-    job_id: Uuid,
-    unit_key: &str,
-) -> sqlx::Result<()> {
-    sqlx::query("select pg_advisory_unlock(hashtextextended($1::text || '/' || $2, 0))")
-        .bind(job_id)
-        .bind(unit_key)
-        .execute(conn)
-        .await?;
-    Ok(())
 }
 
 pub async fn load_unit(
@@ -107,28 +79,35 @@ pub async fn upsert_bootstrap_entities(
 }
 
 /// Records a committed page: the checkpoint moves on, and the unit is done after a short page.
+///
+/// Optimistic: it applies only if the unit still expects `page` and is pending. `false` means
+/// another runner of the same unit (a duplicate message) committed that page first; the caller
+/// then rolls back, so no page is counted twice or skipped.
 pub async fn checkpoint_page(
     executor: impl PgExecutor<'_>,
     workspace_id: &str,
     job_id: Uuid,
     unit_key: &str,
+    page: i32,
     items: usize,
     done: bool,
-) -> sqlx::Result<()> {
-    sqlx::query(
+) -> sqlx::Result<bool> {
+    let updated = sqlx::query(
         "update bootstrap_units
-         set next_page = next_page + 1, pages = pages + 1, items = items + $4,
-             status = case when $5 then 'done' else status end, updated_at = now()
-         where workspace_id = $1 and job_id = $2 and unit_key = $3",
+         set next_page = next_page + 1, pages = pages + 1, items = items + $5,
+             status = case when $6 then 'done' else status end, updated_at = now()
+         where workspace_id = $1 and job_id = $2 and unit_key = $3 and next_page = $4
+           and status = 'pending'",
     )
     .bind(workspace_id)
     .bind(job_id)
     .bind(unit_key)
+    .bind(page)
     .bind(items as i32)
     .bind(done)
     .execute(executor)
     .await?;
-    Ok(())
+    Ok(updated.rows_affected() == 1)
 }
 
 /// Ends a unit with a reason (`failed`) or because its job ended (`cancelled`).
@@ -198,8 +177,10 @@ pub async fn finish_job_if_complete(
     Ok(Some(outcome.to_owned()))
 }
 
-/// Pending units of running jobs with no progress for `idle_secs`: their message may have been
-/// lost between a commit and its publish. Touched so they are republished at most once a period.
+/// Pending units of running jobs in which nothing has moved for `idle_secs`: their messages were
+/// lost between a commit and its publish (a crash in that window, or the broker away). A job
+/// with any recent progress is alive and its pending units are queued, so they are left alone.
+/// Touched when claimed, so each is republished at most once a period.
 pub async fn claim_stalled_units(
     executor: impl PgExecutor<'_>,
     idle_secs: i32,
@@ -208,7 +189,10 @@ pub async fn claim_stalled_units(
         "update bootstrap_units u set updated_at = now()
          from bootstrap_jobs j
          where j.id = u.job_id and j.workspace_id = u.workspace_id and j.status = 'running'
-           and u.status = 'pending' and u.updated_at < now() - make_interval(secs => $1)
+           and u.status = 'pending'
+           and not exists (
+               select 1 from bootstrap_units r
+               where r.job_id = u.job_id and r.updated_at > now() - make_interval(secs => $1))
          returning u.workspace_id, u.job_id, u.unit_key",
     )
     .bind(f64::from(idle_secs))

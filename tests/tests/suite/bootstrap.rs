@@ -1,0 +1,403 @@
+//! Bootstraps against a stand-in Clockify that enforces 50 requests per second per workspace.
+
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use integration_tests::process::WorkerProcess;
+use integration_tests::{TestApp, TestEnv};
+use serde_json::Value;
+use simulator::payloads;
+use simulator::standin::{Fault, FaultMatch, StandIn, StandInConfig, WorkspaceSpec};
+
+const PAGE_SIZE: usize = 50;
+const BOOTSTRAP: [(&str, &str); 2] = [
+    ("AUTO_BOOTSTRAP_ON_INSTALL", "true"),
+    ("BOOTSTRAP_PAGE_SIZE", "50"),
+];
+
+async fn standin(app: &TestApp, specs: Vec<WorkspaceSpec>) -> StandIn {
+    let config = StandInConfig {
+        workspaces: specs,
+        ..StandInConfig::default()
+    }
+    .with_signer(app.env.signer.clone());
+    StandIn::start(config, "127.0.0.1:0".parse().expect("address"))
+        .await
+        .expect("stand-in starts")
+}
+
+/// Admitted requests per second between the 10th and the 90th percentile request: the pace the
+/// limiter held once the import had work for every slot, without its ramp-up and its tail.
+fn steady_rate(clockify: &StandIn, workspace_id: &str) -> f64 {
+    let times: Vec<_> = clockify
+        .recorder()
+        .requests()
+        .into_iter()
+        .filter(|r| r.workspace_id == workspace_id && r.admitted)
+        .map(|r| r.at)
+        .collect();
+    let (from, to) = (times.len() / 10, times.len() * 9 / 10);
+    let span = times[to].duration_since(times[from]).as_secs_f64();
+    (to - from) as f64 / span
+}
+
+async fn entity_count(app: &TestApp, workspace_id: &str) -> i64 {
+    sqlx::query_scalar("select count(*) from entities where workspace_id = $1")
+        .bind(workspace_id)
+        .fetch_one(&app.db)
+        .await
+        .expect("count")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_worker_processes_bootstrapping_one_workspace_get_no_429_and_use_the_budget() {
+    let env = TestEnv::new();
+    let app = TestApp::spawn_with(env.clone(), false, &BOOTSTRAP).await;
+    let spec = WorkspaceSpec::sized("ws-boot3", 6000);
+    let clockify = standin(&app, vec![spec.clone()]).await;
+    let _workers: Vec<WorkerProcess> = (0..3)
+        .map(|i| WorkerProcess::spawn_with(&env, &format!("boot3-{i}"), &BOOTSTRAP))
+        .collect();
+
+    app.install_at("ws-boot3", &clockify.api_url()).await;
+
+    assert_eq!(
+        app.wait_for_bootstrap("ws-boot3", Duration::from_secs(90))
+            .await,
+        "completed"
+    );
+    let recorder = clockify.recorder();
+    assert_eq!(
+        recorder.too_many_requests("ws-boot3"),
+        0,
+        "no request was throttled"
+    );
+    let rate = steady_rate(&clockify, "ws-boot3");
+    assert!(rate >= 45.0, "used {rate:.1} of 50 requests/s");
+    assert_eq!(
+        entity_count(&app, "ws-boot3").await,
+        spec.entity_count() as i64
+    );
+    assert_eq!(
+        recorder.count("ws-boot3"),
+        spec.bootstrap_request_count(PAGE_SIZE),
+        "every page read once"
+    );
+    clockify.stop().await;
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_workspaces_bootstrapping_at_once_each_get_their_own_fifty_per_second() {
+    let overrides = [BOOTSTRAP[0], BOOTSTRAP[1], ("BOOTSTRAP_CONCURRENCY", "12")];
+    let app = TestApp::spawn_with(TestEnv::new(), true, &overrides).await;
+    let specs = vec![
+        WorkspaceSpec::sized("ws-two-a", 3000),
+        WorkspaceSpec::sized("ws-two-b", 3000),
+    ];
+    let clockify = standin(&app, specs.clone()).await;
+
+    app.install_at("ws-two-a", &clockify.api_url()).await;
+    app.install_at("ws-two-b", &clockify.api_url()).await;
+
+    for spec in &specs {
+        let ws = spec.workspace_id.as_str();
+        assert_eq!(
+            app.wait_for_bootstrap(ws, Duration::from_secs(90)).await,
+            "completed"
+        );
+        assert_eq!(clockify.recorder().too_many_requests(ws), 0);
+        let rate = steady_rate(&clockify, ws);
+        assert!(rate >= 45.0, "{ws} used {rate:.1} of its 50 requests/s");
+        assert_eq!(entity_count(&app, ws).await, spec.entity_count() as i64);
+    }
+    clockify.stop().await;
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_worker_killed_mid_bootstrap_resumes_and_imports_every_entity_once() {
+    let env = TestEnv::new();
+    let app = TestApp::spawn_with(env.clone(), false, &BOOTSTRAP).await;
+    let spec = WorkspaceSpec::sized("ws-bootkill", 4000);
+    let clockify = standin(&app, vec![spec.clone()]).await;
+    let mut victim = WorkerProcess::spawn_with(&env, "bootkill-a", &BOOTSTRAP);
+
+    app.install_at("ws-bootkill", &clockify.api_url()).await;
+    while clockify.recorder().count("ws-bootkill") < 40 {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    victim.kill();
+    let _survivor = WorkerProcess::spawn_with(&env, "bootkill-b", &BOOTSTRAP);
+
+    assert_eq!(
+        app.wait_for_bootstrap("ws-bootkill", Duration::from_secs(120))
+            .await,
+        "completed"
+    );
+    assert_eq!(
+        entity_count(&app, "ws-bootkill").await,
+        spec.entity_count() as i64
+    );
+    let items: i64 = sqlx::query_scalar(
+        "select sum(items)::bigint from bootstrap_units where workspace_id = 'ws-bootkill'",
+    )
+    .fetch_one(&app.db)
+    .await
+    .expect("items");
+    assert_eq!(
+        items,
+        spec.entity_count() as i64,
+        "checkpoints count every entity once"
+    );
+    let ideal = spec.bootstrap_request_count(PAGE_SIZE);
+    let made = clockify.recorder().count("ws-bootkill");
+    // Only pages in flight at the kill (at most one per running unit) are read again.
+    assert!(
+        made <= ideal + 4,
+        "{made} requests for an ideal of {ideal}: the import started over"
+    );
+    clockify.stop().await;
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_webhook_newer_than_the_bootstraps_read_is_not_overwritten() {
+    let app = TestApp::spawn_with(TestEnv::new(), true, &BOOTSTRAP).await;
+    let spec = WorkspaceSpec::sized("ws-race", 200);
+    let clockify = standin(&app, vec![spec]).await;
+    clockify.faults().push(
+        FaultMatch::method_path("GET", "/projects"),
+        Fault::Delay(Duration::from_millis(1500)),
+        1,
+    );
+    let event = common::events::EventType::ProjectUpdated;
+    let ws = app
+        .install_full("ws-race", "addon-race", &[event], &clockify.api_url())
+        .await;
+    let project_id = "ws-race-p1";
+    // Installed, and the projects page is in flight (delayed): the webhook lands in between.
+    app.wait_for_count(
+        "select count(*) from bootstrap_units where workspace_id = 'ws-race'",
+        4,
+        Duration::from_secs(20),
+    )
+    .await;
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    let response = app
+        .post_webhook(
+            event,
+            ws.token_for(event),
+            &payloads::project("ws-race", project_id, "Renamed by webhook"),
+        )
+        .await;
+    assert_eq!(response.status(), 200);
+
+    assert_eq!(
+        app.wait_for_bootstrap("ws-race", Duration::from_secs(60))
+            .await,
+        "completed"
+    );
+    let name: String = sqlx::query_scalar("select name from entities where workspace_id = 'ws-race' and kind = 'project' and entity_id = $1")
+        .bind(project_id)
+        .fetch_one(&app.db)
+        .await
+        .expect("project");
+    assert_eq!(name, "Renamed by webhook");
+    clockify.stop().await;
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bootstraps_are_started_once_by_admins_and_operators_and_cancelled_by_uninstall() {
+    let overrides = [
+        ("ADMIN_TOKEN", "operator-secret"),
+        ("BOOTSTRAP_PAGE_SIZE", "50"),
+    ];
+    let app = TestApp::spawn_with(TestEnv::new(), true, &overrides).await;
+    let spec = WorkspaceSpec::sized("ws-start", 3000);
+    let clockify = standin(&app, vec![spec]).await;
+    let ws = app.install_at("ws-start", &clockify.api_url()).await;
+    app.wait_for_count(
+        "select count(*) from installations",
+        1,
+        Duration::from_secs(20),
+    )
+    .await;
+    let admin = app.user_token(&ws, "ADMIN");
+    let member = app.user_token(&ws, "USER");
+
+    let refused = app
+        .http
+        .post(app.url("/api/bootstrap"))
+        .bearer_auth(&member)
+        .send()
+        .await
+        .expect("answer");
+    assert_eq!(refused.status(), 403);
+    let first = app
+        .http
+        .post(app.url("/api/bootstrap"))
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .expect("answer");
+    assert_eq!(first.status(), 202);
+    let first: Value = first.json().await.expect("json");
+    let operator = app
+        .http
+        .post(app.url("/admin/workspaces/ws-start/bootstrap"))
+        .bearer_auth("operator-secret")
+        .send()
+        .await
+        .expect("answer");
+    assert_eq!(operator.status(), 200, "the running job is returned");
+    let operator: Value = operator.json().await.expect("json");
+    assert_eq!(operator["job"]["id"], first["job"]["id"]);
+    let wrong = app
+        .http
+        .get(app.url("/admin/workspaces/ws-start/bootstrap"))
+        .bearer_auth("guess")
+        .send()
+        .await
+        .expect("answer");
+    assert_eq!(wrong.status(), 401);
+
+    let started = Instant::now();
+    loop {
+        let progress: Value = app
+            .get_as(&member, "/api/bootstrap")
+            .await
+            .json()
+            .await
+            .expect("json");
+        let items: i64 = progress["job"]["progress"]
+            .as_array()
+            .expect("progress")
+            .iter()
+            .filter_map(|k| k["items"].as_i64())
+            .sum();
+        if items > 0 {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "no progress: {progress}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let deleted =
+        serde_json::json!({"addonId": ws.addon_id, "workspaceId": "ws-start", "asUser": "u"});
+    let token = app.env.signer.lifecycle_token("ws-start", &ws.addon_id);
+    assert_eq!(
+        app.post_lifecycle("/lifecycle/deleted", Some(&token), &deleted)
+            .await
+            .status(),
+        200
+    );
+    assert_eq!(
+        app.wait_for_bootstrap("ws-start", Duration::from_secs(20))
+            .await,
+        "cancelled"
+    );
+    let requests_at_cancel = clockify.recorder().count("ws-start");
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(
+        clockify.recorder().count("ws-start") <= requests_at_cancel + 8,
+        "units stop after the cancel"
+    );
+    clockify.stop().await;
+    app.stop().await;
+}
+
+/// A Redis of this test's own, on a free port, so stopping it disturbs no other test.
+fn start_private_redis() -> (Child, u16) {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("free port")
+        .local_addr()
+        .expect("addr")
+        .port();
+    let child = Command::new("redis-server")
+        .args([
+            "--port",
+            &port.to_string(),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+        ])
+        .stdout(Stdio::null())
+        .spawn()
+        .expect("redis-server is installed (it is how the shared Redis runs)");
+    let started = Instant::now();
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "private redis did not start"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    (child, port)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_stopped_during_a_bootstrap_goes_on_under_the_fallback_limiter_without_a_429_storm() {
+    let (mut redis, port) = start_private_redis();
+    let redis_url = format!("redis://127.0.0.1:{port}/0");
+    let overrides = [
+        BOOTSTRAP[0],
+        BOOTSTRAP[1],
+        ("REDIS_URL", redis_url.as_str()),
+    ];
+    let app = TestApp::spawn_with(TestEnv::new(), true, &overrides).await;
+    let spec = WorkspaceSpec::sized("ws-noredis", 2000);
+    let clockify = standin(&app, vec![spec.clone()]).await;
+
+    app.install_at("ws-noredis", &clockify.api_url()).await;
+    while clockify.recorder().count("ws-noredis") < 20 {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let _ = redis.kill();
+    let _ = redis.wait();
+
+    assert_eq!(
+        app.wait_for_bootstrap("ws-noredis", Duration::from_secs(120))
+            .await,
+        "completed"
+    );
+    assert_eq!(clockify.recorder().too_many_requests("ws-noredis"), 0);
+    assert_eq!(
+        entity_count(&app, "ws-noredis").await,
+        spec.entity_count() as i64
+    );
+    let workers = format!("http://{}", app.workers_address.expect("worker"));
+    let metrics = app
+        .http
+        .get(format!("{workers}/metrics"))
+        .send()
+        .await
+        .expect("metrics")
+        .text()
+        .await
+        .expect("text");
+    let fallback: f64 = metrics
+        .lines()
+        .find_map(|l| l.strip_prefix("studio_limiter_fallback_total "))
+        .and_then(|v| v.trim().parse().ok())
+        .expect("fallback metric");
+    assert!(fallback > 0.0, "the fallback limiter decided");
+    let ready: Value = app
+        .http
+        .get(format!("{workers}/ready"))
+        .send()
+        .await
+        .expect("ready")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(ready["checks"]["redis"]["status"], "degraded");
+    clockify.stop().await;
+    app.stop().await;
+}

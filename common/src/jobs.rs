@@ -36,7 +36,9 @@ impl JobMessage {
     pub fn queue(&self) -> JobQueue {
         match self.job {
             Job::ApiCall { .. } => JobQueue::ApiCalls,
-            Job::BootstrapUnit { .. } | Job::RegisterWebhooks { .. } => JobQueue::Bootstrap,
+            Job::BootstrapUnit { .. } | Job::RegisterWebhooks { .. } | Job::DeleteWebhooks => {
+                JobQueue::Bootstrap
+            }
         }
     }
 }
@@ -67,4 +69,6 @@ pub enum Job {
     ApiCall { call_id: Uuid },
     /// Register `EXTRA_WEBHOOK_EVENTS` for the installation `addon_id`.
     RegisterWebhooks { addon_id: String },
+    /// Delete the webhooks an uninstalled installation had registered (`webhook_deletions`).
+    DeleteWebhooks,
 }

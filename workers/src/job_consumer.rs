@@ -203,5 +203,6 @@ async fn run(
         Job::RegisterWebhooks { addon_id } => {
             crate::extra_webhooks::register(state, workspace_id, addon_id).await
         }
+        Job::DeleteWebhooks => crate::extra_webhooks::delete_registered(state, workspace_id).await,
     }
 }

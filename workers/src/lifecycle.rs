@@ -59,7 +59,13 @@ pub async fn apply_lifecycle(
             match current_installation(conn, workspace_id, &deleted.addon_id).await? {
                 Err(ignored) => (ignored, None),
                 Ok(()) => {
-                    uninstall(conn, workspace_id).await?;
+                    if uninstall(conn, workspace_id).await? {
+                        jobs.push(JobMessage::new(
+                            workspace_id,
+                            &message.request_id,
+                            Job::DeleteWebhooks,
+                        ));
+                    }
                     (
                         Processed::applied(),
                         Some(json!({"addonId": deleted.addon_id})),
@@ -213,8 +219,20 @@ async fn install(
 }
 
 /// Marks the installation deleted, erases its tokens, cancels its bootstrap and purges the
-/// workspace's data.
-async fn uninstall(conn: &mut PgConnection, workspace_id: &str) -> sqlx::Result<()> {
+/// workspace's data. Returns whether webhooks registered through the API are left to delete.
+async fn uninstall(conn: &mut PgConnection, workspace_id: &str) -> sqlx::Result<bool> {
+    let queued = sqlx::query(
+        "insert into webhook_deletions (workspace_id, clockify_webhook_id, sealed_auth_token, backend_url)
+         select t.workspace_id, t.clockify_webhook_id, i.sealed_auth_token, coalesce(i.backend_url, i.api_url)
+         from webhook_tokens t join installations i on i.workspace_id = t.workspace_id
+         where t.workspace_id = $1 and t.clockify_webhook_id is not null
+           and i.sealed_auth_token is not null and coalesce(i.backend_url, i.api_url) is not null
+         on conflict do nothing",
+    )
+    .bind(workspace_id)
+    .execute(&mut *conn)
+    .await?
+    .rows_affected();
     sqlx::query(
         "update installations
          set deleted_at = now(), status = 'INACTIVE', sealed_auth_token = null, updated_at = now()
@@ -236,5 +254,5 @@ async fn uninstall(conn: &mut PgConnection, workspace_id: &str) -> sqlx::Result<
             .execute(&mut *conn)
             .await?;
     }
-    Ok(())
+    Ok(queued > 0)
 }

@@ -2,6 +2,7 @@
 
 mod bootstrap;
 mod dead_letters;
+mod extra_webhooks;
 mod idempotency;
 mod lifecycle;
 mod manifest_and_ops;

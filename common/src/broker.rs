@@ -115,6 +115,25 @@ pub fn connection_pool(amqp_url: &str) -> anyhow::Result<Pool> {
     Ok(config.create_pool(ConnectionProperties::default, Runtime::Tokio1)?)
 }
 
+/// Connects through `pool` and declares the topology on a channel of its own.
+pub async fn declare_topology_with(
+    pool: &Pool,
+    names: &QueueNames,
+    max_delivery_attempts: u32,
+) -> anyhow::Result<()> {
+    use anyhow::Context as _;
+    let connection = pool.get().await.context("connecting to RabbitMQ")?;
+    let channel = connection
+        .create_channel()
+        .await
+        .context("opening a RabbitMQ channel")?;
+    declare_topology(&channel, names, max_delivery_attempts)
+        .await
+        .context("declaring the queue topology")?;
+    let _ = channel.close(200, "topology declared".into()).await;
+    Ok(())
+}
+
 /// Declares the whole topology. Idempotent: whichever tier starts first creates it.
 pub async fn declare_topology(
     channel: &Channel,

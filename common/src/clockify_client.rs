@@ -24,6 +24,26 @@ pub struct RetryPolicy {
     pub cap: Duration,
 }
 
+impl crate::config::OutboundConfig {
+    /// The retry policy of bootstrap reads and studio calls.
+    pub fn call_retry(&self) -> RetryPolicy {
+        RetryPolicy {
+            max_retries: self.max_retries,
+            base: self.backoff_base,
+            cap: self.backoff_cap,
+        }
+    }
+
+    /// The retry policy of webhook registration and deletion (`WEBHOOK_REQUEST_*`).
+    pub fn webhook_retry(&self) -> RetryPolicy {
+        RetryPolicy {
+            max_retries: self.webhook_max_retries,
+            base: self.webhook_backoff_base,
+            cap: self.webhook_backoff_cap,
+        }
+    }
+}
+
 /// One request to Clockify.
 #[derive(Debug, Clone)]
 pub struct OutboundRequest<'a> {

@@ -26,7 +26,7 @@ use axum::routing::get;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
-use common::broker::{QueueNames, connection_pool, declare_topology};
+use common::broker::{QueueNames, connection_pool, declare_topology_with};
 use common::config::Config;
 use common::crypto::TokenCipher;
 use common::publisher::Publisher;
@@ -102,17 +102,7 @@ impl App {
             .context("loading the Clockify public key")?;
         let pool = connection_pool(&config.amqp_url)?;
         let queues = QueueNames::from_config(&config);
-        {
-            let connection = pool.get().await.context("connecting to RabbitMQ")?;
-            let channel = connection
-                .create_channel()
-                .await
-                .context("opening a RabbitMQ channel")?;
-            declare_topology(&channel, &queues, config.max_delivery_attempts)
-                .await
-                .context("declaring the queue topology")?;
-            let _ = channel.close(200, "topology declared".into()).await;
-        }
+        declare_topology_with(&pool, &queues, config.max_delivery_attempts).await?;
         let metrics = Arc::new(IngressMetrics::new());
         metrics
             .verification_disabled

@@ -53,6 +53,12 @@ impl FromRequestParts<AppState> for StudioUser {
             })
             .ok_or(ApiError::Unauthorized("a Clockify user token is required"))?;
         let claims = state.verifier.inner().verify(token)?;
+        // Installation and webhook tokens verify too, but never expire and carry no role: only a
+        // user token (30 minutes, with the viewer's role) may act for a user. Webhook tokens are
+        // visible in Clockify's webhook logs, so this matters.
+        if claims.workspace_role.is_none() || claims.exp.is_none() {
+            return Err(ApiError::Unauthorized("a Clockify user token is required"));
+        }
         let installation: Option<(String,)> = sqlx::query_as(
             "select addon_id from installations where workspace_id = $1 and deleted_at is null and status = 'ACTIVE'",
         )

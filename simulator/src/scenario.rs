@@ -18,17 +18,9 @@ pub struct DemoWorkspace {
     pub webhook_tokens: Vec<(EventType, String)>,
 }
 
-/// The events the demo workspaces subscribe to.
-pub const DEMO_EVENTS: [EventType; 8] = [
-    EventType::NewProject,
-    EventType::ProjectUpdated,
-    EventType::NewClient,
-    EventType::NewTag,
-    EventType::NewTimeEntry,
-    EventType::TimeEntryUpdated,
-    EventType::TimeEntryDeleted,
-    EventType::UserUpdated,
-];
+/// The events demo installations hold webhook tokens for: every type, as an installation whose
+/// manifest subscriptions and extra registrations together cover them all would.
+pub const DEMO_EVENTS: &[EventType] = EventType::ALL;
 
 /// Talks to ingress as Clockify does.
 pub struct ClockifyClient {
@@ -39,9 +31,12 @@ pub struct ClockifyClient {
 
 impl ClockifyClient {
     /// Sends INSTALLED for `workspace_id` and returns what Clockify would remember of it.
-    pub async fn install(&self, workspace_id: &str) -> anyhow::Result<DemoWorkspace> {
+    pub async fn install(
+        &self,
+        workspace_id: &str,
+        api_url: &str,
+    ) -> anyhow::Result<DemoWorkspace> {
         let addon_id = format!("addon-{}", uuid::Uuid::new_v4().simple());
-        let api_url = "http://127.0.0.1:1/api";
         let auth_token = self
             .signer
             .installation_token(workspace_id, &addon_id, api_url);

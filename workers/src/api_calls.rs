@@ -8,7 +8,7 @@ use reqwest::Method;
 use serde_json::Value;
 use uuid::Uuid;
 
-use common::clockify_client::{OutboundError, OutboundRequest, RetryPolicy};
+use common::clockify_client::{OutboundError, OutboundRequest};
 
 use crate::WorkerState;
 use crate::installation::{InstallationError, load_active};
@@ -96,11 +96,7 @@ pub async fn run_api_call(
             body: call.body.as_ref(),
             token: &installation.token,
             group: &call.tag,
-            retry: RetryPolicy {
-                max_retries: outbound.max_retries,
-                base: outbound.backoff_base,
-                cap: outbound.backoff_cap,
-            },
+            retry: outbound.call_retry(),
         })
         .await;
     let result = match answer {

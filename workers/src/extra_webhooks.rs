@@ -5,7 +5,7 @@
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use common::clockify_client::{OutboundRequest, RetryPolicy};
+use common::clockify_client::OutboundRequest;
 use common::crypto::sha256_hex;
 
 use crate::WorkerState;
@@ -64,11 +64,7 @@ pub async fn register(
                 body: Some(&body),
                 token: &installation.token,
                 group: "webhooks",
-                retry: RetryPolicy {
-                    max_retries: outbound.webhook_max_retries,
-                    base: outbound.webhook_backoff_base,
-                    cap: outbound.webhook_backoff_cap,
-                },
+                retry: outbound.webhook_retry(),
             })
             .await;
         let created = match answer {
@@ -166,11 +162,7 @@ pub async fn delete_registered(
                     body: None,
                     token: &token,
                     group: "webhooks",
-                    retry: RetryPolicy {
-                        max_retries: outbound.webhook_max_retries,
-                        base: outbound.webhook_backoff_base,
-                        cap: outbound.webhook_backoff_cap,
-                    },
+                    retry: outbound.webhook_retry(),
                 })
                 .await;
             match answer {

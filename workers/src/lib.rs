@@ -26,7 +26,7 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
 use common::allowed_hosts::AllowedHosts;
-use common::broker::{QueueNames, connection_pool, declare_topology};
+use common::broker::{QueueNames, connection_pool, declare_topology_with};
 use common::clockify_client::ClockifyClient;
 use common::config::Config;
 use common::crypto::TokenCipher;
@@ -70,17 +70,7 @@ impl App {
         let db = common::db::connect_and_migrate(&config.database_url, connections).await?;
         let broker = connection_pool(&config.amqp_url)?;
         let queues = QueueNames::from_config(&config);
-        {
-            let connection = broker.get().await.context("connecting to RabbitMQ")?;
-            let channel = connection
-                .create_channel()
-                .await
-                .context("opening a RabbitMQ channel")?;
-            declare_topology(&channel, &queues, config.max_delivery_attempts)
-                .await
-                .context("declaring the queue topology")?;
-            let _ = channel.close(200, "topology declared".into()).await;
-        }
+        declare_topology_with(&broker, &queues, config.max_delivery_attempts).await?;
         let listener = TcpListener::bind(config.workers_bind)
             .await
             .with_context(|| format!("binding {}", config.workers_bind))?;

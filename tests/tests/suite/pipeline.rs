@@ -169,3 +169,43 @@ async fn a_webhook_with_another_installations_token_is_rejected_by_the_worker() 
     );
     app.stop().await;
 }
+
+#[tokio::test]
+async fn every_event_type_lands_in_the_entity_store_and_deletions_are_marked() {
+    let app = TestApp::spawn().await;
+    let ws = app.install("ws-every", EventType::ALL).await;
+
+    for (i, event) in EventType::ALL.iter().enumerate() {
+        let body = simulator::event_bodies::body_for(*event, "ws-every", &format!("e{i}"));
+        let response = app.post_webhook(*event, ws.token_for(*event), &body).await;
+        assert_eq!(response.status(), 200, "{event:?}");
+    }
+
+    let total = EventType::ALL.len() as i64;
+    app.wait_for_count(
+        "select count(*) from event_log where workspace_id = 'ws-every' and source = 'webhook'",
+        total,
+        WAIT,
+    )
+    .await;
+    assert_eq!(app.count("select count(*) from event_log where workspace_id = 'ws-every' and source = 'webhook' and outcome = 'applied'").await, total);
+    for (i, event) in EventType::ALL.iter().enumerate() {
+        let body = simulator::event_bodies::body_for(*event, "ws-every", &format!("e{i}"));
+        let entity_id = event
+            .entity_kind()
+            .entity_id(&body)
+            .expect("every body names its entity");
+        let deleted: bool = sqlx::query_scalar("select deleted from entities where workspace_id = 'ws-every' and kind = $1 and entity_id = $2")
+            .bind(event.entity_kind().as_str())
+            .bind(&entity_id)
+            .fetch_one(&app.db)
+            .await
+            .unwrap_or_else(|_| panic!("{event:?} stored no entity"));
+        assert_eq!(
+            deleted,
+            event.effect() == common::events::Effect::Delete,
+            "{event:?}"
+        );
+    }
+    app.stop().await;
+}

@@ -88,6 +88,16 @@ async fn a_member_reads_an_admin_writes_and_other_workspaces_see_nothing() {
         "newest first"
     );
     assert_eq!(app.get_as("not-a-token", "/api/calls").await.status(), 401);
+    // Installation and webhook tokens are Clockify's too, but are not user tokens.
+    assert_eq!(
+        app.get_as(&ws_a.auth_token, "/api/calls").await.status(),
+        401
+    );
+    let webhook_token = app
+        .env
+        .signer
+        .webhook_token("ws-a", &ws_a.addon_id, "NEW_PROJECT");
+    assert_eq!(app.get_as(&webhook_token, "/api/calls").await.status(), 401);
     clockify.stop().await;
     app.stop().await;
 }
@@ -332,5 +342,46 @@ async fn a_redirect_to_another_host_is_not_followed() {
     assert_eq!(elsewhere.recorder().requests().len(), 0);
     clockify.stop().await;
     elsewhere.stop().await;
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_large_upstream_body_is_kept_truncated_with_a_flag() {
+    let env = integration_tests::TestEnv::new();
+    let app = TestApp::spawn_with(env, true, &[("API_CALL_RESULT_MAX_BYTES", "1024")]).await;
+    let clockify = standin(&app, &["ws-big"]).await;
+    let ws = app.install_at("ws-big", &clockify.api_url()).await;
+    app.wait_for_count(
+        "select count(*) from installations",
+        1,
+        Duration::from_secs(20),
+    )
+    .await;
+    let user = app.user_token(&ws, "USER");
+
+    let small = app
+        .call_and_wait(
+            &user,
+            &json!({"operationId": "listTags", "query": {"page-size": 1}}),
+        )
+        .await;
+    let big = app
+        .call_and_wait(
+            &user,
+            &json!({"operationId": "listProjects", "query": {"page-size": 50}}),
+        )
+        .await;
+
+    assert_eq!(small["responseTruncated"], false);
+    assert!(small["responseBody"].is_array(), "{small}");
+    assert_eq!(big["status"], "succeeded");
+    assert_eq!(big["responseTruncated"], true);
+    let kept = big["responseBody"].as_str().expect("truncated text");
+    assert!(
+        kept.len() <= 1024 && kept.starts_with('['),
+        "{} bytes kept",
+        kept.len()
+    );
+    clockify.stop().await;
     app.stop().await;
 }

@@ -7,7 +7,7 @@ use serde_json::Value;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
-use common::clockify_client::{OutboundRequest, RetryPolicy};
+use common::clockify_client::OutboundRequest;
 
 use crate::WorkerState;
 use crate::bootstrap::store;
@@ -26,15 +26,7 @@ pub async fn run_unit(
     shutdown: &CancellationToken,
 ) -> anyhow::Result<JobResult> {
     let Some(unit) = Unit::parse(unit_key) else {
-        return end(
-            state,
-            workspace_id,
-            job_id,
-            unit_key,
-            "failed",
-            Some("unknown unit"),
-        )
-        .await;
+        return fail(state, workspace_id, job_id, unit_key, "unknown unit").await;
     };
     let settings = &state.config.bootstrap;
     loop {
@@ -56,15 +48,7 @@ pub async fn run_unit(
             Ok(installation) => installation,
             Err(InstallationError::Database(error)) => return Err(error.into()),
             Err(error) => {
-                return end(
-                    state,
-                    workspace_id,
-                    job_id,
-                    unit_key,
-                    "failed",
-                    Some(&error.to_string()),
-                )
-                .await;
+                return fail(state, workspace_id, job_id, unit_key, &error.to_string()).await;
             }
         };
         let query = unit.query(
@@ -86,11 +70,7 @@ pub async fn run_unit(
                 body: None,
                 token: &installation.token,
                 group: "bootstrap",
-                retry: RetryPolicy {
-                    max_retries: state.config.outbound.max_retries,
-                    base: state.config.outbound.backoff_base,
-                    cap: state.config.outbound.backoff_cap,
-                },
+                retry: state.config.outbound.call_retry(),
             })
             .await;
         let page = match response {
@@ -98,13 +78,12 @@ pub async fn run_unit(
                 match serde_json::from_slice::<Value>(&answer.body) {
                     Ok(Value::Array(items)) => items,
                     _ => {
-                        return end(
+                        return fail(
                             state,
                             workspace_id,
                             job_id,
                             unit_key,
-                            "failed",
-                            Some("Clockify answered with something other than a list"),
+                            "Clockify answered with something other than a list",
                         )
                         .await;
                     }
@@ -115,26 +94,10 @@ pub async fn run_unit(
                     "Clockify answered {} on page {}",
                     answer.status, current.next_page
                 );
-                return end(
-                    state,
-                    workspace_id,
-                    job_id,
-                    unit_key,
-                    "failed",
-                    Some(&reason),
-                )
-                .await;
+                return fail(state, workspace_id, job_id, unit_key, &reason).await;
             }
             Err(error) => {
-                return end(
-                    state,
-                    workspace_id,
-                    job_id,
-                    unit_key,
-                    "failed",
-                    Some(&error.to_string()),
-                )
-                .await;
+                return fail(state, workspace_id, job_id, unit_key, &error.to_string()).await;
             }
         };
         let done = page.len() < settings.page_size as usize;
@@ -195,6 +158,24 @@ pub async fn run_unit(
             return Ok(JobResult::Done);
         }
     }
+}
+
+async fn fail(
+    state: &WorkerState,
+    workspace_id: &str,
+    job_id: Uuid,
+    unit_key: &str,
+    reason: &str,
+) -> anyhow::Result<JobResult> {
+    end(
+        state,
+        workspace_id,
+        job_id,
+        unit_key,
+        "failed",
+        Some(reason),
+    )
+    .await
 }
 
 async fn end(

@@ -1,0 +1,163 @@
+//! One load run against the system: installs, the send phase, and the wait until every accepted
+//! event is in the database, with what each phase cost; `--backlog` holds the workers off
+//! during the send and times them draining the queues alone.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::Context as _;
+use sqlx::PgPool;
+
+use crate::scenario::ClockifyClient;
+use crate::signer::ClockifySigner;
+
+use super::options::LoadOptions;
+use super::raw::Rate;
+use super::report::LoadReport;
+use super::system::System;
+use super::usage::CpuSample;
+use super::{describe, scrape, services, step, tier_pids, webhooks};
+
+const WEBHOOK_COUNT: &str = "select count(*) from event_log where source = 'webhook'";
+
+/// Installs, sends and waits for persistence, filling `report`.
+pub async fn drive(
+    options: &LoadOptions,
+    signer: ClockifySigner,
+    ids: &[String],
+    vars: &HashMap<String, String>,
+    mut system: Option<&mut System>,
+    report: &mut LoadReport,
+) -> anyhow::Result<()> {
+    let db = PgPool::connect(&options.database_url)
+        .await
+        .with_context(|| format!("connecting to {}", options.database_url))?;
+    let http = reqwest::Client::builder()
+        .pool_max_idle_per_host(options.concurrency)
+        .timeout(Duration::from_secs(30))
+        .build()?;
+    let client = Arc::new(ClockifyClient {
+        base_url: options.url.clone(),
+        signer,
+        http: http.clone(),
+    });
+    step(&format!(
+        "installing {} workspaces (signed INSTALLED)",
+        ids.len()
+    ));
+    let workspaces = Arc::new(webhooks::install_all(&client, &db, ids).await?);
+    let baseline: i64 = sqlx::query_scalar(WEBHOOK_COUNT).fetch_one(&db).await?;
+    if options.backlog
+        && let Some(system) = system.as_deref_mut()
+    {
+        step("stopping the workers: the queues fill while ingress accepts");
+        system.stop_workers().await;
+    }
+
+    step(&format!(
+        "sending NEW_TIME_ENTRY webhooks for {:.0} s ({})",
+        options.duration.as_secs_f64(),
+        describe(options)
+    ));
+    let watched = services(&system.as_deref().map(tier_pids).unwrap_or_default());
+    let first_send = chrono::Utc::now();
+    let started = Instant::now();
+    let before = CpuSample::take();
+    let sent = webhooks::send(
+        client,
+        workspaces,
+        options.pace,
+        options.concurrency,
+        options.duration,
+    )
+    .await;
+    let send_end = CpuSample::take();
+    report.send_cpu = before.until(&send_end, &watched);
+    report.send_elapsed = sent.elapsed;
+    report.delayed_launches = sent.delayed_launches;
+    report.answers = sent.answers;
+    let accepted = report.answers.iter().filter(|(s, _)| *s == 200).count() as i64;
+    let count = || async {
+        sqlx::query_scalar::<_, i64>(WEBHOOK_COUNT)
+            .fetch_one(&db)
+            .await
+            .map(|c| c - baseline)
+    };
+    report.persisted_at_send_end = count().await?;
+
+    let mut drain_start = (Instant::now(), send_end);
+    let mut drain_watched = watched.clone();
+    if options.backlog
+        && let Some(system) = system.as_deref_mut()
+    {
+        step(&format!(
+            "starting {} workers on the backlog of {accepted} events",
+            options.workers
+        ));
+        let ready_from = Instant::now();
+        system.start_workers(vars, options.workers).await?;
+        println!(
+            "    workers ready in {:.2} s",
+            ready_from.elapsed().as_secs_f64()
+        );
+        drain_start = (Instant::now(), CpuSample::take());
+        drain_watched = services(&tier_pids(system));
+    }
+
+    step(&format!(
+        "waiting until all {accepted} accepted events are in the database"
+    ));
+    let patience = Duration::from_secs(120) + options.duration * 5;
+    loop {
+        let persisted = count().await?;
+        if persisted >= accepted {
+            break;
+        }
+        anyhow::ensure!(
+            started.elapsed() < patience,
+            "only {persisted} of {accepted} accepted events reached the database in {:.0} s",
+            patience.as_secs_f64()
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let done = Instant::now();
+    report.persisted_after = done.duration_since(started);
+    let drain_cpu = drain_start.1.until(&CpuSample::take(), &drain_watched);
+    if options.backlog {
+        // The workers were stopped from before the first send until `drain_start`.
+        let rate = Rate {
+            count: (accepted - report.persisted_at_send_end).max(0) as u64,
+            elapsed: done.duration_since(drain_start.0),
+        };
+        report.backlog = Some((rate, drain_cpu));
+    } else if report.persisted_after > report.send_elapsed + Duration::from_millis(500) {
+        report.drain_cpu = Some(drain_cpu);
+    }
+
+    report.end_to_end_ms = end_to_end(&db, first_send).await?;
+    if let Some(system) = system.as_deref() {
+        for worker in &system.workers {
+            let figures = scrape::batch_figures(&http, &worker.ops_url).await;
+            report.batches.push((worker.label.clone(), figures));
+        }
+    }
+    Ok(())
+}
+
+/// p50 and p99 of `processed_at - accepted_at` (ms) of the webhooks accepted since `since`.
+async fn end_to_end(
+    db: &PgPool,
+    since: chrono::DateTime<chrono::Utc>,
+) -> sqlx::Result<Option<(f64, f64)>> {
+    let (p50, p99): (Option<f64>, Option<f64>) = sqlx::query_as(
+        "select percentile_cont(0.5) within group (order by ms),
+                percentile_cont(0.99) within group (order by ms)
+         from (select extract(epoch from processed_at - accepted_at)::float8 * 1000 as ms
+               from event_log where source = 'webhook' and accepted_at >= $1) as t",
+    )
+    .bind(since)
+    .fetch_one(db)
+    .await?;
+    Ok(p50.zip(p99))
+}

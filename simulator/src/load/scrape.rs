@@ -1,0 +1,131 @@
+//! The workers' own account of their batches, read from their `/metrics`: how many messages a
+//! committed batch held, how long it took, and the lag from acceptance to commit.
+
+/// Sums and counts of the workers' event batch histograms, over every worker process.
+#[derive(Debug, Clone, Default)]
+pub struct BatchFigures {
+    pub batches: f64,
+    pub messages: f64,
+    pub batch_seconds: f64,
+    pub lag_seconds: f64,
+    pub lag_count: f64,
+    /// Cumulative `processing_lag_seconds` buckets: (upper bound in seconds, count).
+    pub lag_buckets: Vec<(f64, f64)>,
+}
+
+impl BatchFigures {
+    pub fn mean_batch_size(&self) -> f64 {
+        self.messages / self.batches.max(1.0)
+    }
+
+    pub fn mean_batch_ms(&self) -> f64 {
+        1000.0 * self.batch_seconds / self.batches.max(1.0)
+    }
+
+    pub fn mean_lag_ms(&self) -> f64 {
+        1000.0 * self.lag_seconds / self.lag_count.max(1.0)
+    }
+
+    /// The upper bound (ms) of the lag bucket holding quantile `q`: the histogram says no more.
+    pub fn lag_bound_ms(&self, q: f64) -> Option<f64> {
+        let wanted = q * self.lag_count;
+        self.lag_buckets
+            .iter()
+            .find(|(_, count)| *count >= wanted && *count > 0.0)
+            .map(|(le, _)| le * 1000.0)
+    }
+}
+
+impl std::ops::AddAssign for BatchFigures {
+    fn add_assign(&mut self, other: Self) {
+        self.batches += other.batches;
+        self.messages += other.messages;
+        self.batch_seconds += other.batch_seconds;
+        self.lag_seconds += other.lag_seconds;
+        self.lag_count += other.lag_count;
+        if self.lag_buckets.is_empty() {
+            self.lag_buckets = other.lag_buckets;
+        } else {
+            for (mine, theirs) in self.lag_buckets.iter_mut().zip(other.lag_buckets) {
+                mine.1 += theirs.1;
+            }
+        }
+    }
+}
+
+/// The event batch figures of one worker at `ops_url`; zeros when it does not answer.
+pub async fn batch_figures(http: &reqwest::Client, ops_url: &str) -> BatchFigures {
+    let text = match http.get(format!("{ops_url}/metrics")).send().await {
+        Ok(response) => response.text().await.unwrap_or_default(),
+        Err(_) => String::new(),
+    };
+    BatchFigures {
+        batches: value(&text, "studio_batch_size_count"),
+        messages: value(&text, "studio_batch_size_sum"),
+        batch_seconds: value(&text, "studio_batch_duration_seconds_sum"),
+        lag_seconds: value(&text, "studio_processing_lag_seconds_sum"),
+        lag_count: value(&text, "studio_processing_lag_seconds_count"),
+        lag_buckets: buckets(&text, "studio_processing_lag_seconds_bucket"),
+    }
+}
+
+/// The finite buckets of histogram `name{queue="events"}`, in order: (le, cumulative count).
+fn buckets(text: &str, name: &str) -> Vec<(f64, f64)> {
+    let prefix = format!("{name}{{");
+    text.lines()
+        .filter_map(|line| line.strip_prefix(&prefix))
+        .filter(|rest| rest.contains("queue=\"events\""))
+        .filter_map(|rest| {
+            let le = rest
+                .split("le=\"")
+                .nth(1)?
+                .split('"')
+                .next()?
+                .parse()
+                .ok()?;
+            let count = rest.rsplit(' ').next()?.trim().parse().ok()?;
+            Some((le, count))
+        })
+        .filter(|(le, _): &(f64, f64)| le.is_finite())
+        .collect()
+}
+
+/// The value of `name{queue="events"}` in Prometheus text, 0 when absent.
+fn value(text: &str, name: &str) -> f64 {
+    let prefix = format!("{name}{{queue=\"events\"}} ");
+    text.lines()
+        .find_map(|line| line.strip_prefix(&prefix))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(0.0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn event_queue_series_are_read() {
+        let text = "studio_batch_size_sum{queue=\"events\"} 500\n\
+                    studio_batch_size_count{queue=\"events\"} 4\n\
+                    studio_batch_size_count{queue=\"jobs\"} 9\n";
+        assert_eq!(value(text, "studio_batch_size_count"), 4.0);
+        assert_eq!(value(text, "studio_batch_size_sum"), 500.0);
+        assert_eq!(value(text, "studio_missing"), 0.0);
+    }
+
+    #[test]
+    fn lag_bucket_bounds_a_quantile() {
+        let text = "studio_processing_lag_seconds_bucket{queue=\"events\",le=\"0.01\"} 40\n\
+                    studio_processing_lag_seconds_bucket{queue=\"events\",le=\"0.025\"} 99\n\
+                    studio_processing_lag_seconds_bucket{queue=\"events\",le=\"+Inf\"} 100\n\
+                    studio_processing_lag_seconds_count{queue=\"events\"} 100\n";
+        let figures = BatchFigures {
+            lag_count: value(text, "studio_processing_lag_seconds_count"),
+            lag_buckets: buckets(text, "studio_processing_lag_seconds_bucket"),
+            ..BatchFigures::default()
+        };
+        assert_eq!(figures.lag_bound_ms(0.5), Some(25.0));
+        assert_eq!(figures.lag_bound_ms(0.99), Some(25.0));
+        assert_eq!(figures.lag_bound_ms(0.999), None);
+    }
+}

@@ -88,6 +88,7 @@ pub async fn drive(
 
     let mut drain_start = (Instant::now(), send_end);
     let mut drain_watched = watched.clone();
+    let mut persisted_at_drain_start = report.persisted_at_send_end;
     if options.backlog
         && let Some(system) = system.as_deref_mut()
     {
@@ -97,11 +98,13 @@ pub async fn drive(
         ));
         let ready_from = Instant::now();
         system.start_workers(vars, options.workers).await?;
+        // Only what is persisted from here on counts: a worker may consume before it is ready.
+        drain_start = (Instant::now(), CpuSample::take());
+        persisted_at_drain_start = count().await?;
         println!(
-            "    workers ready in {:.2} s",
+            "    workers ready in {:.2} s, {persisted_at_drain_start} events persisted by then",
             ready_from.elapsed().as_secs_f64()
         );
-        drain_start = (Instant::now(), CpuSample::take());
         drain_watched = services(&tier_pids(system));
     }
 
@@ -125,9 +128,8 @@ pub async fn drive(
     report.persisted_after = done.duration_since(started);
     let drain_cpu = drain_start.1.until(&CpuSample::take(), &drain_watched);
     if options.backlog {
-        // The workers were stopped from before the first send until `drain_start`.
         let rate = Rate {
-            count: (accepted - report.persisted_at_send_end).max(0) as u64,
+            count: (accepted - persisted_at_drain_start).max(0) as u64,
             elapsed: done.duration_since(drain_start.0),
         };
         report.backlog = Some((rate, drain_cpu));

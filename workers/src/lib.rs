@@ -2,6 +2,7 @@
 //! batched transactions. Any number of worker processes may run; nothing here assumes it is alone.
 
 pub mod api_calls;
+pub mod assignment;
 pub mod batch;
 pub mod bootstrap;
 pub mod consumer;
@@ -128,13 +129,19 @@ impl App {
                 .into_future(),
         );
         let mut consumers = tokio::task::JoinSet::new();
-        for queue in state.queues.event_partitions() {
-            consumers.spawn(consumer::run_partition(
-                state.clone(),
-                queue,
-                shutdown.clone(),
-            ));
-        }
+        let (assigned_tx, assigned_rx) = tokio::sync::watch::channel(Vec::new());
+        consumers.spawn(assignment::run_assignment(
+            state.db.clone(),
+            uuid::Uuid::new_v4(),
+            state.config.event_partitions,
+            assigned_tx,
+            shutdown.clone(),
+        ));
+        consumers.spawn(assignment::supervise_partitions(
+            state.clone(),
+            assigned_rx,
+            shutdown.clone(),
+        ));
         for queue in state.queues.bootstrap_partitions() {
             consumers.spawn(job_consumer::run_job_queue(
                 state.clone(),

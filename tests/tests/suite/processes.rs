@@ -189,3 +189,72 @@ async fn a_webhooks_request_id_reaches_the_workers_log_and_no_token_reaches_any_
     }
     app.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_worker_processes_share_the_partitions_and_a_survivor_takes_them_all() {
+    let env = TestEnv::new();
+    let app = Arc::new(TestApp::spawn_with(env.clone(), false, &[]).await);
+    let mut first = WorkerProcess::spawn(&env, "share-a");
+    let second = WorkerProcess::spawn(&env, "share-b");
+    // Workspaces on both partitions.
+    let names: Vec<String> = (0..40)
+        .map(|i| format!("ws-share-{i}"))
+        .filter(|ws| common::messages::partition_of(ws, env.partitions) == 0)
+        .take(2)
+        .chain(
+            (0..40)
+                .map(|i| format!("ws-share-{i}"))
+                .filter(|ws| common::messages::partition_of(ws, env.partitions) == 1)
+                .take(2),
+        )
+        .collect();
+    let mut installs = Vec::new();
+    for ws in &names {
+        installs.push(app.install(ws, &[EventType::NewTag]).await);
+    }
+    // Both workers have seen each other (heartbeats every 2 s) before the events flow.
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    for ws in &installs {
+        let id = ws.workspace_id.clone();
+        post_many(&app, ws, EventType::NewTag, 50, 8, move |i| {
+            payloads::named(&id, &format!("tag-{i}"), "t")
+        })
+        .await;
+    }
+    app.wait_for_count(
+        "select count(*) from event_log where source = 'webhook'",
+        200,
+        Duration::from_secs(60),
+    )
+    .await;
+    let processed = |logs: String| {
+        logs.lines()
+            .filter(|l| l.contains("event processed") && l.contains("NEW_TAG"))
+            .count()
+    };
+    let (by_first, by_second) = (processed(first.logs()), processed(second.logs()));
+    assert_eq!(by_first + by_second, 200);
+    assert!(
+        by_first > 0 && by_second > 0,
+        "both workers consume: {by_first} and {by_second}"
+    );
+
+    // One dies: the other takes its partitions once the heartbeat expires.
+    first.kill();
+    for ws in &installs {
+        let id = ws.workspace_id.clone();
+        post_many(&app, ws, EventType::NewTag, 10, 8, move |i| {
+            payloads::named(&id, &format!("late-{i}"), "t")
+        })
+        .await;
+    }
+    app.wait_for_count(
+        "select count(*) from event_log where source = 'webhook'",
+        240,
+        Duration::from_secs(60),
+    )
+    .await;
+    assert_eq!(processed(second.logs()), by_second + 40);
+    drop(second);
+    Arc::into_inner(app).expect("sole owner").stop().await;
+}

@@ -8,6 +8,7 @@ pub mod clockify_client;
 pub mod config;
 pub mod crypto;
 pub mod db;
+pub mod dead_letters;
 pub mod events;
 pub mod health;
 pub mod jobs;

@@ -93,6 +93,11 @@ impl Publisher {
         }
     }
 
+    /// The connection pool it publishes over (the dead-letter tools read through it too).
+    pub fn pool(&self) -> &Pool {
+        &self.pool
+    }
+
     /// Whether a channel can be had now (readiness).
     pub async fn check(&self) -> Result<(), PublishError> {
         self.channel().await.map(|_| ())

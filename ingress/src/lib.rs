@@ -3,6 +3,7 @@
 
 pub mod body;
 pub mod bootstrap_api;
+pub mod dead_letters_api;
 pub mod enqueue;
 pub mod error;
 pub mod lifecycle;
@@ -65,6 +66,19 @@ pub fn router(state: AppState) -> Router {
         .route(
             "/api/bootstrap",
             get(bootstrap_api::latest_for_user).post(bootstrap_api::start_for_user),
+        )
+        .route(
+            "/admin/dead-letters",
+            get(dead_letters_api::list_dead_letters),
+        )
+        .route(
+            "/admin/dead-letters/{message_id}",
+            get(dead_letters_api::inspect_dead_letter)
+                .delete(dead_letters_api::discard_dead_letter),
+        )
+        .route(
+            "/admin/dead-letters/{message_id}/replay",
+            axum::routing::post(dead_letters_api::replay_dead_letter),
         )
         .route(
             "/admin/workspaces/{workspace_id}/bootstrap",

@@ -2,11 +2,15 @@
 //!
 //! A bad value stops the process with one line naming the variable; nothing is read lazily later.
 
+mod vars;
+
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::time::Duration;
 
 use base64::Engine as _;
+
+use vars::{Vars, invalid};
 
 use crate::events::{DEFAULT_WEBHOOK_EVENTS, EventType};
 
@@ -269,13 +273,6 @@ impl Config {
     }
 }
 
-fn invalid(name: &'static str, reason: impl Into<String>) -> ConfigError {
-    ConfigError {
-        name,
-        reason: reason.into(),
-    }
-}
-
 fn decode_key(text: String) -> Result<[u8; 32], ConfigError> {
     let bytes = base64::engine::general_purpose::STANDARD
         .decode(text.trim())
@@ -371,136 +368,5 @@ fn queue_prefix(env: &Vars<'_>) -> Result<String, ConfigError> {
     }
 }
 
-struct Vars<'a>(&'a HashMap<String, String>);
-
-impl Vars<'_> {
-    fn optional(&self, name: &str) -> Option<String> {
-        self.0.get(name).filter(|v| !v.trim().is_empty()).cloned()
-    }
-
-    fn string(&self, name: &str, default: &str) -> String {
-        self.optional(name).unwrap_or_else(|| default.to_owned())
-    }
-
-    fn boolean(&self, name: &'static str, default: bool) -> Result<bool, ConfigError> {
-        match self.optional(name).map(|v| v.to_ascii_lowercase()) {
-            None => Ok(default),
-            Some(v) if matches!(v.as_str(), "1" | "true" | "yes" | "on") => Ok(true),
-            Some(v) if matches!(v.as_str(), "0" | "false" | "no" | "off") => Ok(false),
-            Some(_) => Err(invalid(name, "must be true or false")),
-        }
-    }
-
-    fn parsed<T: std::str::FromStr>(
-        &self,
-        name: &'static str,
-        default: &str,
-    ) -> Result<T, ConfigError> {
-        self.string(name, default)
-            .trim()
-            .parse()
-            .map_err(|_| invalid(name, "cannot be parsed"))
-    }
-
-    fn fraction(
-        &self,
-        name: &'static str,
-        default: f64,
-        min: f64,
-        max: f64,
-    ) -> Result<f64, ConfigError> {
-        let value = match self.optional(name) {
-            None => default,
-            Some(text) => text
-                .trim()
-                .parse()
-                .map_err(|_| invalid(name, "must be a number"))?,
-        };
-        if value.is_finite() && (min..=max).contains(&value) {
-            Ok(value)
-        } else {
-            Err(invalid(name, format!("must be between {min} and {max}")))
-        }
-    }
-
-    fn seconds(&self, name: &'static str, default: f64) -> Result<Duration, ConfigError> {
-        Ok(Duration::from_secs_f64(
-            self.fraction(name, default, 0.0, 3_600.0)?,
-        ))
-    }
-
-    fn ranged<T>(
-        &self,
-        name: &'static str,
-        default: T,
-        range: std::ops::RangeInclusive<T>,
-    ) -> Result<T, ConfigError>
-    where
-        T: std::str::FromStr + PartialOrd + std::fmt::Display + Copy,
-    {
-        let value = match self.optional(name) {
-            None => default,
-            Some(text) => text
-                .trim()
-                .parse()
-                .map_err(|_| invalid(name, "must be a whole number"))?,
-        };
-        if range.contains(&value) {
-            Ok(value)
-        } else {
-            Err(invalid(
-                name,
-                format!("must be between {} and {}", range.start(), range.end()),
-            ))
-        }
-    }
-}
-
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn vars(pairs: &[(&str, &str)]) -> HashMap<String, String> {
-        pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect()
-    }
-
-    const KEY: &str = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=";
-
-    #[test]
-    fn defaults_are_valid_when_the_encryption_key_is_given() {
-        let config = Config::from_vars(&vars(&[("TOKEN_ENCRYPTION_KEY", KEY)])).expect("valid");
-        assert_eq!(config.event_partitions, 8);
-        assert_eq!(config.webhook_events.len(), 10);
-        assert_eq!(config.addon_key, "clockify-api-studio");
-    }
-
-    #[test]
-    fn missing_encryption_key_is_refused_by_name() {
-        let err = Config::from_vars(&vars(&[])).expect_err("refused");
-        assert_eq!(err.name, "TOKEN_ENCRYPTION_KEY");
-    }
-
-    #[test]
-    fn eleven_webhook_events_are_refused() {
-        let list = "NEW_PROJECT,PROJECT_UPDATED,PROJECT_DELETED,NEW_TASK,TASK_UPDATED,TASK_DELETED,NEW_CLIENT,CLIENT_UPDATED,CLIENT_DELETED,NEW_TAG,TAG_UPDATED";
-        let err = Config::from_vars(&vars(&[
-            ("TOKEN_ENCRYPTION_KEY", KEY),
-            ("WEBHOOK_EVENTS", list),
-        ]))
-        .expect_err("refused");
-        assert_eq!(err.name, "WEBHOOK_EVENTS");
-    }
-
-    #[test]
-    fn out_of_range_number_is_refused_by_name() {
-        let err = Config::from_vars(&vars(&[
-            ("TOKEN_ENCRYPTION_KEY", KEY),
-            ("EVENT_PARTITIONS", "0"),
-        ]))
-        .expect_err("refused");
-        assert_eq!(err.name, "EVENT_PARTITIONS");
-    }
-}
+mod tests;

@@ -51,6 +51,7 @@ async fn entity_count(app: &TestApp, workspace_id: &str) -> i64 {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn three_worker_processes_bootstrapping_one_workspace_get_no_429_and_use_the_budget() {
+    let _heavy = integration_tests::heavy::exclusive().await;
     let env = TestEnv::new();
     let app = TestApp::spawn_with(env.clone(), false, &BOOTSTRAP).await;
     let spec = WorkspaceSpec::sized("ws-boot3", 6000);
@@ -89,6 +90,7 @@ async fn three_worker_processes_bootstrapping_one_workspace_get_no_429_and_use_t
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_workspaces_bootstrapping_at_once_each_get_their_own_fifty_per_second() {
+    let _heavy = integration_tests::heavy::exclusive().await;
     let overrides = [BOOTSTRAP[0], BOOTSTRAP[1], ("BOOTSTRAP_CONCURRENCY", "12")];
     let app = TestApp::spawn_with(TestEnv::new(), true, &overrides).await;
     let specs = vec![
@@ -117,6 +119,7 @@ async fn two_workspaces_bootstrapping_at_once_each_get_their_own_fifty_per_secon
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_worker_killed_mid_bootstrap_resumes_and_imports_every_entity_once() {
+    let _heavy = integration_tests::heavy::exclusive().await;
     let env = TestEnv::new();
     let app = TestApp::spawn_with(env.clone(), false, &BOOTSTRAP).await;
     let spec = WorkspaceSpec::sized("ws-bootkill", 4000);
@@ -344,6 +347,7 @@ fn start_private_redis() -> (Child, u16) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn redis_stopped_during_a_bootstrap_goes_on_under_the_fallback_limiter_without_a_429_storm() {
+    let _heavy = integration_tests::heavy::exclusive().await;
     let (mut redis, port) = start_private_redis();
     let redis_url = format!("redis://127.0.0.1:{port}/0");
     let overrides = [

@@ -37,6 +37,7 @@ async fn post_many(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_thousand_updates_of_one_entity_through_two_worker_processes_end_at_the_last() {
+    let _heavy = integration_tests::heavy::exclusive().await;
     let env = TestEnv::new();
     let app = Arc::new(TestApp::spawn_with(env.clone(), false, &[]).await);
     let _first = WorkerProcess::spawn(&env, "order-a");
@@ -72,6 +73,7 @@ async fn a_thousand_updates_of_one_entity_through_two_worker_processes_end_at_th
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_worker_killed_mid_stream_loses_and_duplicates_nothing_after_restart() {
+    let _heavy = integration_tests::heavy::exclusive().await;
     let env = TestEnv::new();
     let app = Arc::new(TestApp::spawn_with(env.clone(), false, &[]).await);
     let mut victim = WorkerProcess::spawn(&env, "kill-a");
@@ -192,6 +194,7 @@ async fn a_webhooks_request_id_reaches_the_workers_log_and_no_token_reaches_any_
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_worker_processes_share_the_partitions_and_a_survivor_takes_them_all() {
+    let _heavy = integration_tests::heavy::exclusive().await;
     let env = TestEnv::new();
     let app = Arc::new(TestApp::spawn_with(env.clone(), false, &[]).await);
     let mut first = WorkerProcess::spawn(&env, "share-a");

@@ -4,13 +4,7 @@ use tokio_util::sync::CancellationToken;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let config = match common::config::Config::from_env() {
-        Ok(config) => config,
-        Err(error) => {
-            eprintln!("{error}");
-            std::process::exit(2);
-        }
-    };
+    let config = common::config::Config::from_env_or_exit();
     common::telemetry::init(config.log_format);
     let shutdown = CancellationToken::new();
     common::shutdown::cancel_on_signal(shutdown.clone());

@@ -10,10 +10,7 @@ use std::time::{Duration, Instant};
 
 use futures::{FutureExt as _, StreamExt as _};
 use lapin::message::Delivery;
-use lapin::options::{
-    BasicAckOptions, BasicCancelOptions, BasicConsumeOptions, BasicQosOptions, BasicRejectOptions,
-};
-use lapin::types::FieldTable;
+use lapin::options::{BasicAckOptions, BasicRejectOptions};
 use tokio_util::sync::CancellationToken;
 
 use common::messages::{ENVELOPE_VERSION, EventMessage};
@@ -22,23 +19,13 @@ use crate::WorkerState;
 use crate::batch::{Applied, apply_batch};
 use crate::lifecycle::InstallFollowUps;
 use crate::outcome::{Outcome, Processed};
+use crate::subscription::{Subscription, keep_consuming};
 
 const QUEUE_LABEL: &str = "events";
 
-/// Consumes `queue` until `shutdown`, reconnecting after broker failures.
+/// Consumes `queue` until `shutdown`, resubscribing after broker failures.
 pub async fn run_partition(state: WorkerState, queue: String, shutdown: CancellationToken) {
-    while !shutdown.is_cancelled() {
-        match consume(&state, &queue, &shutdown).await {
-            Ok(()) => break,
-            Err(error) => {
-                tracing::warn!(queue = %queue, error = format!("{error:#}"), "consumer stopped; reconnecting");
-                tokio::select! {
-                    () = shutdown.cancelled() => break,
-                    () = tokio::time::sleep(Duration::from_secs(1)) => {}
-                }
-            }
-        }
-    }
+    keep_consuming(&queue, &shutdown, || consume(&state, &queue, &shutdown)).await;
 }
 
 async fn consume(
@@ -46,31 +33,14 @@ async fn consume(
     queue: &str,
     shutdown: &CancellationToken,
 ) -> anyhow::Result<()> {
-    // The pooled connection goes back to the pool at once: partitions share it, each on a
-    // channel of its own, rather than holding one connection apiece.
-    let channel = {
-        let connection = state.broker.get().await?;
-        connection.create_channel().await?
-    };
-    channel
-        .basic_qos(state.config.worker_prefetch, BasicQosOptions::default())
-        .await?;
-    let tag = format!("{}-{}", queue, uuid::Uuid::new_v4());
-    let mut consumer = channel
-        .basic_consume(
-            queue.into(),
-            tag.as_str().into(),
-            BasicConsumeOptions::default(),
-            FieldTable::default(),
-        )
-        .await?;
+    let mut subscription = Subscription::open(state, queue, state.config.worker_prefetch).await?;
     tracing::info!(queue, "consuming");
     let linger = state.config.worker_batch_linger;
     let limit = state.config.worker_batch_size;
     loop {
         let first = tokio::select! {
             () = shutdown.cancelled() => break,
-            next = consumer.next() => next,
+            next = subscription.consumer.next() => next,
         };
         let Some(first) = first else {
             anyhow::bail!("the broker cancelled the consumer")
@@ -78,7 +48,7 @@ async fn consume(
         let mut batch = vec![first?];
         let deadline = tokio::time::Instant::now() + linger;
         while batch.len() < limit {
-            match tokio::time::timeout_at(deadline, consumer.next()).await {
+            match tokio::time::timeout_at(deadline, subscription.consumer.next()).await {
                 Ok(Some(delivery)) => batch.push(delivery?),
                 Ok(None) | Err(_) => break,
             }
@@ -87,11 +57,7 @@ async fn consume(
             break;
         }
     }
-    // Stop deliveries, then close: anything prefetched but not handled goes back to the queue.
-    let _ = channel
-        .basic_cancel(tag.as_str().into(), BasicCancelOptions::default())
-        .await;
-    let _ = channel.close(200, "worker shutting down".into()).await;
+    subscription.close().await;
     tracing::info!(queue, "consumer stopped");
     Ok(())
 }
@@ -112,14 +78,7 @@ async fn handle_batch(
                     redelivered = delivery.redelivered,
                     "undecodable message; dead-lettering"
                 );
-                state
-                    .metrics
-                    .messages_processed
-                    .with_label_values(&[QUEUE_LABEL, Outcome::DeadLettered.as_str()])
-                    .inc();
-                delivery
-                    .reject(BasicRejectOptions { requeue: false })
-                    .await?;
+                dead_letter(state, &delivery).await?;
             }
         }
     }
@@ -144,14 +103,7 @@ async fn handle_batch(
                 error = %error,
                 "message cannot be applied; dead-lettering"
             );
-            state
-                .metrics
-                .messages_processed
-                .with_label_values(&[QUEUE_LABEL, Outcome::DeadLettered.as_str()])
-                .inc();
-            delivery
-                .reject(BasicRejectOptions { requeue: false })
-                .await?;
+            dead_letter(state, delivery).await?;
             Ok(true)
         }
         Attempt::Permanent(error) => {
@@ -290,6 +242,19 @@ fn record(state: &WorkerState, messages: &[EventMessage], results: &[Processed])
             "event processed"
         );
     }
+}
+
+/// Rejects a delivery without requeue: the queue's dead-letter exchange keeps it, counted.
+async fn dead_letter(state: &WorkerState, delivery: &Delivery) -> lapin::Result<()> {
+    state
+        .metrics
+        .messages_processed
+        .with_label_values(&[QUEUE_LABEL, Outcome::DeadLettered.as_str()])
+        .inc();
+    delivery
+        .reject(BasicRejectOptions { requeue: false })
+        .await?;
+    Ok(())
 }
 
 /// Acks every delivery of the batch with one frame: the last tag, `multiple`.

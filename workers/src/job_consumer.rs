@@ -7,11 +7,7 @@ use std::time::Duration;
 
 use futures::StreamExt as _;
 use lapin::message::Delivery;
-use lapin::options::{
-    BasicAckOptions, BasicCancelOptions, BasicConsumeOptions, BasicNackOptions, BasicQosOptions,
-    BasicRejectOptions,
-};
-use lapin::types::FieldTable;
+use lapin::options::{BasicAckOptions, BasicNackOptions, BasicRejectOptions};
 use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 
@@ -19,6 +15,7 @@ use common::jobs::{Job, JobMessage, JobQueue};
 use common::messages::ENVELOPE_VERSION;
 
 use crate::WorkerState;
+use crate::subscription::{Subscription, keep_consuming};
 
 /// How a job ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -53,19 +50,10 @@ pub async fn run_job_queue(
     concurrency: u16,
     shutdown: CancellationToken,
 ) {
-    while !shutdown.is_cancelled() {
-        if let Err(error) = consume(&state, &queue, kind, concurrency, &shutdown).await {
-            tracing::warn!(
-                queue,
-                error = format!("{error:#}"),
-                "job consumer stopped; reconnecting"
-            );
-            tokio::select! {
-                () = shutdown.cancelled() => break,
-                () = tokio::time::sleep(Duration::from_secs(1)) => {}
-            }
-        }
-    }
+    keep_consuming(&queue, &shutdown, || {
+        consume(&state, &queue, kind, concurrency, &shutdown)
+    })
+    .await;
 }
 
 async fn consume(
@@ -75,28 +63,13 @@ async fn consume(
     concurrency: u16,
     shutdown: &CancellationToken,
 ) -> anyhow::Result<()> {
-    let channel = {
-        let connection = state.broker.get().await?;
-        connection.create_channel().await?
-    };
-    channel
-        .basic_qos(concurrency, BasicQosOptions::default())
-        .await?;
-    let tag = format!("{queue}-{}", uuid::Uuid::new_v4());
-    let mut consumer = channel
-        .basic_consume(
-            queue.into(),
-            tag.as_str().into(),
-            BasicConsumeOptions::default(),
-            FieldTable::default(),
-        )
-        .await?;
+    let mut subscription = Subscription::open(state, queue, concurrency).await?;
     let slots = Arc::new(Semaphore::new(usize::from(concurrency)));
     let mut running = tokio::task::JoinSet::new();
     loop {
         let next = tokio::select! {
             () = shutdown.cancelled() => break,
-            next = consumer.next() => next,
+            next = subscription.consumer.next() => next,
         };
         let Some(delivery) = next else {
             anyhow::bail!("the broker cancelled the consumer")
@@ -111,11 +84,8 @@ async fn consume(
         });
         while running.try_join_next().is_some() {}
     }
-    let _ = channel
-        .basic_cancel(tag.as_str().into(), BasicCancelOptions::default())
-        .await;
     while running.join_next().await.is_some() {}
-    let _ = channel.close(200, "worker shutting down".into()).await;
+    subscription.close().await;
     Ok(())
 }
 

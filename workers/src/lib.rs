@@ -15,6 +15,7 @@ pub mod ops;
 pub mod outcome;
 pub mod reconciler;
 pub mod store;
+pub mod subscription;
 pub mod webhooks;
 
 use std::net::SocketAddr;

@@ -129,6 +129,15 @@ impl std::fmt::Debug for Config {
 }
 
 impl Config {
+    /// Reads the process environment, or ends the process with the one line that names the bad
+    /// variable (exit code 2): what both binaries do first.
+    pub fn from_env_or_exit() -> Self {
+        Self::from_env().unwrap_or_else(|error| {
+            eprintln!("{error}");
+            std::process::exit(2)
+        })
+    }
+
     /// Reads the process environment.
     pub fn from_env() -> Result<Self, ConfigError> {
         Self::from_vars(&std::env::vars().collect())

@@ -181,8 +181,8 @@ async fn a_webhook_newer_than_the_bootstraps_read_is_not_overwritten() {
     let project_id = "ws-race-p1";
     // Installed, and the projects page is in flight (delayed): the webhook lands in between.
     app.wait_for_count(
-        "select count(*) from bootstrap_units where workspace_id = 'ws-race'",
-        4,
+        "select count(*) from bootstrap_jobs where workspace_id = 'ws-race'",
+        1,
         Duration::from_secs(20),
     )
     .await;

@@ -210,27 +210,42 @@ impl TestApp {
 
     /// Messages waiting in all event partitions (only meaningful without consumers).
     pub async fn queued_events(&self) -> u32 {
+        let names = common::broker::QueueNames::new(&self.env.queue_prefix, self.env.partitions);
+        let mut total = 0;
+        for queue in names.event_partitions() {
+            total += self.queue_depth(&queue).await;
+        }
+        total
+    }
+
+    /// Messages waiting in `queue` (ready, not delivered).
+    pub async fn queue_depth(&self, queue: &str) -> u32 {
         let pool =
             common::broker::connection_pool("amqp://guest:guest@127.0.0.1:5672/%2f").expect("pool");
         let connection = pool.get().await.expect("broker connection");
         let channel = connection.create_channel().await.expect("channel");
-        let names = common::broker::QueueNames::new(&self.env.queue_prefix, self.env.partitions);
-        let mut total = 0;
-        for queue in names.event_partitions() {
-            let declared = channel
-                .queue_declare(
-                    queue.as_str().into(),
-                    QueueDeclareOptions {
-                        passive: true,
-                        ..Default::default()
-                    },
-                    FieldTable::default(),
-                )
-                .await
-                .expect("queue exists");
-            total += declared.message_count();
-        }
-        total
+        let passive = QueueDeclareOptions {
+            passive: true,
+            ..Default::default()
+        };
+        let declared = channel
+            .queue_declare(queue.into(), passive, FieldTable::default())
+            .await
+            .expect("queue exists");
+        declared.message_count()
+    }
+
+    /// The in-process worker's `/metrics` text.
+    pub async fn workers_metrics(&self) -> String {
+        let address = self.workers_address.expect("an in-process worker");
+        self.http
+            .get(format!("http://{address}/metrics"))
+            .send()
+            .await
+            .expect("metrics")
+            .text()
+            .await
+            .expect("text")
     }
 
     /// Waits until `query` (a single count) returns `expected`, or fails after `limit`.

@@ -1,6 +1,5 @@
 //! Bootstraps against a stand-in Clockify that enforces 50 requests per second per workspace.
 
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use integration_tests::process::WorkerProcess;
@@ -10,12 +9,12 @@ use simulator::payloads;
 use simulator::standin::{Fault, FaultMatch, StandIn, StandInConfig, WorkspaceSpec};
 
 const PAGE_SIZE: usize = 50;
-const BOOTSTRAP: [(&str, &str); 2] = [
+pub(super) const BOOTSTRAP: [(&str, &str); 2] = [
     ("AUTO_BOOTSTRAP_ON_INSTALL", "true"),
     ("BOOTSTRAP_PAGE_SIZE", "50"),
 ];
 
-async fn standin(app: &TestApp, specs: Vec<WorkspaceSpec>) -> StandIn {
+pub(super) async fn standin(app: &TestApp, specs: Vec<WorkspaceSpec>) -> StandIn {
     let config = StandInConfig {
         workspaces: specs,
         ..StandInConfig::default()
@@ -41,7 +40,7 @@ fn steady_rate(clockify: &StandIn, workspace_id: &str) -> f64 {
     (to - from) as f64 / span
 }
 
-async fn entity_count(app: &TestApp, workspace_id: &str) -> i64 {
+pub(super) async fn entity_count(app: &TestApp, workspace_id: &str) -> i64 {
     sqlx::query_scalar("select count(*) from entities where workspace_id = $1")
         .bind(workspace_id)
         .fetch_one(&app.db)
@@ -309,99 +308,6 @@ async fn bootstraps_are_started_once_by_admins_and_operators_and_cancelled_by_un
         clockify.recorder().count("ws-start") <= requests_at_cancel + 8,
         "units stop after the cancel"
     );
-    clockify.stop().await;
-    app.stop().await;
-}
-
-/// A Redis of this test's own, on a free port, so stopping it disturbs no other test.
-fn start_private_redis() -> (Child, u16) {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .expect("free port")
-        .local_addr()
-        .expect("addr")
-        .port();
-    let child = Command::new("redis-server")
-        .args([
-            "--port",
-            &port.to_string(),
-            "--bind",
-            "127.0.0.1",
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-        ])
-        .stdout(Stdio::null())
-        .spawn()
-        .expect("redis-server is installed (it is how the shared Redis runs)");
-    let started = Instant::now();
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(
-            started.elapsed() < Duration::from_secs(10),
-            "private redis did not start"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    (child, port)
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn redis_stopped_during_a_bootstrap_goes_on_under_the_fallback_limiter_without_a_429_storm() {
-    let _heavy = integration_tests::heavy::exclusive().await;
-    let (mut redis, port) = start_private_redis();
-    let redis_url = format!("redis://127.0.0.1:{port}/0");
-    let overrides = [
-        BOOTSTRAP[0],
-        BOOTSTRAP[1],
-        ("REDIS_URL", redis_url.as_str()),
-    ];
-    let app = TestApp::spawn_with(TestEnv::new(), true, &overrides).await;
-    let spec = WorkspaceSpec::sized("ws-noredis", 2000);
-    let clockify = standin(&app, vec![spec.clone()]).await;
-
-    app.install_at("ws-noredis", &clockify.api_url()).await;
-    while clockify.recorder().count("ws-noredis") < 20 {
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    let _ = redis.kill();
-    let _ = redis.wait();
-
-    assert_eq!(
-        app.wait_for_bootstrap("ws-noredis", Duration::from_secs(120))
-            .await,
-        "completed"
-    );
-    assert_eq!(clockify.recorder().too_many_requests("ws-noredis"), 0);
-    assert_eq!(
-        entity_count(&app, "ws-noredis").await,
-        spec.entity_count() as i64
-    );
-    let workers = format!("http://{}", app.workers_address.expect("worker"));
-    let metrics = app
-        .http
-        .get(format!("{workers}/metrics"))
-        .send()
-        .await
-        .expect("metrics")
-        .text()
-        .await
-        .expect("text");
-    let fallback: f64 = metrics
-        .lines()
-        .find_map(|l| l.strip_prefix("studio_limiter_fallback_total "))
-        .and_then(|v| v.trim().parse().ok())
-        .expect("fallback metric");
-    assert!(fallback > 0.0, "the fallback limiter decided");
-    let ready: Value = app
-        .http
-        .get(format!("{workers}/ready"))
-        .send()
-        .await
-        .expect("ready")
-        .json()
-        .await
-        .expect("json");
-    assert_eq!(ready["checks"]["redis"]["status"], "degraded");
     clockify.stop().await;
     app.stop().await;
 }

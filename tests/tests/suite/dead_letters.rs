@@ -3,8 +3,6 @@
 use std::time::{Duration, Instant};
 
 use integration_tests::TestApp;
-use lapin::options::QueueDeclareOptions;
-use lapin::types::FieldTable;
 
 #[tokio::test]
 async fn an_undecodable_message_is_dead_lettered_where_an_operator_can_see_it() {
@@ -24,42 +22,19 @@ async fn an_undecodable_message_is_dead_lettered_where_an_operator_can_see_it() 
         .await
         .expect("published");
 
-    let connection = pool.get().await.expect("connection");
-    let channel = connection.create_channel().await.expect("channel");
     let started = Instant::now();
-    loop {
-        let queue = channel
-            .queue_declare(
-                names.dead_letters().as_str().into(),
-                QueueDeclareOptions {
-                    passive: true,
-                    ..Default::default()
-                },
-                FieldTable::default(),
-            )
-            .await
-            .expect("dead-letter queue exists");
-        if queue.message_count() == 1 {
-            break;
-        }
+    while app.queue_depth(&names.dead_letters()).await != 1 {
         assert!(
             started.elapsed() < Duration::from_secs(20),
             "the message never reached the dead-letter queue"
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    let partition = channel
-        .queue_declare(
-            names.event_partition(0).as_str().into(),
-            QueueDeclareOptions {
-                passive: true,
-                ..Default::default()
-            },
-            FieldTable::default(),
-        )
-        .await
-        .expect("partition");
-    assert_eq!(partition.message_count(), 0, "nothing left to loop on");
+    assert_eq!(
+        app.queue_depth(&names.event_partition(0)).await,
+        0,
+        "nothing left to loop on"
+    );
     app.stop().await;
 }
 

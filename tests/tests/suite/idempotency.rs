@@ -77,18 +77,9 @@ async fn the_same_message_delivered_twice_changes_nothing_the_second_time() {
         .await
         .expect("second");
 
-    let metrics_url = format!("http://{}/metrics", app.workers_address.expect("worker"));
     let mut redelivered = false;
     for _ in 0..200 {
-        let metrics = app
-            .http
-            .get(&metrics_url)
-            .send()
-            .await
-            .expect("metrics")
-            .text()
-            .await
-            .expect("text");
+        let metrics = app.workers_metrics().await;
         if metrics
             .contains("studio_messages_processed_total{outcome=\"redelivered\",queue=\"events\"} 1")
         {

@@ -1,10 +1,9 @@
 //! Every refusal of ingress: the status, nothing queued, and the refusal counted by reason.
 
 use base64::Engine as _;
-use common::crypto::hmac_sha256_hex;
 use common::events::EventType;
 use integration_tests::TestApp;
-use integration_tests::env::{ADDON_KEY, HMAC_SECRET};
+use integration_tests::env::ADDON_KEY;
 use jsonwebtoken::{EncodingKey, Header};
 use serde_json::{Value, json};
 use simulator::payloads;
@@ -338,67 +337,6 @@ async fn lifecycle_refusals_have_their_status_and_queue_nothing() {
         .await;
     assert_eq!(ok.status(), 200);
     assert_eq!(app.queued_events().await, 1);
-    app.stop().await;
-}
-
-#[tokio::test]
-async fn hmac_fallback_and_legacy_header_are_accepted_and_counted() {
-    let app = TestApp::spawn_ingress_only().await;
-    let body = serde_json::to_vec(&payloads::named("ws-h", "c1", "Acme")).expect("json");
-    let signature = hmac_sha256_hex(HMAC_SECRET.as_bytes(), &body);
-
-    let response = app
-        .http
-        .post(app.url(&EventType::NewClient.path()))
-        .header("Content-Type", "application/json")
-        .header("Clockify-Signature", &signature)
-        .header("Clockify-Webhook-Event-Type", "NEW_CLIENT")
-        .body(body.clone())
-        .send()
-        .await
-        .expect("answer");
-    assert_eq!(response.status(), 200);
-    let legacy = app
-        .http
-        .post(app.url(&EventType::NewClient.path()))
-        .header("Content-Type", "application/json")
-        .header("X-Clockify-Signature", app.env.signer.sign(&claims("ws-h")))
-        .header("Clockify-Webhook-Event-Type", "NEW_CLIENT")
-        .body(body)
-        .send()
-        .await
-        .expect("answer");
-    assert_eq!(legacy.status(), 200);
-
-    assert_eq!(app.queued_events().await, 2);
-    let metrics = app.metrics().await;
-    assert!(metrics.contains("studio_hmac_fallback_total{outcome=\"accepted\"} 1"));
-    assert!(
-        metrics.contains("studio_legacy_signature_header_total{header=\"x-clockify-signature\"} 1")
-    );
-    app.stop().await;
-}
-
-#[tokio::test]
-async fn repeated_webhook_tokens_are_verified_once() {
-    let app = TestApp::spawn_ingress_only().await;
-    let token = app.env.signer.webhook_token("ws-c", "addon-1", "NEW_TAG");
-    for i in 0..5 {
-        let response = app
-            .post_webhook(
-                EventType::NewTag,
-                &token,
-                &payloads::named("ws-c", &format!("t{i}"), "x"),
-            )
-            .await;
-        assert_eq!(response.status(), 200);
-    }
-    let metrics = app.metrics().await;
-    assert!(
-        metrics.contains("studio_webhook_token_cache_total{outcome=\"miss\"} 1"),
-        "{metrics}"
-    );
-    assert!(metrics.contains("studio_webhook_token_cache_total{outcome=\"hit\"} 4"));
     app.stop().await;
 }
 

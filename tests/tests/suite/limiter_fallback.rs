@@ -95,3 +95,45 @@ async fn redis_stopped_during_a_bootstrap_goes_on_under_the_fallback_limiter_wit
     clockify.stop().await;
     app.stop().await;
 }
+
+/// The budgets are separate buckets: with a pace of one request per two seconds, a workspace
+/// that just spent its slot leaves another workspace's first request free to go at once.
+#[tokio::test]
+async fn one_workspace_spending_its_budget_leaves_another_untouched() {
+    integration_tests::env::require_services();
+    use common::outbound_metrics::OutboundMetrics;
+    use common::rate_limit::{LimiterMode, RateLimitSettings, RateLimiter};
+    let settings = RateLimitSettings {
+        requests_per_second: 0.5,
+        headroom: 0.0,
+        burst: 0,
+        fallback_share: 1.0,
+        key_prefix: format!("limiter-test-{}", uuid::Uuid::new_v4().simple()),
+    };
+    let redis = RateLimiter::connect_redis("redis://127.0.0.1:6379/0").await;
+    assert!(redis.is_some(), "Redis answers on 127.0.0.1:6379");
+    let limiter = RateLimiter::new(settings, redis, std::sync::Arc::new(OutboundMetrics::new(&common::metrics::registry())));
+
+    assert_eq!(limiter.acquire("ws-spender").await, LimiterMode::Shared);
+    let second_of_spender = {
+        let limiter = limiter.clone();
+        tokio::spawn(async move {
+            let started = Instant::now();
+            limiter.acquire("ws-spender").await;
+            started.elapsed()
+        })
+    };
+    let started = Instant::now();
+    assert_eq!(limiter.acquire("ws-other").await, LimiterMode::Shared);
+    let other_waited = started.elapsed();
+    let spender_waited = second_of_spender.await.expect("task");
+
+    assert!(
+        other_waited < Duration::from_secs(1),
+        "another workspace waited {other_waited:?} for a budget it had not used"
+    );
+    assert!(
+        spender_waited >= Duration::from_millis(1500),
+        "the spender's second request went after {spender_waited:?}, inside its 2 s interval"
+    );
+}

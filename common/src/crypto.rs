@@ -1,4 +1,4 @@
-//! Hashing, constant-time comparison, HMAC, and the cipher that keeps installation tokens
+//! Hashing, constant-time comparison, and the cipher that keeps installation tokens
 //! encrypted everywhere outside the worker that uses them (on the queue and at rest).
 
 use aws_lc_rs::aead::{AES_256_GCM, Aad, NONCE_LEN, Nonce, RandomizedNonceKey};
@@ -12,21 +12,6 @@ pub fn sha256_hex(data: &[u8]) -> String {
 /// Compares two byte strings in time that depends only on their lengths.
 pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     aws_lc_rs::constant_time::verify_slices_are_equal(a, b).is_ok()
-}
-
-/// Checks a hex HMAC-SHA256 of `body` under `secret`, in constant time.
-pub fn verify_hmac_sha256_hex(secret: &[u8], body: &[u8], signature_hex: &str) -> bool {
-    let Ok(tag) = hex::decode(signature_hex.trim().trim_start_matches("sha256=")) else {
-        return false;
-    };
-    let key = aws_lc_rs::hmac::Key::new(aws_lc_rs::hmac::HMAC_SHA256, secret);
-    aws_lc_rs::hmac::verify(&key, body, &tag).is_ok()
-}
-
-/// Hex HMAC-SHA256 of `body`; what a sender of the fallback signature computes.
-pub fn hmac_sha256_hex(secret: &[u8], body: &[u8]) -> String {
-    let key = aws_lc_rs::hmac::Key::new(aws_lc_rs::hmac::HMAC_SHA256, secret);
-    hex::encode(aws_lc_rs::hmac::sign(&key, body))
 }
 
 /// A ciphertext could not be opened: wrong key, wrong workspace, or tampered bytes.
@@ -102,18 +87,5 @@ mod tests {
     fn two_seals_of_one_token_differ() {
         let cipher = TokenCipher::new(&[7; 32]);
         assert_ne!(cipher.seal("ws", "t"), cipher.seal("ws", "t"));
-    }
-
-    #[test]
-    fn hmac_round_trips_and_rejects_a_changed_body() {
-        let sig = hmac_sha256_hex(b"k", b"body");
-        assert!(verify_hmac_sha256_hex(b"k", b"body", &sig));
-        assert!(verify_hmac_sha256_hex(
-            b"k",
-            b"body",
-            &format!("sha256={sig}")
-        ));
-        assert!(!verify_hmac_sha256_hex(b"k", b"body2", &sig));
-        assert!(!verify_hmac_sha256_hex(b"k", b"body", "zz"));
     }
 }

@@ -21,3 +21,4 @@ pub mod shutdown;
 pub mod telemetry;
 pub mod token;
 pub mod token_cache;
+pub mod webhook_hmac;

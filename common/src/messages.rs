@@ -76,11 +76,16 @@ pub struct Installed {
     pub webhooks: Vec<WebhookToken>,
 }
 
-/// One webhook of an installation: where Clockify sends it and the SHA-256 of its token.
+/// One webhook of an installation: where Clockify sends it, the event that path receives, and
+/// the SHA-256 of its token. The token proves deliveries of that event only.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct WebhookToken {
     pub path: String,
     pub webhook_type: Option<String>,
+    /// The event whose route `path` names; `None` for a path that is none of ours, whose token
+    /// then signs nothing.
+    #[serde(default)]
+    pub event_type: Option<EventType>,
     pub token_sha256: String,
 }
 
@@ -124,7 +129,7 @@ pub struct SettingsUpdated {
 pub enum SignatureScheme {
     /// Clockify's RS256 JWT; the worker still matches its hash against the installation's.
     Jwt,
-    /// HMAC-SHA256 of the body under `WEBHOOK_HMAC_SECRET`.
+    /// HMAC-SHA256 under `WEBHOOK_HMAC_SECRET` of the timestamp, event type and body.
     Hmac,
     /// Development mode without verification.
     Unverified,

@@ -39,14 +39,17 @@ impl CachedVerifier {
     }
 
     /// Verifies `token`, from the cache when it was seen before and has not expired since.
-    pub fn verify(&self, token: &str) -> Result<(Arc<ClockifyClaims>, CacheOutcome), VerifyError> {
+    pub async fn verify(
+        &self,
+        token: &str,
+    ) -> Result<(Arc<ClockifyClaims>, CacheOutcome), VerifyError> {
         let key = digest(token.trim());
         if let Some(claims) = self.read(&key)
             && claims.exp.is_none_or(|exp| exp > now())
         {
             return Ok((claims, CacheOutcome::Hit));
         }
-        let claims = Arc::new(self.verifier.verify(token)?);
+        let claims = Arc::new(self.verifier.verify(token).await?);
         if self.capacity > 0 {
             let mut entries = self
                 .entries

@@ -38,11 +38,14 @@ impl From<VerifyError> for ApiError {
             VerifyError::Malformed => "signature token is malformed",
             VerifyError::Algorithm => "signature algorithm is not allowed",
             VerifyError::Signature => "signature is invalid",
+            VerifyError::UnknownKey => "token is signed with an unknown key",
             VerifyError::Issuer => "token issuer is not accepted",
             VerifyError::Subject => "token subject is not this add-on",
             VerifyError::Type => "token type is not accepted",
             VerifyError::Expired => "token has expired",
+            VerifyError::NotYetValid => "token is not valid yet",
             VerifyError::Claims => "token lacks required claims",
+            VerifyError::UserToken => "a user token cannot sign Clockify's callbacks",
         })
     }
 }

@@ -112,8 +112,13 @@ impl App {
                 "signature verification is OFF: any caller can post events (development mode)"
             );
         }
-        let verifier = TokenVerifier::new(&config.clockify_public_key_pem, &config.addon_key)
-            .context("loading the Clockify public key")?;
+        let verifier = TokenVerifier::with_jwks(
+            &config.clockify_public_key_pem,
+            &config.addon_key,
+            config.clockify_jwks.clone(),
+        )
+        .context("loading the Clockify public key")?;
+        verifier.keys().prefetch().await;
         let pool = connection_pool(&config.amqp_url)?;
         let queues = QueueNames::from_config(&config);
         declare_topology_with(&pool, &queues, config.max_delivery_attempts).await?;

@@ -9,10 +9,12 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value};
 
 use common::crypto::sha256_hex;
+use common::events::EventType;
 use common::messages::{
     Deleted, Event, EventMessage, InstallationStatus, Installed, SettingsUpdated, StatusChanged,
     WebhookToken,
 };
+use common::token::{ClockifyClaims, TokenKind, VerifyError};
 
 use crate::AppState;
 use crate::body::{optional_str, parse_object, read_limited, require_json, required_str};
@@ -102,15 +104,13 @@ async fn accept(
     body: Body,
 ) -> Result<(), Rejection> {
     require_json(headers).reason("content_type")?;
-    let bytes = read_limited(headers, body, state.config.lifecycle_max_payload_bytes)
-        .await
-        .reason("too_large")?;
+    // The token is judged from the headers before a byte of the body is read.
     let claims = if state.config.require_signature_verification {
         let token = headers
             .get(TOKEN_HEADER)
             .and_then(|v| v.to_str().ok())
             .unwrap_or("");
-        let claims = state.verifier.inner().verify(token).map_err(|e| {
+        let claims = verify_callback_token(state, token).await.map_err(|e| {
             state
                 .metrics
                 .signature_failures
@@ -122,6 +122,9 @@ async fn accept(
     } else {
         None
     };
+    let bytes = read_limited(headers, body, state.config.lifecycle_max_payload_bytes)
+        .await
+        .reason("too_large")?;
     let body = parse_object(&bytes).reason("malformed")?;
     let workspace_id = required_str(&body, "workspaceId")
         .reason("payload")?
@@ -141,7 +144,7 @@ async fn accept(
     }
     let event = match kind {
         LifecycleKind::Installed => {
-            Event::Installed(installed(state, &workspace_id, addon_id, &body)?)
+            Event::Installed(installed(state, &workspace_id, addon_id, &body).await?)
         }
         LifecycleKind::Deleted => Event::Deleted(Deleted { addon_id }),
         LifecycleKind::StatusChanged => {
@@ -177,9 +180,22 @@ async fn accept(
         .reason("broker_unavailable")
 }
 
-/// Builds the INSTALLED message: the installation token sealed, webhook tokens hashed, base URLs
-/// from the installation token's own verified claims where it carries them.
-fn installed(
+/// A Clockify token that may prove a callback: any kind but a user token, which every member
+/// has in their browser.
+pub(crate) async fn verify_callback_token(
+    state: &AppState,
+    token: &str,
+) -> Result<ClockifyClaims, VerifyError> {
+    let claims = state.verifier.inner().verify(token).await?;
+    if !claims.kind().may_sign_callbacks() {
+        return Err(VerifyError::UserToken);
+    }
+    Ok(claims)
+}
+
+/// Builds the INSTALLED message: the installation token sealed, webhook tokens hashed and bound
+/// to the event their path receives, base URLs from the installation token's own verified claims.
+async fn installed(
     state: &AppState,
     workspace_id: &str,
     addon_id: String,
@@ -191,18 +207,17 @@ fn installed(
             .verifier
             .inner()
             .verify(auth_token)
-            .map_err(|_| {
-                ApiError::Unprocessable(
-                    "authToken is not a valid Clockify installation token".into(),
-                )
-            })
-            .reason("installation_token")?;
-        if claims.workspace_id != workspace_id {
-            return Err(ApiError::Forbidden(
-                "installation token is for another workspace",
+            .await
+            .ok()
+            .filter(|c| c.kind() == TokenKind::Installation)
+            .filter(|c| c.workspace_id == workspace_id)
+            .filter(|c| c.addon_id.as_deref() == Some(addon_id.as_str()));
+        let Some(claims) = claims else {
+            return Err(ApiError::Unprocessable(
+                "authToken is not this installation's token (an installation token of the same workspaceId and addonId)".into(),
             ))
-            .reason("workspace_mismatch");
-        }
+            .reason("installation_token");
+        };
         Some(claims)
     } else {
         None
@@ -227,8 +242,10 @@ fn installed(
                 return Err(ApiError::Unprocessable("webhooks[] must be objects".into()))
                     .reason("payload");
             };
+            let path = required_str(hook, "path").reason("payload")?.to_owned();
             webhooks.push(WebhookToken {
-                path: required_str(hook, "path").reason("payload")?.to_owned(),
+                event_type: event_of_path(&path),
+                path,
                 webhook_type: optional_str(hook, "webhookType").reason("payload")?,
                 token_sha256: sha256_hex(
                     required_str(hook, "authToken")
@@ -238,7 +255,7 @@ fn installed(
             });
         }
     }
-    let claim = |f: fn(&common::token::ClockifyClaims) -> &Option<String>| {
+    let claim = |f: fn(&ClockifyClaims) -> &Option<String>| {
         token_claims.as_ref().and_then(|c| f(c).clone())
     };
     Ok(Installed {
@@ -253,4 +270,34 @@ fn installed(
         sealed_auth_token,
         webhooks,
     })
+}
+
+/// The event a webhook path of INSTALLED receives: the path is a full URL in Clockify's example
+/// and a manifest path elsewhere, so it is matched by the route suffix.
+fn event_of_path(path: &str) -> Option<EventType> {
+    let path = path
+        .split(['?', '#'])
+        .next()
+        .unwrap_or(path)
+        .trim_end_matches('/');
+    crate::routes::webhook_routes().find(|event| path.ends_with(&event.path()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_webhook_path_names_its_event_whether_full_url_or_manifest_path() {
+        assert_eq!(
+            event_of_path("https://addon.example/base/webhooks/new-tag"),
+            Some(EventType::NewTag)
+        );
+        assert_eq!(
+            event_of_path("/webhooks/project-deleted/"),
+            Some(EventType::ProjectDeleted)
+        );
+        assert_eq!(event_of_path("https://addon.example/elsewhere"), None);
+        assert_eq!(event_of_path("/webhooks/new-tag-and-more"), None);
+    }
 }

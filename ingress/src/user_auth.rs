@@ -6,6 +6,7 @@ use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 
 use common::crypto::constant_time_eq;
+use common::token::TokenKind;
 
 use crate::AppState;
 use crate::error::ApiError;
@@ -52,11 +53,11 @@ impl FromRequestParts<AppState> for StudioUser {
                     .and_then(|v| v.to_str().ok())
             })
             .ok_or(ApiError::Unauthorized("a Clockify user token is required"))?;
-        let claims = state.verifier.inner().verify(token)?;
+        let claims = state.verifier.inner().verify(token).await?;
         // Installation and webhook tokens verify too, but never expire and carry no role: only a
         // user token (30 minutes, with the viewer's role) may act for a user. Webhook tokens are
         // visible in Clockify's webhook logs, so this matters.
-        if claims.workspace_role.is_none() || claims.exp.is_none() {
+        if claims.kind() != TokenKind::User || claims.exp.is_none() {
             return Err(ApiError::Unauthorized("a Clockify user token is required"));
         }
         let installation: Option<(String,)> = sqlx::query_as(

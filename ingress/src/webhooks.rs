@@ -1,9 +1,11 @@
 //! `POST /webhooks/{event}`: one route per Clockify event type.
 //!
-//! Authenticity, in order: the signature (Clockify's RS256 JWT, or the HMAC fallback when
-//! configured and the signature is not a JWT); the event-type header equals the route's event;
-//! the workspace comes from the claims, never the body. The comparison with the installation's
-//! stored webhook token happens in the worker, against the token's SHA-256 carried in the message.
+//! Authenticity, in order: the signature, judged from the headers before the body is read
+//! (Clockify's RS256 JWT, never a user token; or, when configured and the signature is not a JWT,
+//! the HMAC fallback's fresh timestamp, its tag checked over timestamp, event type and body once
+//! read); the event-type header equals the route's event; the workspace comes from the claims,
+//! never the body. The comparison with the installation's stored token of this very webhook
+//! happens in the worker, against the token's SHA-256 carried in the message.
 
 use axum::Extension;
 use axum::body::Body;
@@ -12,11 +14,12 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::Value;
 
-use common::crypto::{sha256_hex, verify_hmac_sha256_hex};
+use common::crypto::sha256_hex;
 use common::events::EventType;
 use common::messages::{Event, EventMessage, SignatureScheme, WebhookEvent};
-use common::token::looks_like_jwt;
+use common::token::{VerifyError, looks_like_jwt};
 use common::token_cache::CacheOutcome;
+use common::webhook_hmac::{HmacError, HmacSignature};
 
 use crate::AppState;
 use crate::body::{parse_object, read_limited, require_json};
@@ -72,6 +75,13 @@ struct Signer {
     token_sha256: Option<String>,
 }
 
+/// What the headers prove before the body is read: a verified JWT, or an HMAC whose timestamp is
+/// fresh and whose tag is checked against the body once it is read.
+enum Credentials {
+    Signed(Signer),
+    Hmac(HmacSignature),
+}
+
 async fn accept(
     event: EventType,
     state: &AppState,
@@ -80,10 +90,8 @@ async fn accept(
     body: Body,
 ) -> Result<SignatureScheme, Rejection> {
     require_json(headers).reason("content_type")?;
-    let bytes = read_limited(headers, body, state.config.webhook_max_payload_bytes)
-        .await
-        .reason("too_large")?;
-    let signer = authenticate(state, headers, &bytes)?;
+    // Everything the headers can prove is proven before a byte of the body is read.
+    let credentials = authenticate(state, headers).await?;
     match headers.get(EVENT_TYPE_HEADER).and_then(|v| v.to_str().ok()) {
         Some(name) if name.trim() == event.as_str() => {}
         Some(_) => {
@@ -99,6 +107,32 @@ async fn accept(
             .reason("event_type_missing");
         }
     }
+    let bytes = read_limited(headers, body, state.config.webhook_max_payload_bytes)
+        .await
+        .reason("too_large")?;
+    let signer = match credentials {
+        Credentials::Signed(signer) => signer,
+        Credentials::Hmac(signature) => {
+            let secret = state.config.webhook_hmac_secret.as_deref().unwrap_or(&[]);
+            let verified = signature.verify(secret, event.as_str(), &bytes);
+            state
+                .metrics
+                .hmac_fallback
+                .with_label_values(&[if verified.is_ok() {
+                    "accepted"
+                } else {
+                    "rejected"
+                }])
+                .inc();
+            verified.map_err(|e| hmac_refused(state, e))?;
+            Signer {
+                scheme: SignatureScheme::Hmac,
+                workspace_id: None,
+                addon_id: None,
+                token_sha256: None,
+            }
+        }
+    };
     let body = parse_object(&bytes).reason("malformed")?;
     let body_workspace = match body.get("workspaceId") {
         Some(Value::String(id)) => Some(id.as_str()),
@@ -139,54 +173,54 @@ async fn accept(
     Ok(signer.scheme)
 }
 
-fn authenticate(state: &AppState, headers: &HeaderMap, body: &[u8]) -> Result<Signer, Rejection> {
+fn count_signature_failure(state: &AppState, reason: &'static str) {
+    state
+        .metrics
+        .signature_failures
+        .with_label_values(&["webhook", reason])
+        .inc();
+}
+
+fn hmac_refused(state: &AppState, error: HmacError) -> Rejection {
+    count_signature_failure(state, error.reason());
+    Rejection {
+        reason: error.reason(),
+        error: ApiError::Unauthorized(match error {
+            HmacError::Malformed => "signature is not t=<unix>,v1=<hex>",
+            HmacError::Stale => "signature timestamp is too old or in the future",
+            HmacError::Mismatch => "signature is invalid",
+        }),
+    }
+}
+
+async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<Credentials, Rejection> {
     let signature = signature_header(state, headers);
     if !state.config.require_signature_verification {
-        return Ok(Signer {
+        return Ok(Credentials::Signed(Signer {
             scheme: SignatureScheme::Unverified,
             workspace_id: None,
             addon_id: None,
             token_sha256: None,
-        });
+        }));
     }
-    let fail = |reason: &'static str| {
-        state
-            .metrics
-            .signature_failures
-            .with_label_values(&["webhook", reason])
-            .inc();
-    };
     let Some(signature) = signature else {
-        fail("missing");
+        count_signature_failure(state, "missing");
         return Err(ApiError::Unauthorized(
             "Clockify-Signature header is required",
         ))
         .reason("missing");
     };
     if !looks_like_jwt(&signature) {
-        if let Some(secret) = &state.config.webhook_hmac_secret {
-            let valid = verify_hmac_sha256_hex(secret, body, &signature);
-            state
-                .metrics
-                .hmac_fallback
-                .with_label_values(&[if valid { "accepted" } else { "rejected" }])
-                .inc();
-            if !valid {
-                fail("hmac");
-                return Err(ApiError::Unauthorized("signature is invalid")).reason("hmac");
-            }
-            return Ok(Signer {
-                scheme: SignatureScheme::Hmac,
-                workspace_id: None,
-                addon_id: None,
-                token_sha256: None,
-            });
+        if state.config.webhook_hmac_secret.is_some() {
+            return HmacSignature::parse_fresh(&signature, chrono::Utc::now().timestamp())
+                .map(Credentials::Hmac)
+                .map_err(|e| hmac_refused(state, e));
         }
-        fail("malformed");
+        count_signature_failure(state, "malformed");
         return Err(ApiError::Unauthorized("signature token is malformed")).reason("malformed");
     }
-    let (claims, cache) = state.verifier.verify(&signature).map_err(|e| {
-        fail(e.reason());
+    let (claims, cache) = state.verifier.verify(&signature).await.map_err(|e| {
+        count_signature_failure(state, e.reason());
         Rejection::from(e)
     })?;
     state
@@ -198,12 +232,16 @@ fn authenticate(state: &AppState, headers: &HeaderMap, body: &[u8]) -> Result<Si
             "miss"
         }])
         .inc();
-    Ok(Signer {
+    if !claims.kind().may_sign_callbacks() {
+        count_signature_failure(state, VerifyError::UserToken.reason());
+        return Err(Rejection::from(VerifyError::UserToken));
+    }
+    Ok(Credentials::Signed(Signer {
         scheme: SignatureScheme::Jwt,
         workspace_id: Some(claims.workspace_id.clone()),
         addon_id: claims.addon_id.clone(),
         token_sha256: Some(sha256_hex(signature.trim().as_bytes())),
-    })
+    }))
 }
 
 fn signature_header(state: &AppState, headers: &HeaderMap) -> Option<String> {

@@ -56,19 +56,21 @@ fn pem(label: &str, der: &[u8]) -> String {
 mod tests {
     use super::*;
 
-    #[test]
-    fn a_generated_key_signs_tokens_the_add_on_verifies() {
+    #[tokio::test]
+    async fn a_generated_key_signs_tokens_the_add_on_verifies() {
         let signer = generate_signer("gen-addon").expect("generated");
         let verifier = common::token::TokenVerifier::new(signer.public_key_pem(), "gen-addon")
             .expect("public key");
         let claims = verifier
             .verify(&signer.lifecycle_token("ws", "addon"))
+            .await
             .expect("verifies");
         assert_eq!(claims.workspace_id, "ws");
         let other = generate_signer("gen-addon").expect("generated");
         assert!(
             verifier
                 .verify(&other.lifecycle_token("ws", "addon"))
+                .await
                 .is_err(),
             "another key's token is refused"
         );

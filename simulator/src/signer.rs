@@ -51,6 +51,23 @@ impl ClockifySigner {
             .expect("RS256 signing of JSON claims")
     }
 
+    /// Signs with RS256 and names the key `kid` in the header, as a JWKS-publishing issuer does.
+    pub fn sign_with_kid(&self, claims: &Value, kid: &str) -> String {
+        let mut header = Header::new(Algorithm::RS256);
+        header.kid = Some(kid.to_owned());
+        jsonwebtoken::encode(&header, claims, &self.key).expect("RS256 signing of JSON claims")
+    }
+
+    /// This signer's public key as a JWKS entry with id `kid` (`alg` RS256, `use` sig).
+    pub fn jwk(&self, kid: &str) -> Value {
+        let jwk = jsonwebtoken::jwk::Jwk::from_encoding_key(&self.key, Algorithm::RS256)
+            .expect("an RSA key has a JWK form");
+        let mut value = serde_json::to_value(jwk).expect("a JWK serializes");
+        value["kid"] = json!(kid);
+        value["use"] = json!("sig");
+        value
+    }
+
     /// The claims every Clockify add-on token carries.
     pub fn base_claims(&self, workspace_id: &str, addon_id: &str) -> Value {
         json!({
@@ -102,6 +119,8 @@ impl ClockifySigner {
         let mut claims = self.base_claims(workspace_id, addon_id);
         claims["user"] = json!(user_id);
         claims["workspaceRole"] = json!(role);
+        claims["language"] = json!("EN");
+        claims["theme"] = json!("DARK");
         claims["backendUrl"] = json!(backend_url);
         claims["exp"] = json!(now() + 30 * 60);
         self.sign(&claims)

@@ -11,7 +11,7 @@ use simulator::ClockifySigner;
 /// Add-on key the tests' signer and config agree on.
 pub const ADDON_KEY: &str = "api-studio-test";
 /// The shared secret of the HMAC fallback in tests.
-pub const HMAC_SECRET: &str = "hmac-test-secret";
+pub const HMAC_SECRET: &str = "hmac-test-secret-of-32-bytes-or-more";
 
 const SERVICES: [(&str, &str, &str); 3] = [
     (

@@ -98,8 +98,8 @@ pub async fn register(
             continue;
         };
         sqlx::query(
-            "insert into webhook_tokens (workspace_id, addon_id, path, webhook_type, token_sha256, clockify_webhook_id)
-             select $1, $2, $3, $4, $5, $6
+            "insert into webhook_tokens (workspace_id, addon_id, path, webhook_type, event_type, token_sha256, clockify_webhook_id)
+             select $1, $2, $3, $4, $4, $5, $6
              where exists (select 1 from installations where workspace_id = $1 and addon_id = $2 and deleted_at is null)
              on conflict do nothing",
         )

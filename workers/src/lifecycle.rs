@@ -30,7 +30,11 @@ pub async fn apply_lifecycle(
     let workspace_id = message.workspace_id.as_str();
     let (processed, payload) = match &message.event {
         Event::Installed(installed) => {
-            install(conn, message, installed).await?;
+            if !install(conn, message, installed).await? {
+                let processed = Processed::ignored("stale");
+                log_lifecycle(conn, message, &processed, None).await?;
+                return Ok(processed);
+            }
             if follow_ups.bootstrap {
                 let started = common::bootstrap_jobs::start_job(
                     conn,
@@ -56,10 +60,10 @@ pub async fn apply_lifecycle(
             (Processed::applied(), Some(payload))
         }
         Event::Deleted(deleted) => {
-            match current_installation(conn, workspace_id, &deleted.addon_id).await? {
+            match current_installation(conn, message, &deleted.addon_id).await? {
                 Err(ignored) => (ignored, None),
                 Ok(()) => {
-                    if uninstall(conn, workspace_id).await? {
+                    if uninstall(conn, workspace_id, message.accepted_at).await? {
                         jobs.push(JobMessage::new(
                             workspace_id,
                             &message.request_id,
@@ -74,12 +78,13 @@ pub async fn apply_lifecycle(
             }
         }
         Event::StatusChanged(change) => {
-            match current_installation(conn, workspace_id, &change.addon_id).await? {
+            match current_installation(conn, message, &change.addon_id).await? {
                 Err(ignored) => (ignored, None),
                 Ok(()) => {
-                    sqlx::query("update installations set status = $2, updated_at = now() where workspace_id = $1")
+                    sqlx::query("update installations set status = $2, lifecycle_at = $3, updated_at = now() where workspace_id = $1")
                     .bind(workspace_id)
                     .bind(change.status.as_str())
+                    .bind(message.accepted_at)
                     .execute(&mut *conn)
                     .await?;
                     (
@@ -90,12 +95,13 @@ pub async fn apply_lifecycle(
             }
         }
         Event::SettingsUpdated(update) => {
-            match current_installation(conn, workspace_id, &update.addon_id).await? {
+            match current_installation(conn, message, &update.addon_id).await? {
                 Err(ignored) => (ignored, None),
                 Ok(()) => {
-                    sqlx::query("update installations set settings = $2, updated_at = now() where workspace_id = $1")
+                    sqlx::query("update installations set settings = $2, lifecycle_at = $3, updated_at = now() where workspace_id = $1")
                     .bind(workspace_id)
                     .bind(&update.settings)
+                    .bind(message.accepted_at)
                     .execute(&mut *conn)
                     .await?;
                     (
@@ -108,8 +114,18 @@ pub async fn apply_lifecycle(
         // Webhooks never reach here (the batch routes them); refuse rather than panic.
         Event::Webhook(_) => (Processed::ignored("not_lifecycle"), None),
     };
+    log_lifecycle(conn, message, &processed, payload).await?;
+    Ok(processed)
+}
+
+async fn log_lifecycle(
+    conn: &mut PgConnection,
+    message: &EventMessage,
+    processed: &Processed,
+    payload: Option<serde_json::Value>,
+) -> sqlx::Result<()> {
     let row = LogRow {
-        workspace_id: workspace_id.to_owned(),
+        workspace_id: message.workspace_id.clone(),
         message_id: message.message_id,
         source: "lifecycle",
         event_type: message.type_label(),
@@ -122,41 +138,48 @@ pub async fn apply_lifecycle(
         body_sha256: None,
         payload,
     };
-    store::insert_log_rows(&mut *conn, std::slice::from_ref(&row)).await?;
-    Ok(processed)
+    store::insert_log_rows(&mut *conn, std::slice::from_ref(&row)).await
 }
 
-/// `Ok` when `addon_id` is the workspace's current, not deleted installation.
+/// `Ok` when `addon_id` is the workspace's current, not deleted installation and the message is
+/// not older than the last lifecycle callback applied to it.
 async fn current_installation(
     conn: &mut PgConnection,
-    workspace_id: &str,
+    message: &EventMessage,
     addon_id: &str,
 ) -> sqlx::Result<Result<(), Processed>> {
-    let row: Option<(String, bool)> = sqlx::query_as(
-        "select addon_id, deleted_at is not null from installations where workspace_id = $1 for update",
+    let row: Option<(String, bool, bool)> = sqlx::query_as(
+        "select addon_id, deleted_at is not null, coalesce(lifecycle_at > $2, false)
+         from installations where workspace_id = $1 for update",
     )
-    .bind(workspace_id)
+    .bind(&message.workspace_id)
+    .bind(message.accepted_at)
     .fetch_optional(&mut *conn)
     .await?;
     Ok(match row {
         None => Err(Processed::ignored("not_installed")),
-        Some((current, _)) if current != addon_id => Err(Processed::ignored("stale_addon")),
-        Some((_, true)) => Err(Processed::ignored("already_deleted")),
+        Some((current, _, _)) if current != addon_id => Err(Processed::ignored("stale_addon")),
+        Some((_, true, _)) => Err(Processed::ignored("already_deleted")),
+        Some((_, _, true)) => Err(Processed::ignored("stale")),
         Some(_) => Ok(()),
     })
 }
 
+/// Writes the installation and its webhook tokens; `false` (nothing written) when a lifecycle
+/// callback accepted after this INSTALLED was already applied: a stale INSTALLED, for instance one
+/// replayed from the dead letters after a DELETED, never resurrects or overwrites.
 async fn install(
     conn: &mut PgConnection,
     message: &EventMessage,
     installed: &Installed,
-) -> sqlx::Result<()> {
+) -> sqlx::Result<bool> {
     let workspace_id = message.workspace_id.as_str();
-    sqlx::query(
+    let written = sqlx::query(
         "insert into installations
              (workspace_id, addon_id, status, deleted_at, addon_user_id, as_user, api_url, backend_url,
-              reports_url, locations_url, screenshots_url, sealed_auth_token, settings, installed_at, updated_at)
-         values ($1, $2, 'ACTIVE', null, $3, $4, $5, $6, $7, $8, $9, $10, '[]'::jsonb, $11, now())
+              reports_url, locations_url, screenshots_url, sealed_auth_token, settings, installed_at,
+              lifecycle_at, updated_at)
+         values ($1, $2, 'ACTIVE', null, $3, $4, $5, $6, $7, $8, $9, $10, '[]'::jsonb, $11, $11, now())
          on conflict (workspace_id) do update set
              addon_id = excluded.addon_id,
              status = 'ACTIVE',
@@ -173,7 +196,9 @@ async fn install(
                              then installations.settings else '[]'::jsonb end,
              installed_at = case when installations.addon_id = excluded.addon_id and installations.deleted_at is null
                                  then installations.installed_at else excluded.installed_at end,
-             updated_at = now()",
+             lifecycle_at = excluded.lifecycle_at,
+             updated_at = now()
+         where installations.lifecycle_at is null or installations.lifecycle_at <= excluded.lifecycle_at",
     )
     .bind(workspace_id)
     .bind(&installed.addon_id)
@@ -187,7 +212,12 @@ async fn install(
     .bind(&installed.sealed_auth_token)
     .bind(message.accepted_at)
     .execute(&mut *conn)
-    .await?;
+    .await?
+    .rows_affected()
+        == 1;
+    if !written {
+        return Ok(false);
+    }
     sqlx::query("delete from webhook_tokens where workspace_id = $1")
         .bind(workspace_id)
         .execute(&mut *conn)
@@ -198,29 +228,49 @@ async fn install(
         .iter()
         .map(|w| w.webhook_type.as_deref())
         .collect();
+    let events: Vec<Option<&str>> = installed
+        .webhooks
+        .iter()
+        .map(|w| w.event_type.map(|e| e.as_str()))
+        .collect();
     let hashes: Vec<&str> = installed
         .webhooks
         .iter()
         .map(|w| w.token_sha256.as_str())
         .collect();
     sqlx::query(
-        "insert into webhook_tokens (workspace_id, addon_id, path, webhook_type, token_sha256)
-         select $1, $2, p, t, h from unnest($3::text[], $4::text[], $5::text[]) as w(p, t, h)
+        "insert into webhook_tokens (workspace_id, addon_id, path, webhook_type, event_type, token_sha256)
+         select $1, $2, p, t, e, h
+         from unnest($3::text[], $4::text[], $5::text[], $6::text[]) as w(p, t, e, h)
          on conflict do nothing",
     )
     .bind(workspace_id)
     .bind(&installed.addon_id)
     .bind(&paths)
     .bind(&types)
+    .bind(&events)
     .bind(&hashes)
     .execute(&mut *conn)
     .await?;
-    Ok(())
+    Ok(true)
 }
 
-/// Marks the installation deleted, erases its tokens, cancels its bootstrap and purges the
-/// workspace's data. Returns whether webhooks registered through the API are left to delete.
-async fn uninstall(conn: &mut PgConnection, workspace_id: &str) -> sqlx::Result<bool> {
+/// Marks the installation deleted, erases its tokens and settings, and purges the workspace's
+/// data: entities, event log, bootstrap jobs with their units, and call records. Returns whether
+/// webhooks registered through the API are left to delete.
+///
+/// The bootstrap jobs (and with them their units) go first: a page being written holds its
+/// unit's row lock until it commits (see `bootstrap::store::checkpoint_page`), so this waits for
+/// that page and then purges it with the rest, or the page finds its unit gone and writes nothing.
+async fn uninstall(
+    conn: &mut PgConnection,
+    workspace_id: &str,
+    accepted_at: chrono::DateTime<chrono::Utc>,
+) -> sqlx::Result<bool> {
+    sqlx::query("delete from bootstrap_jobs where workspace_id = $1")
+        .bind(workspace_id)
+        .execute(&mut *conn)
+        .await?;
     let queued = sqlx::query(
         "insert into webhook_deletions (workspace_id, clockify_webhook_id, sealed_auth_token, backend_url)
          select t.workspace_id, t.clockify_webhook_id, i.sealed_auth_token, coalesce(i.backend_url, i.api_url)
@@ -235,10 +285,12 @@ async fn uninstall(conn: &mut PgConnection, workspace_id: &str) -> sqlx::Result<
     .rows_affected();
     sqlx::query(
         "update installations
-         set deleted_at = now(), status = 'INACTIVE', sealed_auth_token = null, updated_at = now()
+         set deleted_at = now(), status = 'INACTIVE', sealed_auth_token = null,
+             settings = '[]'::jsonb, lifecycle_at = $2, updated_at = now()
          where workspace_id = $1",
     )
     .bind(workspace_id)
+    .bind(accepted_at)
     .execute(&mut *conn)
     .await?;
     for statement in [
@@ -246,8 +298,6 @@ async fn uninstall(conn: &mut PgConnection, workspace_id: &str) -> sqlx::Result<
         "delete from entities where workspace_id = $1",
         "delete from event_log where workspace_id = $1",
         "delete from api_calls where workspace_id = $1",
-        "update bootstrap_jobs set status = 'cancelled', finished_at = now(), updated_at = now()
-         where workspace_id = $1 and status = 'running'",
     ] {
         sqlx::query(statement)
             .bind(workspace_id)

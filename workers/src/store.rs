@@ -13,7 +13,8 @@ pub struct InstallationView {
     pub addon_id: String,
     pub active: bool,
     pub deleted: bool,
-    pub token_hashes: Vec<String>,
+    /// The SHA-256 of each webhook token with the event it may sign (`None`: signs nothing).
+    pub webhook_tokens: Vec<(String, Option<String>)>,
 }
 
 /// Identifies one stored entity.
@@ -74,14 +75,25 @@ pub async fn already_logged(
     Ok(rows.into_iter().map(|(id,)| id).collect())
 }
 
+/// An installation with its webhook token hashes and, in the same order, their events.
+type InstallationRow = (
+    String,
+    String,
+    String,
+    bool,
+    Vec<String>,
+    Vec<Option<String>>,
+);
+
 /// The installations of `workspace_ids` with their webhook token hashes.
 pub async fn load_installations(
     executor: impl PgExecutor<'_>,
     workspace_ids: &[String],
 ) -> sqlx::Result<HashMap<String, InstallationView>> {
-    let rows: Vec<(String, String, String, bool, Vec<String>)> = sqlx::query_as(
+    let rows: Vec<InstallationRow> = sqlx::query_as(
         "select i.workspace_id, i.addon_id, i.status, i.deleted_at is not null,
-                coalesce(array_agg(t.token_sha256) filter (where t.token_sha256 is not null), '{}')
+                coalesce(array_agg(t.token_sha256) filter (where t.token_sha256 is not null), '{}'),
+                coalesce(array_agg(t.event_type) filter (where t.token_sha256 is not null), '{}')
          from installations i
          left join webhook_tokens t on t.workspace_id = i.workspace_id
          where i.workspace_id = any($1)
@@ -92,15 +104,17 @@ pub async fn load_installations(
     .await?;
     Ok(rows
         .into_iter()
-        .map(|(workspace_id, addon_id, status, deleted, token_hashes)| {
-            let view = InstallationView {
-                addon_id,
-                active: status == "ACTIVE",
-                deleted,
-                token_hashes,
-            };
-            (workspace_id, view)
-        })
+        .map(
+            |(workspace_id, addon_id, status, deleted, hashes, events)| {
+                let view = InstallationView {
+                    addon_id,
+                    active: status == "ACTIVE",
+                    deleted,
+                    webhook_tokens: hashes.into_iter().zip(events).collect(),
+                };
+                (workspace_id, view)
+            },
+        )
         .collect())
 }
 

@@ -1,7 +1,8 @@
 //! Admitting a webhook and staging its effect on the entity store.
 //!
 //! A webhook is applied only for an installed, active installation whose `addonId` matches the
-//! token's and whose stored webhook token hashes include the delivery's. Its entity changes
+//! token's and whose stored token of this very event is the delivery's: a token issued for
+//! another webhook of the installation signs nothing here. Its entity changes
 //! only when the content differs from what is stored, so the same delivery twice is applied
 //! once, while A, B, A for one entity ends at A.
 
@@ -128,17 +129,20 @@ fn admit(webhook: &WebhookEvent, installation: Option<&InstallationView>) -> Res
             let Some(presented) = webhook.token_sha256.as_deref() else {
                 return Err(Processed::rejected("token_mismatch"));
             };
-            // Check every stored hash so the time taken does not say which one matched.
-            let matched = installation
-                .token_hashes
-                .iter()
-                .fold(false, |found, stored| {
-                    found | constant_time_eq(stored.as_bytes(), presented.as_bytes())
-                });
-            if !matched {
-                return Err(Processed::rejected("token_mismatch"));
+            // Every stored hash is compared, so the time taken does not say which one matched.
+            let (mut this_webhook, mut any_webhook) = (false, false);
+            for (stored, event) in &installation.webhook_tokens {
+                let same = constant_time_eq(stored.as_bytes(), presented.as_bytes());
+                any_webhook |= same;
+                this_webhook |= same && event.as_deref() == Some(webhook.event_type.as_str());
             }
-            Ok(())
+            match (this_webhook, any_webhook) {
+                (true, _) => Ok(()),
+                // A real token of this installation, issued for another event: a NEW_TAG token
+                // must not delete projects.
+                (false, true) => Err(Processed::rejected("token_of_another_webhook")),
+                (false, false) => Err(Processed::rejected("token_mismatch")),
+            }
         }
         SignatureScheme::Hmac | SignatureScheme::Unverified => Ok(()),
     }

@@ -53,6 +53,8 @@ pub struct Config {
     pub amqp_url: String,
     pub redis_url: String,
     pub clockify_public_key_pem: String,
+    /// `CLOCKIFY_JWKS_URL`: keys by id, refreshed when a token names an unknown one.
+    pub clockify_jwks: Option<crate::token::JwksSettings>,
     pub require_signature_verification: bool,
     pub allow_unverified_dev_mode: bool,
     pub webhook_hmac_secret: Option<Vec<u8>>,
@@ -184,9 +186,10 @@ impl Config {
             amqp_url: env.string("AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/%2f"),
             redis_url: env.string("REDIS_URL", "redis://127.0.0.1:6379/0"),
             clockify_public_key_pem: public_key_pem(&env)?,
+            clockify_jwks: jwks(&env)?,
             require_signature_verification,
             allow_unverified_dev_mode: env.boolean("DEV_ALLOW_UNVERIFIED", false)?,
-            webhook_hmac_secret: env.optional("WEBHOOK_HMAC_SECRET").map(String::into_bytes),
+            webhook_hmac_secret: hmac_secret(&env)?,
             webhook_max_payload_bytes: env.ranged(
                 "WEBHOOK_MAX_PAYLOAD_BYTES",
                 5_242_880,
@@ -197,7 +200,7 @@ impl Config {
                 1_048_576,
                 1..=64 << 20,
             )?,
-            admin_token: env.optional("ADMIN_TOKEN"),
+            admin_token: admin_token(&env)?,
             token_encryption_key,
             webhook_events: webhook_events(&env)?,
             event_partitions: env.ranged("EVENT_PARTITIONS", 8, 1..=256)?,
@@ -314,6 +317,43 @@ fn public_key_pem(env: &Vars<'_>) -> Result<String, ConfigError> {
     jsonwebtoken::DecodingKey::from_rsa_pem(pem.as_bytes())
         .map_err(|_| invalid("CLOCKIFY_PUBLIC_KEY", "not an RSA public key in PEM form"))?;
     Ok(pem)
+}
+
+/// Operator secrets shorter than this are refused: a guessable one opens the operator API.
+pub const MIN_SECRET_LEN: usize = 32;
+
+fn admin_token(env: &Vars<'_>) -> Result<Option<String>, ConfigError> {
+    let token = env.optional("ADMIN_TOKEN");
+    if token.as_ref().is_some_and(|t| t.len() < MIN_SECRET_LEN) {
+        return Err(invalid(
+            "ADMIN_TOKEN",
+            format!("must be at least {MIN_SECRET_LEN} characters (try `openssl rand -hex 32`)"),
+        ));
+    }
+    Ok(token)
+}
+
+fn hmac_secret(env: &Vars<'_>) -> Result<Option<Vec<u8>>, ConfigError> {
+    let secret = env.optional("WEBHOOK_HMAC_SECRET");
+    if secret.as_ref().is_some_and(|s| s.len() < MIN_SECRET_LEN) {
+        return Err(invalid(
+            "WEBHOOK_HMAC_SECRET",
+            format!("must be at least {MIN_SECRET_LEN} bytes (try `openssl rand -hex 32`)"),
+        ));
+    }
+    Ok(secret.map(String::into_bytes))
+}
+
+fn jwks(env: &Vars<'_>) -> Result<Option<crate::token::JwksSettings>, ConfigError> {
+    let Some(url) = env.optional("CLOCKIFY_JWKS_URL") else {
+        return Ok(None);
+    };
+    if !(url.starts_with("https://") || url.starts_with("http://")) {
+        return Err(invalid("CLOCKIFY_JWKS_URL", "must be an http(s) URL"));
+    }
+    let min_refresh =
+        Duration::from_secs(env.ranged("CLOCKIFY_JWKS_MIN_REFRESH_SECS", 60, 1..=86_400)?);
+    Ok(Some(crate::token::JwksSettings { url, min_refresh }))
 }
 
 fn webhook_events(env: &Vars<'_>) -> Result<Vec<EventType>, ConfigError> {

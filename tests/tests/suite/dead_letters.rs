@@ -83,7 +83,7 @@ async fn unverified_mode_is_refused_without_the_dev_flag_and_counted_with_it() {
 
 #[tokio::test]
 async fn an_operator_lists_inspects_discards_and_replays_dead_letters() {
-    let overrides = [("ADMIN_TOKEN", "operator-secret")];
+    let overrides = [("ADMIN_TOKEN", super::bootstrap::OPERATOR_TOKEN)];
     let app = TestApp::spawn_with(integration_tests::TestEnv::new(), true, &overrides).await;
     let ws = app
         .install("ws-dead", &[common::events::EventType::NewTag])
@@ -131,7 +131,8 @@ async fn an_operator_lists_inspects_discards_and_replays_dead_letters() {
         &serde_json::to_vec(&message).expect("json"),
     )
     .await;
-    let admin = |request: reqwest::RequestBuilder| request.bearer_auth("operator-secret");
+    let admin =
+        |request: reqwest::RequestBuilder| request.bearer_auth(super::bootstrap::OPERATOR_TOKEN);
 
     let started = Instant::now();
     let listed = loop {

@@ -246,6 +246,21 @@ async fn every_webhook_refusal_has_its_status_queues_nothing_and_is_counted() {
         json_type,
         project.clone(),
         401,
+        "hmac_malformed",
+    )
+    .await;
+    let wrong_tag = format!(
+        "t={},v1={}",
+        chrono::Utc::now().timestamp(),
+        "ab".repeat(32)
+    );
+    assert_webhook_refused(
+        &app,
+        Some(&wrong_tag),
+        event,
+        json_type,
+        project.clone(),
+        401,
         "hmac",
     )
     .await;

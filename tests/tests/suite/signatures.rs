@@ -1,6 +1,5 @@
 //! Signatures that are accepted: the HMAC fallback, legacy header names, and the token cache.
 
-use common::crypto::hmac_sha256_hex;
 use common::events::EventType;
 use integration_tests::TestApp;
 use integration_tests::env::{ADDON_KEY, HMAC_SECRET};
@@ -15,7 +14,12 @@ fn claims(workspace: &str) -> Value {
 async fn hmac_fallback_and_legacy_header_are_accepted_and_counted() {
     let app = TestApp::spawn_ingress_only().await;
     let body = serde_json::to_vec(&payloads::named("ws-h", "c1", "Acme")).expect("json");
-    let signature = hmac_sha256_hex(HMAC_SECRET.as_bytes(), &body);
+    let signature = common::webhook_hmac::sign(
+        HMAC_SECRET.as_bytes(),
+        chrono::Utc::now().timestamp(),
+        "NEW_CLIENT",
+        &body,
+    );
 
     let response = app
         .http

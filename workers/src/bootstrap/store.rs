@@ -81,8 +81,11 @@ pub async fn upsert_bootstrap_entities(
 /// Records a committed page: the checkpoint moves on, and the unit is done after a short page.
 ///
 /// Optimistic: it applies only if the unit still expects `page` and is pending. `false` means
-/// another runner of the same unit (a duplicate message) committed that page first; the caller
-/// then rolls back, so no page is counted twice or skipped.
+/// another runner of the same unit (a duplicate message) committed that page first, or an
+/// uninstall purged the unit; the caller then rolls back, so no page is counted twice or skipped
+/// and none is written after a purge. (The purge deletes the units before the entities: it either
+/// waits for this row lock and then purges the committed page, or deletes the row first and this
+/// update finds nothing.)
 pub async fn checkpoint_page(
     executor: impl PgExecutor<'_>,
     workspace_id: &str,

@@ -16,6 +16,7 @@ pub mod messages;
 pub mod metrics;
 pub mod outbound_metrics;
 pub mod publisher;
+pub mod redaction;
 pub mod rate_limit;
 pub mod shutdown;
 pub mod telemetry;

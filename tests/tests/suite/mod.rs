@@ -12,3 +12,5 @@ mod processes;
 mod rejections;
 mod signatures;
 mod studio;
+mod studio_fairness;
+mod studio_viewer;

@@ -105,7 +105,14 @@ mod tests {
 
     #[test]
     fn ordinary_fields_are_kept() {
-        for name in ["id", "name", "workspaceId", "userKey", "archived", "keywords"] {
+        for name in [
+            "id",
+            "name",
+            "workspaceId",
+            "userKey",
+            "archived",
+            "keywords",
+        ] {
             assert!(!is_secret_field(name), "{name}");
         }
         for name in [

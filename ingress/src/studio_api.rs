@@ -78,10 +78,12 @@ pub async fn create_call(
     };
     let recorded = record_call(&state, &user, &new_call)
         .await
-        .map_err(|e| ApiError::Internal(e.into()))?;
+        .map_err(ApiError::Internal)?;
     if let Recorded::OverCap { pending } = recorded {
         tracing::info!(workspace_id = %user.workspace_id, pending, "studio call refused: workspace at its cap");
-        return Ok(too_many_pending(state.config.api_call_max_pending_per_workspace));
+        return Ok(too_many_pending(
+            state.config.api_call_max_pending_per_workspace,
+        ));
     }
     let message = JobMessage::new(
         &user.workspace_id,

@@ -44,7 +44,12 @@ impl TestApp {
 
     /// A user token of the installation's workspace with `role` that expires at `exp` (seconds
     /// since the epoch).
-    pub fn user_token_expiring_at(&self, installation: &Installation, role: &str, exp: u64) -> String {
+    pub fn user_token_expiring_at(
+        &self,
+        installation: &Installation,
+        role: &str,
+        exp: u64,
+    ) -> String {
         let signer = &self.env.signer;
         let mut claims = signer.base_claims(&installation.workspace_id, &installation.addon_id);
         claims["user"] = json!(format!("user-{role}"));
@@ -83,7 +88,10 @@ impl TestApp {
         let mut bodies = Vec::new();
         for queue in names.api_call_partitions() {
             while let Some(message) = channel
-                .basic_get(queue.as_str().into(), lapin::options::BasicGetOptions::default())
+                .basic_get(
+                    queue.as_str().into(),
+                    lapin::options::BasicGetOptions::default(),
+                )
                 .await
                 .expect("basic.get")
             {

@@ -8,8 +8,7 @@ use serde_json::Value;
 use common::redaction::redact_secrets;
 
 /// Stored instead of a body that looks like JSON but cannot be parsed.
-pub const WITHHELD: &str =
-    "[the answer looked like JSON but could not be parsed, so it is not kept: secrets in it could not be redacted]";
+pub const WITHHELD: &str = "[the answer looked like JSON but could not be parsed, so it is not kept: secrets in it could not be redacted]";
 
 /// The body as redacted JSON, or its text; past `limit` bytes, the first `limit` bytes of that
 /// text with the truncated flag.

@@ -80,8 +80,8 @@ pub(crate) fn check_token(
         .filter(|t| !t.is_empty())
         .ok_or(Denial::Unauthenticated)?;
     let Some(verifier) = verifier else {
-        let claims = jsonwebtoken::dangerous::insecure_decode_claims::<Value>(token)
-            .unwrap_or(Value::Null);
+        let claims =
+            jsonwebtoken::dangerous::insecure_decode_claims::<Value>(token).unwrap_or(Value::Null);
         return Ok(caller_of(&claims));
     };
     let claims = jsonwebtoken::decode::<Value>(token, &verifier.key, &verifier.validation)

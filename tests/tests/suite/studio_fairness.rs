@@ -54,8 +54,7 @@ async fn the_cap_holds_against_a_burst_of_concurrent_calls() {
     let token = app.user_token(&burst, "USER");
     let call = json!({"operationId": "listTags"});
 
-    let answers =
-        futures::future::join_all((0..30).map(|_| app.post_call(&token, &call))).await;
+    let answers = futures::future::join_all((0..30).map(|_| app.post_call(&token, &call))).await;
 
     let accepted = answers.iter().filter(|r| r.status() == 202).count();
     let refused: Vec<_> = answers.iter().filter(|r| r.status() == 429).collect();
@@ -68,9 +67,7 @@ async fn the_cap_holds_against_a_burst_of_concurrent_calls() {
         "a refused call is not recorded"
     );
     assert_eq!(app.api_call_messages().await.len(), 5);
-    let other = app
-        .post_call(&app.user_token(&quiet, "USER"), &call)
-        .await;
+    let other = app.post_call(&app.user_token(&quiet, "USER"), &call).await;
     assert_eq!(other.status(), 202, "the cap is per workspace");
     clockify.stop().await;
     app.stop().await;

@@ -67,7 +67,10 @@ async fn a_member_cannot_read_webhook_tokens_and_an_admin_sees_them_redacted() {
         .collect();
     assert_eq!(studio_requests.len(), 3, "{studio_requests:?}");
     for request in &studio_requests {
-        assert_ne!(request.token_sha256.as_deref(), Some(installation_token.as_str()));
+        assert_ne!(
+            request.token_sha256.as_deref(),
+            Some(installation_token.as_str())
+        );
         let Caller::User { role, .. } = &request.caller else {
             panic!("a studio call without a user token: {request:?}");
         };
@@ -76,7 +79,10 @@ async fn a_member_cannot_read_webhook_tokens_and_an_admin_sees_them_redacted() {
     }
     let real: Value = app
         .http
-        .get(format!("{}/v1/workspaces/ws-view/webhooks", clockify.api_url()))
+        .get(format!(
+            "{}/v1/workspaces/ws-view/webhooks",
+            clockify.api_url()
+        ))
         .header("X-Addon-Token", &ws.auth_token)
         .send()
         .await
@@ -85,9 +91,18 @@ async fn a_member_cannot_read_webhook_tokens_and_an_admin_sees_them_redacted() {
         .await
         .expect("json");
     let webhook_token = real[0]["authToken"].as_str().expect("a real token");
-    let listed = app.get_as(&admin, "/api/calls").await.text().await.expect("text");
+    let listed = app
+        .get_as(&admin, "/api/calls")
+        .await
+        .text()
+        .await
+        .expect("text");
     let stored = app.all_stored_text().await;
-    for (place, text) in [("a result", admin_list.to_string()), ("the list", listed), ("the database", stored.clone())] {
+    for (place, text) in [
+        ("a result", admin_list.to_string()),
+        ("the list", listed),
+        ("the database", stored.clone()),
+    ] {
         assert!(!text.contains(webhook_token), "a webhook token in {place}");
         for secret in [&ws.auth_token, &member, &admin] {
             assert!(!text.contains(secret.as_str()), "a token in {place}");
@@ -95,7 +110,8 @@ async fn a_member_cannot_read_webhook_tokens_and_an_admin_sees_them_redacted() {
     }
 
     assert_eq!(
-        app.count("select count(*) from api_calls where sealed_user_token is not null").await,
+        app.count("select count(*) from api_calls where sealed_user_token is not null")
+            .await,
         0,
         "every finished call's token is erased"
     );
@@ -129,12 +145,23 @@ async fn a_queued_token_rests_sealed_and_one_that_expired_before_the_call_ran_is
     .await
     .expect("rows");
     assert_eq!(sealed.len(), 2);
-    assert!(sealed.iter().all(|(token, _)| token.starts_with("v1:")), "sealed at rest");
-    assert_eq!(sealed[1].1 as u64, exp_claim(&short_lived), "the expiry is kept");
+    assert!(
+        sealed.iter().all(|(token, _)| token.starts_with("v1:")),
+        "sealed at rest"
+    );
+    assert_eq!(
+        sealed[1].1 as u64,
+        exp_claim(&short_lived),
+        "the expiry is kept"
+    );
     // The queue holds only the call's id.
     let queued = app.api_call_messages().await;
     assert_eq!(queued.len(), 2);
-    assert!(queued.iter().all(|m| !m.contains(&lasting) && !m.contains(&short_lived) && !m.contains("v1:")));
+    assert!(
+        queued
+            .iter()
+            .all(|m| !m.contains(&lasting) && !m.contains(&short_lived) && !m.contains("v1:"))
+    );
 
     tokio::time::sleep(Duration::from_secs(3)).await;
     let worker = app.start_worker(&[]).await;
@@ -153,7 +180,8 @@ async fn a_queued_token_rests_sealed_and_one_that_expired_before_the_call_ran_is
         .count();
     assert_eq!(sent, 1, "the expired call was never sent");
     assert_eq!(
-        app.count("select count(*) from api_calls where sealed_user_token is not null").await,
+        app.count("select count(*) from api_calls where sealed_user_token is not null")
+            .await,
         0
     );
     worker.stop().await;
@@ -178,7 +206,10 @@ async fn a_401_from_clockify_ends_the_call_without_a_retry() {
     );
 
     let call = app
-        .call_and_wait(&app.user_token(&ws, "ADMIN"), &json!({"operationId": "listTags"}))
+        .call_and_wait(
+            &app.user_token(&ws, "ADMIN"),
+            &json!({"operationId": "listTags"}),
+        )
         .await;
 
     assert_eq!(call["status"], "failed");

@@ -19,6 +19,7 @@ use common::clockify_client::{OutboundError, OutboundRequest};
 
 use crate::WorkerState;
 use crate::api_call_body::capture_body;
+use crate::api_call_failure::{CallFailure, upstream_failure};
 use crate::installation::{InstallationError, load_active_bases};
 use crate::job_consumer::JobResult;
 
@@ -33,52 +34,6 @@ struct CallRow {
     tag: String,
     sealed_user_token: Option<String>,
     user_token_expires_at: Option<DateTime<Utc>>,
-}
-
-/// Why a call failed: the closed set stored as `error_code`, shown by the API and used as the
-/// metric's outcome label.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum CallFailure {
-    /// The viewer's token expired before the call ran; nothing was sent.
-    TokenExpired,
-    /// The call has no user token (recorded before calls ran as the viewer).
-    TokenMissing,
-    /// The sealed token does not open with `TOKEN_ENCRYPTION_KEY`.
-    TokenUnreadable,
-    /// Clockify answered 401 to the viewer's token.
-    TokenRefused,
-    /// Clockify answered 403: the viewer's rights do not allow the call.
-    Forbidden,
-    /// Any other answer outside 2xx.
-    UpstreamError,
-    /// A redirect, which is never followed.
-    Redirect,
-    /// Refused before sending (host not allowed, plain HTTP).
-    NotSent,
-    /// No answer: connection, timeout, or an answer lost after sending.
-    RequestFailed,
-    /// The workspace has no active installation.
-    NotInstalled,
-    /// A worker stopped after sending a non-idempotent call; it was not repeated.
-    Interrupted,
-}
-
-impl CallFailure {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            CallFailure::TokenExpired => "token_expired",
-            CallFailure::TokenMissing => "token_missing",
-            CallFailure::TokenUnreadable => "token_unreadable",
-            CallFailure::TokenRefused => "token_refused",
-            CallFailure::Forbidden => "forbidden",
-            CallFailure::UpstreamError => "upstream_error",
-            CallFailure::Redirect => "redirect",
-            CallFailure::NotSent => "not_sent",
-            CallFailure::RequestFailed => "request_failed",
-            CallFailure::NotInstalled => "not_installed",
-            CallFailure::Interrupted => "interrupted",
-        }
-    }
 }
 
 /// The message of a call whose token expired before it ran.
@@ -207,32 +162,6 @@ fn viewer_token(state: &WorkerState, workspace_id: &str, call: &CallRow) -> Resu
         })
 }
 
-/// The failure an answer means, if any.
-fn upstream_failure(status: u16, location: Option<&str>) -> Option<(CallFailure, String)> {
-    match status {
-        200..=299 => None,
-        300..=399 => Some((
-            CallFailure::Redirect,
-            format!(
-                "Clockify answered {status} with a redirect{}; redirects are not followed",
-                location.map(|l| format!(" to {l}")).unwrap_or_default()
-            ),
-        )),
-        401 => Some((
-            CallFailure::TokenRefused,
-            "Clockify answered 401: it refused the viewer's token (not retried)".to_owned(),
-        )),
-        403 => Some((
-            CallFailure::Forbidden,
-            "Clockify answered 403: the viewer's rights do not allow this call".to_owned(),
-        )),
-        status => Some((
-            CallFailure::UpstreamError,
-            format!("Clockify answered {status}"),
-        )),
-    }
-}
-
 /// What is stored of a finished call.
 struct Finish {
     upstream_status: Option<i32>,
@@ -297,12 +226,13 @@ async fn finish(
 /// token, unless it already has an outcome.
 pub async fn abandon_api_call(state: &WorkerState, workspace_id: &str, call_id: Uuid) {
     let result = sqlx::query(
-        "update api_calls set status = 'failed', error_code = 'request_failed', sealed_user_token = null,
+        "update api_calls set status = 'failed', error_code = $3, sealed_user_token = null,
                 error = 'the call could not be handled and was dead-lettered', finished_at = now()
          where workspace_id = $1 and id = $2 and status in ('queued', 'running')",
     )
     .bind(workspace_id)
     .bind(call_id)
+    .bind(CallFailure::RequestFailed.as_str())
     .execute(&state.db)
     .await;
     if let Err(error) = result {
@@ -314,9 +244,9 @@ pub async fn abandon_api_call(state: &WorkerState, workspace_id: &str, call_id: 
 /// queued calls whose token has expired (a worker would refuse them anyway), and running ones
 /// whose token expired `RUNNING_GRACE` ago (their message was lost or dead-lettered). A call
 /// that a worker finishes later still gets its real outcome.
-pub async fn expire_abandoned_calls(state: &WorkerState) -> sqlx::Result<u64> {
+pub async fn expire_abandoned_calls(executor: impl sqlx::PgExecutor<'_>) -> sqlx::Result<u64> {
     let done = sqlx::query(
-        "update api_calls set status = 'failed', error_code = 'token_expired',
+        "update api_calls set status = 'failed', error_code = $3,
                 error = case when status = 'queued' then $1 else $2 end,
                 sealed_user_token = null, finished_at = now()
          where status in ('queued', 'running')
@@ -325,7 +255,8 @@ pub async fn expire_abandoned_calls(state: &WorkerState) -> sqlx::Result<u64> {
     )
     .bind(EXPIRED_MESSAGE)
     .bind("the call's worker stopped and the viewer's token has since expired; the call may or may not have taken effect")
-    .execute(&state.db)
+    .bind(CallFailure::TokenExpired.as_str())
+    .execute(executor)
     .await?;
     Ok(done.rows_affected())
 }

@@ -2,6 +2,7 @@
 //! batched transactions. Any number of worker processes may run; nothing here assumes it is alone.
 
 pub mod api_call_body;
+pub mod api_call_failure;
 pub mod api_calls;
 pub mod assignment;
 pub mod batch;

@@ -23,7 +23,7 @@ pub async fn run_reconciler(state: WorkerState, shutdown: CancellationToken) {
             () = shutdown.cancelled() => return,
             () = tokio::time::sleep(Duration::from_secs(15)) => {}
         }
-        match expire_abandoned_calls(&state).await {
+        match expire_abandoned_calls(&state.db).await {
             Ok(0) => {}
             Ok(ended) => tracing::info!(calls = ended, "ended studio calls whose token expired"),
             Err(error) => tracing::warn!(error = %error, "reconciler could not end expired calls"),

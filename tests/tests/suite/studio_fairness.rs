@@ -133,3 +133,51 @@ async fn one_workspaces_full_backlog_does_not_delay_another_workspaces_call() {
     app.stop().await;
     clockify.stop().await;
 }
+
+#[tokio::test]
+async fn calls_stranded_past_their_tokens_expiry_are_ended_and_free_the_cap() {
+    let app = TestApp::spawn_with(
+        TestEnv::new(),
+        false,
+        &[("API_CALL_MAX_PENDING_PER_WORKSPACE", "2")],
+    )
+    .await;
+    let clockify = standin(&app, &["ws-stranded"]).await;
+    let ws = app.install_at("ws-stranded", &clockify.api_url()).await;
+    let worker = app.start_worker(&[]).await;
+    app.wait_for_count("select count(*) from installations", 1, WAIT)
+        .await;
+    worker.stop().await;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock after 1970")
+        .as_secs();
+    let short_lived = app.user_token_expiring_at(&ws, "USER", now + 2);
+    let lasting = app.user_token(&ws, "USER");
+    let call = json!({"operationId": "listTags"});
+    for _ in 0..2 {
+        TestApp::accepted_call_id(app.post_call(&short_lived, &call).await).await;
+    }
+    assert_eq!(app.post_call(&lasting, &call).await.status(), 429);
+
+    // No worker will take these calls (as if their messages were lost); once their tokens
+    // expire, the reconciler's sweep ends them.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let ended = workers::api_calls::expire_abandoned_calls(&app.db)
+        .await
+        .expect("sweep");
+
+    assert_eq!(ended, 2);
+    assert_eq!(
+        app.count("select count(*) from api_calls where status = 'failed' and error_code = 'token_expired' and sealed_user_token is null")
+            .await,
+        2
+    );
+    assert_eq!(
+        app.post_call(&lasting, &call).await.status(),
+        202,
+        "the cap is free again"
+    );
+    clockify.stop().await;
+    app.stop().await;
+}

@@ -20,10 +20,14 @@ pub struct QueueNames {
     prefix: String,
     partitions: u16,
     bootstrap_partitions: u16,
+    api_call_partitions: u16,
 }
 
 /// Bootstrap partitions when the config does not say.
 pub const DEFAULT_BOOTSTRAP_PARTITIONS: u16 = 4;
+
+/// API Studio call partitions when the config does not say.
+pub const DEFAULT_API_CALL_PARTITIONS: u16 = 4;
 
 impl QueueNames {
     pub fn new(prefix: &str, partitions: u16) -> Self {
@@ -31,6 +35,7 @@ impl QueueNames {
             prefix: prefix.to_owned(),
             partitions,
             bootstrap_partitions: DEFAULT_BOOTSTRAP_PARTITIONS,
+            api_call_partitions: DEFAULT_API_CALL_PARTITIONS,
         }
     }
 
@@ -39,6 +44,7 @@ impl QueueNames {
             prefix: config.queue_prefix.clone(),
             partitions: config.event_partitions,
             bootstrap_partitions: config.bootstrap.partitions,
+            api_call_partitions: config.api_call_partitions,
         }
     }
 
@@ -79,13 +85,25 @@ impl QueueNames {
                 &message.workspace_id,
                 self.bootstrap_partitions,
             )),
-            JobQueue::ApiCalls => self.api_calls(),
+            JobQueue::ApiCalls => self.api_call_partition(partition_of(
+                &message.workspace_id,
+                self.api_call_partitions,
+            )),
         }
     }
 
-    /// API Studio calls.
-    pub fn api_calls(&self) -> String {
-        format!("{}.api-calls", self.prefix)
+    /// One API Studio call partition. Calls are split by workspace like bootstrap units; what
+    /// keeps one workspace's backlog from delaying another's call is the per-workspace cap
+    /// (`API_CALL_MAX_PENDING_PER_WORKSPACE`), kept below the slots a worker runs per queue.
+    pub fn api_call_partition(&self, partition: u16) -> String {
+        format!("{}.api-calls.{partition}", self.prefix)
+    }
+
+    /// Every API call partition queue, in order.
+    pub fn api_call_partitions(&self) -> Vec<String> {
+        (0..self.api_call_partitions)
+            .map(|p| self.api_call_partition(p))
+            .collect()
     }
 
     /// Where failed messages end up.
@@ -101,7 +119,8 @@ impl QueueNames {
     pub fn all(&self) -> Vec<String> {
         let mut all = self.event_partitions();
         all.extend(self.bootstrap_partitions());
-        all.extend([self.api_calls(), self.dead_letters()]);
+        all.extend(self.api_call_partitions());
+        all.push(self.dead_letters());
         all
     }
 }
@@ -178,7 +197,7 @@ pub async fn declare_topology(
     for queue in names
         .bootstrap_partitions()
         .into_iter()
-        .chain([names.api_calls()])
+        .chain(names.api_call_partitions())
     {
         channel
             .queue_declare(queue.into(), durable, quorum_arguments(dead_letter.clone()))

@@ -65,7 +65,8 @@ impl JobQueue {
 pub enum Job {
     /// Import one unit of a bootstrap (a list, or the tasks of a project, or a user's entries).
     BootstrapUnit { job_id: Uuid, unit_key: String },
-    /// Execute a recorded API Studio call.
+    /// Execute a recorded API Studio call. The viewer's token it runs with stays sealed in the
+    /// call's row; it is never part of the message.
     ApiCall { call_id: Uuid },
     /// Register `EXTRA_WEBHOOK_EVENTS` for the installation `addon_id`.
     RegisterWebhooks { addon_id: String },

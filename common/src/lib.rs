@@ -17,6 +17,7 @@ pub mod metrics;
 pub mod outbound_metrics;
 pub mod publisher;
 pub mod rate_limit;
+pub mod redaction;
 pub mod shutdown;
 pub mod telemetry;
 pub mod token;

@@ -32,6 +32,11 @@ pub async fn list_operations(
 }
 
 /// `POST /api/calls`: validates against the catalog, records, enqueues; 202 with the call's id.
+///
+/// The call runs with the viewer's own user token, sealed for the workspace in the call's row
+/// (never on the queue). The role gate below is only a first check: Clockify applies the
+/// viewer's permissions itself. The row commits, under the workspace's cap, before the job is
+/// published; a publish that fails marks the call failed and erases the token.
 pub async fn create_call(
     State(state): State<AppState>,
     user: StudioUser,
@@ -53,48 +58,144 @@ pub async fn create_call(
             "only workspace owners and admins may make calls that change data",
         ));
     }
-    let id = Uuid::now_v7();
-    let api_base = match call.base {
-        ApiBase::Backend => "backend",
-        ApiBase::Reports => "reports",
-        ApiBase::Pto => "pto",
+    let Some(cipher) = state.cipher.as_deref() else {
+        return Err(ApiError::Internal(anyhow::anyhow!(
+            "TOKEN_ENCRYPTION_KEY is not set: a viewer's token cannot be sealed for a call"
+        )));
     };
-    sqlx::query(
-        "insert into api_calls (id, workspace_id, user_id, request_id, operation_id, api_base, tag, method, path, query, body, status)
-         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 'queued')",
-    )
-    .bind(id)
-    .bind(&user.workspace_id)
-    .bind(&user.user_id)
-    .bind(&request_id)
-    .bind(&call.operation_id)
-    .bind(api_base)
-    .bind(&call.tag)
-    .bind(&call.method)
-    .bind(&call.path)
-    .bind(serde_json::to_value(&call.query).map_err(|e| ApiError::Internal(e.into()))?)
-    .bind(&call.body)
-    .execute(&state.db)
-    .await
-    .map_err(|e| ApiError::Internal(e.into()))?;
+    let sealed_token = cipher.seal(&user.workspace_id, user.token.expose());
+    let expires_at = i64::try_from(user.token.expires_at)
+        .ok()
+        .and_then(|seconds| DateTime::<Utc>::from_timestamp(seconds, 0))
+        .ok_or(ApiError::Unauthorized("a Clockify user token is required"))?;
+    let id = Uuid::now_v7();
+    let new_call = NewCall {
+        id,
+        request_id: &request_id,
+        call: &call,
+        sealed_token: &sealed_token,
+        expires_at,
+    };
+    let recorded = record_call(&state, &user, &new_call)
+        .await
+        .map_err(ApiError::Internal)?;
+    if let Recorded::OverCap { pending } = recorded {
+        tracing::info!(workspace_id = %user.workspace_id, pending, "studio call refused: workspace at its cap");
+        return Ok(too_many_pending(
+            state.config.api_call_max_pending_per_workspace,
+        ));
+    }
     let message = JobMessage::new(
         &user.workspace_id,
         &request_id,
         Job::ApiCall { call_id: id },
     );
     if let Err(error) = crate::enqueue::enqueue_job(&state, &message).await {
-        let _ = sqlx::query("update api_calls set status = 'failed', error = 'could not be queued', finished_at = now() where workspace_id = $1 and id = $2")
-            .bind(&user.workspace_id)
-            .bind(id)
-            .execute(&state.db)
-            .await;
+        let _ = sqlx::query(
+            "update api_calls set status = 'failed', error = 'could not be queued', error_code = 'not_queued',
+                    sealed_user_token = null, finished_at = now()
+             where workspace_id = $1 and id = $2",
+        )
+        .bind(&user.workspace_id)
+        .bind(id)
+        .execute(&state.db)
+        .await;
         return Err(error);
     }
     let answer = json!({"id": id, "status": "queued", "operationId": call.operation_id, "method": call.method, "path": call.path});
     Ok((StatusCode::ACCEPTED, Json(answer)).into_response())
 }
 
-/// One call as the API shows it. The installation token is never part of it.
+/// First key of the advisory lock that serialises one workspace's cap checks ("CALL").
+const CALL_CAP_LOCK_CLASS: i32 = 0x4341_4c4c;
+
+/// Seconds a client over the cap is asked to wait: a workspace's calls drain at up to its
+/// Clockify rate (50 per second), so a slot is usually free again within a second or two.
+const CAP_RETRY_AFTER_SECS: u32 = 2;
+
+struct NewCall<'a> {
+    id: Uuid,
+    request_id: &'a str,
+    call: &'a catalog::ValidatedCall,
+    sealed_token: &'a str,
+    expires_at: DateTime<Utc>,
+}
+
+enum Recorded {
+    Queued,
+    OverCap { pending: i64 },
+}
+
+/// Records the call unless the workspace already has its cap of queued and running calls. The
+/// count and the insert happen under a transaction-scoped advisory lock on the workspace, so
+/// concurrent requests cannot all see room for one more.
+async fn record_call(
+    state: &AppState,
+    user: &StudioUser,
+    new: &NewCall<'_>,
+) -> anyhow::Result<Recorded> {
+    let call = new.call;
+    let api_base = match call.base {
+        ApiBase::Backend => "backend",
+        ApiBase::Reports => "reports",
+        ApiBase::Pto => "pto",
+    };
+    let mut tx = state.db.begin().await?;
+    sqlx::query("select pg_advisory_xact_lock($1, hashtext($2))")
+        .bind(CALL_CAP_LOCK_CLASS)
+        .bind(&user.workspace_id)
+        .execute(&mut *tx)
+        .await?;
+    let pending: i64 = sqlx::query_scalar(
+        "select count(*) from api_calls where workspace_id = $1 and status in ('queued', 'running')",
+    )
+    .bind(&user.workspace_id)
+    .fetch_one(&mut *tx)
+    .await?;
+    if pending >= i64::from(state.config.api_call_max_pending_per_workspace) {
+        tx.rollback().await?;
+        return Ok(Recorded::OverCap { pending });
+    }
+    sqlx::query(
+        "insert into api_calls (id, workspace_id, user_id, request_id, operation_id, api_base, tag, method, path, query, body,
+                                status, sealed_user_token, user_token_expires_at)
+         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 'queued', $12, $13)",
+    )
+    .bind(new.id)
+    .bind(&user.workspace_id)
+    .bind(&user.user_id)
+    .bind(new.request_id)
+    .bind(&call.operation_id)
+    .bind(api_base)
+    .bind(&call.tag)
+    .bind(&call.method)
+    .bind(&call.path)
+    .bind(serde_json::to_value(&call.query)?)
+    .bind(&call.body)
+    .bind(new.sealed_token)
+    .bind(new.expires_at)
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(Recorded::Queued)
+}
+
+/// 429 with `Retry-After`, in the shape of every other refusal.
+fn too_many_pending(cap: u16) -> Response {
+    let message = format!(
+        "this workspace already has {cap} API Studio calls queued or running; retry when some have finished"
+    );
+    let body = Json(json!({"error": {"code": "too_many_requests", "message": message}}));
+    let mut response = (StatusCode::TOO_MANY_REQUESTS, body).into_response();
+    response.headers_mut().insert(
+        axum::http::header::RETRY_AFTER,
+        axum::http::HeaderValue::from(CAP_RETRY_AFTER_SECS),
+    );
+    response
+}
+
+/// One call as the API shows it. No token is ever part of it: the sealed user token is not
+/// selected, and the stored body was redacted before it was stored.
 #[derive(Debug, Serialize, sqlx::FromRow)]
 #[serde(rename_all = "camelCase")]
 pub struct CallView {
@@ -110,13 +211,15 @@ pub struct CallView {
     pub response_body: Option<Value>,
     pub response_truncated: bool,
     pub error: Option<String>,
+    /// A closed set (`token_expired`, `token_refused`, `forbidden`, ...) for failed calls.
+    pub error_code: Option<String>,
     pub created_at: DateTime<Utc>,
     pub finished_at: Option<DateTime<Utc>>,
 }
 
 const CALL_COLUMNS: &str =
     "id, operation_id, method, path, query, status, upstream_status, duration_ms, attempts,
-     response_body, response_truncated, error, created_at, finished_at";
+     response_body, response_truncated, error, error_code, created_at, finished_at";
 
 /// `GET /api/calls/{id}`.
 pub async fn get_call(

@@ -17,6 +17,32 @@ pub struct StudioUser {
     pub workspace_id: String,
     pub user_id: Option<String>,
     pub role: Option<String>,
+    /// The user token itself: API Studio calls run with it, so Clockify applies this user's
+    /// own permissions.
+    pub token: UserToken,
+}
+
+/// A user token in clear, with its expiry. Its `Debug` never shows the token.
+#[derive(Clone)]
+pub struct UserToken {
+    secret: String,
+    /// The `exp` claim, in seconds since the epoch.
+    pub expires_at: u64,
+}
+
+impl UserToken {
+    /// The token, for sealing; never for a log line or an answer.
+    pub fn expose(&self) -> &str {
+        &self.secret
+    }
+}
+
+impl std::fmt::Debug for UserToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("UserToken")
+            .field("expires_at", &self.expires_at)
+            .finish_non_exhaustive()
+    }
 }
 
 impl StudioUser {
@@ -57,9 +83,14 @@ impl FromRequestParts<AppState> for StudioUser {
         // Installation and webhook tokens verify too, but never expire and carry no role: only a
         // user token (30 minutes, with the viewer's role) may act for a user. Webhook tokens are
         // visible in Clockify's webhook logs, so this matters.
-        if claims.kind() != TokenKind::User || claims.exp.is_none() {
-            return Err(ApiError::Unauthorized("a Clockify user token is required"));
-        }
+        let expires_at = match claims.exp {
+            Some(exp) if claims.kind() == TokenKind::User => exp,
+            _ => return Err(ApiError::Unauthorized("a Clockify user token is required")),
+        };
+        let token = UserToken {
+            secret: token.trim().to_owned(),
+            expires_at,
+        };
         let installation: Option<(String,)> = sqlx::query_as(
             "select addon_id from installations where workspace_id = $1 and deleted_at is null and status = 'ACTIVE'",
         )
@@ -83,6 +114,7 @@ impl FromRequestParts<AppState> for StudioUser {
             workspace_id: claims.workspace_id,
             user_id: claims.user,
             role: claims.workspace_role,
+            token,
         })
     }
 }

@@ -2,9 +2,23 @@
 
 use std::time::{Duration, Instant};
 
-use serde_json::Value;
+use serde_json::{Value, json};
+use tokio_util::sync::CancellationToken;
 
-use crate::test_app::TestApp;
+use crate::test_app::{Installation, TestApp};
+
+/// A worker process started by a test after ingress, so calls can wait in the queue first.
+pub struct LateWorker {
+    shutdown: CancellationToken,
+    task: tokio::task::JoinHandle<anyhow::Result<()>>,
+}
+
+impl LateWorker {
+    pub async fn stop(self) {
+        self.shutdown.cancel();
+        let _ = tokio::time::timeout(Duration::from_secs(15), self.task).await;
+    }
+}
 
 impl TestApp {
     /// `POST /api/calls` with a user token.
@@ -28,14 +42,70 @@ impl TestApp {
             .expect("ingress answers")
     }
 
+    /// A user token of the installation's workspace with `role` that expires at `exp` (seconds
+    /// since the epoch).
+    pub fn user_token_expiring_at(
+        &self,
+        installation: &Installation,
+        role: &str,
+        exp: u64,
+    ) -> String {
+        let signer = &self.env.signer;
+        let mut claims = signer.base_claims(&installation.workspace_id, &installation.addon_id);
+        claims["user"] = json!(format!("user-{role}"));
+        claims["workspaceRole"] = json!(role);
+        claims["exp"] = json!(exp);
+        signer.sign(&claims)
+    }
+
+    /// Starts a worker in this process now (for apps spawned without one).
+    pub async fn start_worker(&self, overrides: &[(&str, &str)]) -> LateWorker {
+        let shutdown = CancellationToken::new();
+        let worker = workers::App::build(self.env.config(overrides))
+            .await
+            .expect("workers build");
+        let task = tokio::spawn(worker.run_until_stopped(shutdown.clone()));
+        LateWorker { shutdown, task }
+    }
+
+    /// The `id` of an accepted call.
+    pub async fn accepted_call_id(response: reqwest::Response) -> String {
+        assert_eq!(response.status(), 202, "call accepted");
+        response.json::<Value>().await.expect("json")["id"]
+            .as_str()
+            .expect("id")
+            .to_owned()
+    }
+
+    /// The bodies of the messages waiting on the API-call queues, read without taking them:
+    /// unacknowledged, they go back to their queue when the channel closes.
+    pub async fn api_call_messages(&self) -> Vec<String> {
+        let names = common::broker::QueueNames::new(&self.env.queue_prefix, self.env.partitions);
+        let pool =
+            common::broker::connection_pool("amqp://guest:guest@127.0.0.1:5672/%2f").expect("pool");
+        let connection = pool.get().await.expect("broker connection");
+        let channel = connection.create_channel().await.expect("channel");
+        let mut bodies = Vec::new();
+        for queue in names.api_call_partitions() {
+            while let Some(message) = channel
+                .basic_get(
+                    queue.as_str().into(),
+                    lapin::options::BasicGetOptions::default(),
+                )
+                .await
+                .expect("basic.get")
+            {
+                bodies.push(String::from_utf8_lossy(&message.delivery.data).into_owned());
+            }
+        }
+        let _ = channel.close(200, "peeked".into()).await;
+        bodies
+    }
+
     /// Makes a call, expects 202, and waits until it has finished; returns the call's view.
     pub async fn call_and_wait(&self, user_token: &str, call: &Value) -> Value {
         let response = self.post_call(user_token, call).await;
-        assert_eq!(response.status(), 202, "call accepted");
-        let id = response.json::<Value>().await.expect("json")["id"]
-            .as_str()
-            .expect("id")
-            .to_owned();
+        let id = Self::accepted_call_id(response).await;
         self.wait_for_call(user_token, &id).await
     }
 

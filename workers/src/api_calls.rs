@@ -1,9 +1,16 @@
-//! Executing a recorded API Studio call and storing Clockify's answer.
+//! Executing a recorded API Studio call as the viewer who made it, and storing Clockify's answer
+//! with its secrets redacted.
+//!
+//! The call runs with the viewer's own user token, opened from its sealed form in the call's
+//! row, never with the installation token: Clockify applies that user's permissions. The token
+//! is erased from the row when the call ends, whatever the outcome. A token that expired before
+//! the call ran ends it as `token_expired` without sending anything; a 401 is not retried.
 //!
 //! The call row is the source of truth: a redelivered job whose call already has a result is
 //! acked untouched, and a non-idempotent call found `running` (its worker died after sending)
 //! is marked failed rather than sent again, since it may have taken effect.
 
+use chrono::{DateTime, Utc};
 use reqwest::Method;
 use serde_json::Value;
 use uuid::Uuid;
@@ -11,7 +18,9 @@ use uuid::Uuid;
 use common::clockify_client::{OutboundError, OutboundRequest};
 
 use crate::WorkerState;
-use crate::installation::{InstallationError, load_active};
+use crate::api_call_body::capture_body;
+use crate::api_call_failure::{CallFailure, upstream_failure};
+use crate::installation::{InstallationError, load_active_bases};
 use crate::job_consumer::JobResult;
 
 #[derive(sqlx::FromRow)]
@@ -23,7 +32,12 @@ struct CallRow {
     body: Option<Value>,
     api_base: String,
     tag: String,
+    sealed_user_token: Option<String>,
+    user_token_expires_at: Option<DateTime<Utc>>,
 }
+
+/// The message of a call whose token expired before it ran.
+const EXPIRED_MESSAGE: &str = "the viewer's token expired before the call ran; nothing was sent. Make the call again from the sidebar";
 
 /// Runs the call `call_id` of `workspace_id` once.
 pub async fn run_api_call(
@@ -32,7 +46,8 @@ pub async fn run_api_call(
     call_id: Uuid,
 ) -> anyhow::Result<JobResult> {
     let call: Option<CallRow> = sqlx::query_as(
-        "select status, method, path, query, body, api_base, tag from api_calls where workspace_id = $1 and id = $2",
+        "select status, method, path, query, body, api_base, tag, sealed_user_token, user_token_expires_at
+         from api_calls where workspace_id = $1 and id = $2",
     )
     .bind(workspace_id)
     .bind(call_id)
@@ -49,42 +64,42 @@ pub async fn run_api_call(
     match call.status.as_str() {
         "succeeded" | "failed" => return Ok(JobResult::Done),
         "running" if !idempotent => {
-            finish(state, workspace_id, call_id, Finish::error("the worker stopped after sending this request; it was not repeated because it may have taken effect")).await?;
+            let failure = Finish::failed(
+                CallFailure::Interrupted,
+                "the worker stopped after sending this request; it was not repeated because it may have taken effect",
+            );
+            finish(state, workspace_id, call_id, failure).await?;
             return Ok(JobResult::Done);
         }
         _ => {}
     }
+    let token = match viewer_token(state, workspace_id, &call) {
+        Ok(token) => token,
+        Err(failure) => {
+            finish(state, workspace_id, call_id, failure).await?;
+            return Ok(JobResult::Done);
+        }
+    };
     sqlx::query("update api_calls set status = 'running' where workspace_id = $1 and id = $2")
         .bind(workspace_id)
         .bind(call_id)
         .execute(&state.db)
         .await?;
-    let installation = match load_active(&state.db, state.cipher.as_deref(), workspace_id).await {
-        Ok(installation) => installation,
+    let bases = match load_active_bases(&state.db, workspace_id).await {
+        Ok(bases) => bases,
         Err(InstallationError::Database(error)) => return Err(error.into()),
         Err(error) => {
-            finish(
-                state,
-                workspace_id,
-                call_id,
-                Finish::error(&error.to_string()),
-            )
-            .await?;
-            state
-                .metrics
-                .api_calls
-                .with_label_values(&["refused"])
-                .inc();
+            let failure = Finish::failed(CallFailure::NotInstalled, &error.to_string());
+            finish(state, workspace_id, call_id, failure).await?;
             return Ok(JobResult::Done);
         }
     };
     let base_url = if call.api_base == "reports" {
-        &installation.reports_url
+        &bases.reports_url
     } else {
-        &installation.backend_url
+        &bases.backend_url
     };
     let query: Vec<(String, String)> = serde_json::from_value(call.query).unwrap_or_default();
-    let outbound = &state.config.outbound;
     let answer = state
         .client
         .send(&OutboundRequest {
@@ -94,49 +109,57 @@ pub async fn run_api_call(
             path: &call.path,
             query: &query,
             body: call.body.as_ref(),
-            token: &installation.token,
+            token: &token,
             group: &call.tag,
-            retry: outbound.call_retry(),
+            retry: state.config.outbound.call_retry(),
         })
         .await;
+    drop(token);
     let result = match answer {
         Ok(response) => {
             let (body, truncated) =
                 capture_body(&response.body, state.config.api_call_result_max_bytes);
-            let error = match response.status {
-                200..=299 => None,
-                300..=399 => Some(format!(
-                    "Clockify answered {} with a redirect{}; redirects are not followed",
-                    response.status,
-                    response
-                        .location
-                        .map(|l| format!(" to {l}"))
-                        .unwrap_or_default()
-                )),
-                status => Some(format!("Clockify answered {status}")),
-            };
             Finish {
                 upstream_status: Some(i32::from(response.status)),
                 duration_ms: Some(response.duration.as_millis().min(i32::MAX as u128) as i32),
                 attempts: Some(response.attempts as i32),
                 body,
                 truncated,
-                error,
+                failure: upstream_failure(response.status, response.location.as_deref()),
             }
         }
-        Err(OutboundError::Host(error)) => {
-            Finish::error(&format!("refused before sending: {error}"))
-        }
-        Err(error) => Finish::error(&error.to_string()),
-    };
-    let outcome = if result.error.is_none() {
-        "succeeded"
-    } else {
-        "failed"
+        Err(OutboundError::Host(error)) => Finish::failed(
+            CallFailure::NotSent,
+            &format!("refused before sending: {error}"),
+        ),
+        Err(error) => Finish::failed(CallFailure::RequestFailed, &error.to_string()),
     };
     finish(state, workspace_id, call_id, result).await?;
-    state.metrics.api_calls.with_label_values(&[outcome]).inc();
     Ok(JobResult::Done)
+}
+
+/// Opens the viewer's token, unless it is missing, expired or cannot be opened.
+fn viewer_token(state: &WorkerState, workspace_id: &str, call: &CallRow) -> Result<String, Finish> {
+    let (Some(sealed), Some(expires_at)) = (&call.sealed_user_token, call.user_token_expires_at)
+    else {
+        return Err(Finish::failed(
+            CallFailure::TokenMissing,
+            "the call has no user token to run with; make it again from the sidebar",
+        ));
+    };
+    if expires_at <= Utc::now() {
+        return Err(Finish::failed(CallFailure::TokenExpired, EXPIRED_MESSAGE));
+    }
+    state
+        .cipher
+        .as_deref()
+        .and_then(|cipher| cipher.open(workspace_id, sealed).ok())
+        .ok_or_else(|| {
+            Finish::failed(
+                CallFailure::TokenUnreadable,
+                "the viewer's token cannot be opened with TOKEN_ENCRYPTION_KEY",
+            )
+        })
 }
 
 /// What is stored of a finished call.
@@ -146,96 +169,94 @@ struct Finish {
     attempts: Option<i32>,
     body: Option<Value>,
     truncated: bool,
-    error: Option<String>,
+    failure: Option<(CallFailure, String)>,
 }
 
 impl Finish {
-    fn error(message: &str) -> Self {
+    fn failed(failure: CallFailure, message: &str) -> Self {
         Self {
             upstream_status: None,
             duration_ms: None,
             attempts: None,
             body: None,
             truncated: false,
-            error: Some(message.to_owned()),
+            failure: Some((failure, message.to_owned())),
         }
     }
 }
 
+/// Stores the outcome and erases the viewer's token; counts the outcome.
 async fn finish(
     state: &WorkerState,
     workspace_id: &str,
     call_id: Uuid,
     result: Finish,
 ) -> sqlx::Result<()> {
+    let (status, code, error) = match &result.failure {
+        None => ("succeeded", None, None),
+        Some((failure, message)) => ("failed", Some(failure.as_str()), Some(message.as_str())),
+    };
     sqlx::query(
         "update api_calls set status = $3, upstream_status = $4, duration_ms = $5, attempts = $6,
-                response_body = $7, response_truncated = $8, error = $9, finished_at = now()
+                response_body = $7, response_truncated = $8, error = $9, error_code = $10,
+                sealed_user_token = null, finished_at = now()
          where workspace_id = $1 and id = $2",
     )
     .bind(workspace_id)
     .bind(call_id)
-    .bind(if result.error.is_none() {
-        "succeeded"
-    } else {
-        "failed"
-    })
+    .bind(status)
     .bind(result.upstream_status)
     .bind(result.duration_ms)
     .bind(result.attempts)
     .bind(result.body)
     .bind(result.truncated)
-    .bind(result.error)
+    .bind(error)
+    .bind(code)
     .execute(&state.db)
     .await?;
+    state
+        .metrics
+        .api_calls
+        .with_label_values(&[code.unwrap_or(status)])
+        .inc();
     Ok(())
 }
 
-/// The body as JSON (arrays and objects alike), or its text; past `limit` bytes, the text of its
-/// first `limit` bytes with the truncated flag.
-fn capture_body(bytes: &[u8], limit: usize) -> (Option<Value>, bool) {
-    if bytes.is_empty() {
-        return (None, false);
-    }
-    if bytes.len() > limit {
-        let mut end = limit;
-        while end > 0 && std::str::from_utf8(&bytes[..end]).is_err() {
-            end -= 1;
-        }
-        return (
-            Some(Value::String(
-                String::from_utf8_lossy(&bytes[..end]).into_owned(),
-            )),
-            true,
-        );
-    }
-    match serde_json::from_slice(bytes) {
-        Ok(value) => (Some(value), false),
-        Err(_) => (
-            Some(Value::String(String::from_utf8_lossy(bytes).into_owned())),
-            false,
-        ),
+/// Ends a call whose job could not be handled (it panicked and was dead-lettered), erasing its
+/// token, unless it already has an outcome.
+pub async fn abandon_api_call(state: &WorkerState, workspace_id: &str, call_id: Uuid) {
+    let result = sqlx::query(
+        "update api_calls set status = 'failed', error_code = $3, sealed_user_token = null,
+                error = 'the call could not be handled and was dead-lettered', finished_at = now()
+         where workspace_id = $1 and id = $2 and status in ('queued', 'running')",
+    )
+    .bind(workspace_id)
+    .bind(call_id)
+    .bind(CallFailure::RequestFailed.as_str())
+    .execute(&state.db)
+    .await;
+    if let Err(error) = result {
+        tracing::warn!(error = %error, "could not mark an abandoned call failed");
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn bodies_are_kept_as_json_or_truncated_text() {
-        assert_eq!(
-            capture_body(b"[1,2]", 100),
-            (Some(serde_json::json!([1, 2])), false)
-        );
-        assert_eq!(
-            capture_body(b"{\"a\":1}", 100),
-            (Some(serde_json::json!({"a": 1})), false)
-        );
-        assert_eq!(
-            capture_body(b"[1,2,3,4]", 4),
-            (Some(Value::String("[1,2".into())), true)
-        );
-        assert_eq!(capture_body(b"", 4), (None, false));
-    }
+/// Ends calls nobody will run any more, erasing their tokens and freeing their workspace's cap:
+/// queued calls whose token has expired (a worker would refuse them anyway), and running ones
+/// whose token expired `RUNNING_GRACE` ago (their message was lost or dead-lettered). A call
+/// that a worker finishes later still gets its real outcome.
+pub async fn expire_abandoned_calls(executor: impl sqlx::PgExecutor<'_>) -> sqlx::Result<u64> {
+    let done = sqlx::query(
+        "update api_calls set status = 'failed', error_code = $3,
+                error = case when status = 'queued' then $1 else $2 end,
+                sealed_user_token = null, finished_at = now()
+         where status in ('queued', 'running')
+           and coalesce(user_token_expires_at, created_at + interval '30 minutes')
+               < now() - case when status = 'running' then interval '10 minutes' else interval '0 seconds' end",
+    )
+    .bind(EXPIRED_MESSAGE)
+    .bind("the call's worker stopped and the viewer's token has since expired; the call may or may not have taken effect")
+    .bind(CallFailure::TokenExpired.as_str())
+    .execute(executor)
+    .await?;
+    Ok(done.rows_affected())
 }

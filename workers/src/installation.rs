@@ -1,4 +1,5 @@
 //! The installation an outbound call acts for: active, with its token opened for this call only.
+//! API Studio calls bring the viewer's own token and take only the API's base URLs from here.
 
 use sqlx::PgExecutor;
 
@@ -23,6 +24,41 @@ pub enum InstallationError {
     Sealed,
     #[error(transparent)]
     Database(#[from] sqlx::Error),
+}
+
+/// Where an active installation's API lives.
+pub struct ApiBases {
+    pub backend_url: String,
+    pub reports_url: String,
+}
+
+/// The base URLs of the workspace's installation if it is installed and active. The
+/// installation token is not read: callers bring a token of their own.
+pub async fn load_active_bases(
+    executor: impl PgExecutor<'_>,
+    workspace_id: &str,
+) -> Result<ApiBases, InstallationError> {
+    let row: Option<(Option<String>, Option<String>, Option<String>)> = sqlx::query_as(
+        "select backend_url, api_url, reports_url from installations
+         where workspace_id = $1 and deleted_at is null and status = 'ACTIVE'",
+    )
+    .bind(workspace_id)
+    .fetch_optional(executor)
+    .await?;
+    let (backend_url, api_url, reports_url) = row.ok_or(InstallationError::NotActive)?;
+    api_bases(backend_url.or(api_url), reports_url)
+}
+
+fn api_bases(
+    backend_url: Option<String>,
+    reports_url: Option<String>,
+) -> Result<ApiBases, InstallationError> {
+    let backend_url = backend_url.ok_or(InstallationError::NoBaseUrl)?;
+    let reports_url = reports_url.unwrap_or_else(|| backend_url.clone());
+    Ok(ApiBases {
+        backend_url: backend_url.trim_end_matches('/').to_owned(),
+        reports_url: reports_url.trim_end_matches('/').to_owned(),
+    })
 }
 
 /// Loads the workspace's installation if it is installed and active, opening its token.
@@ -53,18 +89,15 @@ pub async fn load_active(
         api_url,
         reports_url,
     } = row.ok_or(InstallationError::NotActive)?;
-    let backend_url = backend_url
-        .or(api_url)
-        .ok_or(InstallationError::NoBaseUrl)?;
+    let bases = api_bases(backend_url.or(api_url), reports_url)?;
     let token = cipher
         .zip(sealed)
         .and_then(|(cipher, sealed)| cipher.open(workspace_id, &sealed).ok())
         .ok_or(InstallationError::Sealed)?;
-    let reports_url = reports_url.unwrap_or_else(|| backend_url.clone());
     Ok(ActiveInstallation {
         addon_id,
         token,
-        backend_url: backend_url.trim_end_matches('/').to_owned(),
-        reports_url: reports_url.trim_end_matches('/').to_owned(),
+        backend_url: bases.backend_url,
+        reports_url: bases.reports_url,
     })
 }

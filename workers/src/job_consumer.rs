@@ -138,6 +138,9 @@ async fn handle(
         }
         Err(_) => {
             tracing::error!(queue = label, request_id = %message.request_id, "job panicked; dead-lettering");
+            if let Job::ApiCall { call_id } = &message.job {
+                crate::api_calls::abandon_api_call(state, &message.workspace_id, *call_id).await;
+            }
             let _ = delivery.reject(BasicRejectOptions { requeue: false }).await;
             "dead_lettered"
         }

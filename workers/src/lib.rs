@@ -1,6 +1,8 @@
 //! The worker tier: consumes the event partitions and applies them to PostgreSQL in ordered,
 //! batched transactions. Any number of worker processes may run; nothing here assumes it is alone.
 
+pub mod api_call_body;
+pub mod api_call_failure;
 pub mod api_calls;
 pub mod assignment;
 pub mod batch;
@@ -51,8 +53,9 @@ pub struct WorkerState {
     pub cipher: Option<Arc<TokenCipher>>,
 }
 
-/// API calls a worker process runs at once.
-const API_CALL_CONCURRENCY: u16 = 8;
+/// Database connections set aside for API Studio calls: a call holds one only for its short
+/// queries, never while it waits on the limiter or Clockify, so a few serve many calls.
+const API_CALL_CONNECTIONS: u32 = 8;
 
 /// A built worker process: database migrated, topology declared, ops listener bound.
 pub struct App {
@@ -67,7 +70,7 @@ impl App {
             u32::from(config.bootstrap.concurrency) * u32::from(config.bootstrap.partitions);
         let connections = u32::from(config.event_partitions)
             + bootstrap_slots.div_ceil(2)
-            + u32::from(API_CALL_CONCURRENCY)
+            + API_CALL_CONNECTIONS
             + 4;
         let db = common::db::connect_and_migrate(&config.database_url, connections).await?;
         let broker = connection_pool(&config.amqp_url)?;
@@ -152,13 +155,18 @@ impl App {
                 shutdown.clone(),
             ));
         }
-        consumers.spawn(job_consumer::run_job_queue(
-            state.clone(),
-            JobQueue::ApiCalls,
-            state.queues.api_calls(),
-            API_CALL_CONCURRENCY,
-            shutdown.clone(),
-        ));
+        // Many calls at once per queue: a call mostly sleeps on its workspace's rate limit or
+        // waits for Clockify, and slots above a workspace's cap are what keep one workspace's
+        // backlog from delaying the next workspace's call on the same queue.
+        for queue in state.queues.api_call_partitions() {
+            consumers.spawn(job_consumer::run_job_queue(
+                state.clone(),
+                JobQueue::ApiCalls,
+                queue,
+                state.config.api_call_concurrency,
+                shutdown.clone(),
+            ));
+        }
         consumers.spawn(reconciler::run_reconciler(state.clone(), shutdown.clone()));
         shutdown.cancelled().await;
         let drained = tokio::time::timeout(state.config.shutdown_timeout, async {

@@ -19,7 +19,8 @@ pub struct WorkerMetrics {
     pub processing_lag: HistogramVec,
     /// `studio_batch_failures_total{queue, kind}`: transient (retried) and permanent (isolated).
     pub batch_failures: IntCounterVec,
-    /// `studio_api_calls_total{outcome}`: API Studio calls executed.
+    /// `studio_api_calls_total{outcome}`: API Studio calls ended: `succeeded` or the failure's
+    /// code (`token_expired`, `forbidden`, ...; see `api_call_failure::CallFailure`).
     pub api_calls: IntCounterVec,
     /// `studio_bootstrap_jobs_total{outcome}`: bootstrap jobs ended.
     pub bootstrap_jobs: IntCounterVec,

@@ -1,6 +1,7 @@
 //! Republishes bootstrap units whose message was lost between a commit and its publish (a crash
 //! in that window, or the broker away): pending units of running jobs in which nothing has
-//! moved for 30 seconds.
+//! moved for 30 seconds. It also ends API Studio calls nobody will run any more (see
+//! [`expire_abandoned_calls`]), so their sealed tokens are erased and their workspace's cap freed.
 
 use std::time::Duration;
 
@@ -9,6 +10,7 @@ use tokio_util::sync::CancellationToken;
 use common::jobs::{Job, JobMessage};
 
 use crate::WorkerState;
+use crate::api_calls::expire_abandoned_calls;
 use crate::bootstrap::store::claim_stalled_units;
 use crate::job_consumer::publish_jobs;
 
@@ -20,6 +22,11 @@ pub async fn run_reconciler(state: WorkerState, shutdown: CancellationToken) {
         tokio::select! {
             () = shutdown.cancelled() => return,
             () = tokio::time::sleep(Duration::from_secs(15)) => {}
+        }
+        match expire_abandoned_calls(&state.db).await {
+            Ok(0) => {}
+            Ok(ended) => tracing::info!(calls = ended, "ended studio calls whose token expired"),
+            Err(error) => tracing::warn!(error = %error, "reconciler could not end expired calls"),
         }
         match claim_stalled_units(&state.db, IDLE_SECS).await {
             Ok(stalled) if !stalled.is_empty() => {

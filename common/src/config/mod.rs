@@ -77,6 +77,12 @@ pub struct Config {
     pub bootstrap: BootstrapConfig,
     pub api_call_max_payload_bytes: usize,
     pub api_call_result_max_bytes: usize,
+    /// API Studio call queues, by workspace hash (`API_CALL_PARTITIONS`).
+    pub api_call_partitions: u16,
+    /// Calls a worker process runs at once from each call queue (`API_CALL_CONCURRENCY`).
+    pub api_call_concurrency: u16,
+    /// A workspace's queued and running calls above which `POST /api/calls` answers 429.
+    pub api_call_max_pending_per_workspace: u16,
     pub openapi_path: String,
     pub extra_webhook_events: Vec<EventType>,
 }
@@ -176,6 +182,7 @@ impl Config {
                 "required (32 bytes, standard base64) unless signature verification is off",
             ));
         }
+        let (api_call_concurrency, api_call_max_pending_per_workspace) = api_call_slots(&env)?;
         Ok(Self {
             base_url,
             addon_key,
@@ -274,6 +281,13 @@ impl Config {
                 262_144,
                 1_024..=64 << 20,
             )?,
+            api_call_partitions: env.ranged(
+                "API_CALL_PARTITIONS",
+                crate::broker::DEFAULT_API_CALL_PARTITIONS,
+                1..=64,
+            )?,
+            api_call_concurrency,
+            api_call_max_pending_per_workspace,
             openapi_path: env.string("CLOCKIFY_OPENAPI_PATH", "openapi.json"),
             extra_webhook_events: event_list(&env, "EXTRA_WEBHOOK_EVENTS")?,
         })
@@ -283,6 +297,21 @@ impl Config {
     pub fn encryption_key(&self) -> Option<&[u8; 32]> {
         self.token_encryption_key.as_ref()
     }
+}
+
+/// `API_CALL_CONCURRENCY` and `API_CALL_MAX_PENDING_PER_WORKSPACE`. A queue's slots must
+/// outnumber one workspace's cap, so one workspace's whole backlog can never hold every slot of
+/// the queue it shares with others.
+fn api_call_slots(env: &Vars<'_>) -> Result<(u16, u16), ConfigError> {
+    let concurrency = env.ranged("API_CALL_CONCURRENCY", 64, 2..=1_024)?;
+    let cap = env.ranged("API_CALL_MAX_PENDING_PER_WORKSPACE", 20, 1..=1_000)?;
+    if cap >= concurrency {
+        return Err(invalid(
+            "API_CALL_MAX_PENDING_PER_WORKSPACE",
+            "must be below API_CALL_CONCURRENCY, so one workspace cannot fill a call queue's slots",
+        ));
+    }
+    Ok((concurrency, cap))
 }
 
 fn decode_key(text: String) -> Result<[u8; 32], ConfigError> {

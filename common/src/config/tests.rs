@@ -45,3 +45,14 @@ fn out_of_range_number_is_refused_by_name() {
     .expect_err("refused");
     assert_eq!(err.name, "EVENT_PARTITIONS");
 }
+
+#[test]
+fn a_call_cap_that_could_fill_a_queue_is_refused() {
+    let err = Config::from_vars(&vars(&[
+        ("TOKEN_ENCRYPTION_KEY", KEY),
+        ("API_CALL_CONCURRENCY", "16"),
+        ("API_CALL_MAX_PENDING_PER_WORKSPACE", "16"),
+    ]))
+    .expect_err("refused");
+    assert_eq!(err.name, "API_CALL_MAX_PENDING_PER_WORKSPACE");
+}

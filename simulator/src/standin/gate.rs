@@ -1,5 +1,5 @@
 //! What happens to every request before and after its route: scripted faults, the rate limit,
-//! random latency, drops and 503s, the token check, and recording. The order is the one a real
+//! random latency, drops and 503s, the token check and the caller's rights, and recording. The order is the one a real
 //! deployment has: a fault in front of the API, then the limiter, then the backend.
 
 use std::sync::Arc;
@@ -11,7 +11,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
 use super::answer::{error, error_retry_after};
-use super::auth::{Denial, check_token};
+use super::auth::{Caller, Denial, check_token};
 use super::connection::ConnectionAbort;
 use super::faults::Fault;
 use super::rate_limit::Admission;
@@ -64,6 +64,11 @@ pub(crate) async fn gate(
             status: 0,
             admitted: false,
             at: Instant::now(),
+            caller: Caller::Unchecked,
+            token_sha256: request
+                .headers()
+                .get("x-addon-token")
+                .map(|token| common::crypto::sha256_hex(token.as_bytes())),
         },
         abort: request
             .extensions()
@@ -123,7 +128,7 @@ pub(crate) async fn gate(
         .get("x-addon-token")
         .and_then(|v| v.to_str().ok());
     match check_token(shared.verifier.as_ref(), token, &visit.record.workspace_id) {
-        Ok(()) => {}
+        Ok(caller) => visit.record.caller = caller,
         Err(Denial::Unauthenticated) => {
             let response = error(
                 StatusCode::UNAUTHORIZED,
@@ -135,6 +140,17 @@ pub(crate) async fn gate(
             let response = error(StatusCode::FORBIDDEN, "Access denied to this workspace");
             return visit.finish(response);
         }
+    }
+    if !visit
+        .record
+        .caller
+        .may(&visit.record.method, &visit.record.path)
+    {
+        let response = error(
+            StatusCode::FORBIDDEN,
+            "Your role in this workspace does not allow this",
+        );
+        return visit.finish(response);
     }
 
     let response = next.run(request).await;

@@ -42,6 +42,7 @@ use std::time::Duration;
 
 use crate::signer::ClockifySigner;
 
+pub use auth::Caller;
 pub use faults::{Fault, FaultMatch, FaultScript};
 pub use recorder::{RecordedRequest, Recorder};
 pub use server::StandIn;
@@ -60,8 +61,10 @@ pub struct StandInConfig {
     pub failure_rate_5xx: f64,
     /// Share of admitted requests whose connection is dropped at random, unanswered.
     pub drop_rate: f64,
-    /// When set, `X-Addon-Token` must be an RS256 JWT verifying with this key (401 otherwise)
-    /// whose `workspaceId` is the path's workspace (403 otherwise). `None`: any non-empty token.
+    /// When set, `X-Addon-Token` must be an RS256 JWT verifying with this key (401 otherwise),
+    /// unexpired when it has an `exp`, whose `workspaceId` is the path's workspace (403
+    /// otherwise). `None`: any non-empty token. Either way a user token (with `workspaceRole`)
+    /// of a member may only read, and not the webhooks (403).
     pub public_key_pem: Option<String>,
     /// Signs created webhooks' `authToken` as Clockify would, so they verify at ingress; without
     /// it the token is a random string.

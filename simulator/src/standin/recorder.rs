@@ -4,6 +4,7 @@
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+use super::auth::Caller;
 use super::lock;
 
 /// One request as the stand-in answered it.
@@ -23,6 +24,11 @@ pub struct RecordedRequest {
     pub admitted: bool,
     /// When the rate limiter saw it (arrival for requests a scripted fault answered).
     pub at: Instant,
+    /// Who the token said was calling; `Unchecked` when the request was answered before.
+    pub caller: Caller,
+    /// SHA-256 (hex) of the `X-Addon-Token` sent, so a test can tell which token a client used
+    /// without the stand-in keeping tokens.
+    pub token_sha256: Option<String>,
 }
 
 /// The log of answered requests; shared by the server and the test holding the handle.

@@ -13,5 +13,7 @@ mod processes;
 mod rejections;
 mod signatures;
 mod studio;
+mod studio_fairness;
+mod studio_viewer;
 mod trust_boundaries;
 mod uninstall;

@@ -106,3 +106,63 @@ async fn a_created_webhook_carries_a_token_signed_for_the_callers_installation()
     assert_eq!(after, json!([]));
     standin.stop().await;
 }
+
+#[tokio::test]
+async fn a_members_user_token_reads_but_cannot_touch_webhooks_or_write_and_an_expired_one_is_refused()
+ {
+    let signer = ClockifySigner::test_key("studio");
+    let standin = checking_standin(&signer).await;
+    let url = standin.api_url();
+    let member = Api::new(
+        &standin,
+        &signer.user_token("w1", "addon-1", "u1", "USER", &url),
+    );
+    let admin = Api::new(
+        &standin,
+        &signer.user_token("w1", "addon-1", "u2", "ADMIN", &url),
+    );
+    let mut claims = signer.base_claims("w1", "addon-1");
+    claims["workspaceRole"] = json!("OWNER");
+    claims["exp"] = json!(1_000_000_000);
+    let expired = Api::new(&standin, &signer.sign(&claims));
+    let project = json!({"name": "by a member"});
+
+    let member_reads = member
+        .get("/v1/workspaces/w1/tags")
+        .await
+        .expect("an answer");
+    let member_hooks = member
+        .get("/v1/workspaces/w1/webhooks")
+        .await
+        .expect("an answer");
+    let member_writes = member
+        .send_json(
+            reqwest::Method::POST,
+            "/v1/workspaces/w1/projects",
+            &project,
+        )
+        .await
+        .expect("an answer");
+    let admin_hooks = admin
+        .get("/v1/workspaces/w1/webhooks")
+        .await
+        .expect("an answer");
+    let expired_reads = expired
+        .get("/v1/workspaces/w1/tags")
+        .await
+        .expect("an answer");
+
+    assert_eq!(member_reads.status(), 200);
+    assert_eq!(member_hooks.status(), 403);
+    assert_eq!(member_writes.status(), 403);
+    assert_eq!(admin_hooks.status(), 200);
+    assert_eq!(expired_reads.status(), 401);
+    let callers: Vec<_> = standin
+        .recorder()
+        .requests()
+        .into_iter()
+        .map(|r| r.caller)
+        .collect();
+    assert!(matches!(&callers[0], crate::standin::Caller::User { role, .. } if role == "USER"));
+    standin.stop().await;
+}

@@ -10,7 +10,7 @@ use lapin::options::{ExchangeDeclareOptions, QueueBindOptions, QueueDeclareOptio
 use lapin::types::{AMQPValue, FieldTable, LongString, ShortString};
 use lapin::{Channel, ConnectionProperties, ExchangeKind};
 
-use crate::config::Config;
+use crate::config::{Config, DEFAULT_API_CALL_PARTITIONS, DEFAULT_BOOTSTRAP_PARTITIONS};
 use crate::jobs::{JobMessage, JobQueue};
 use crate::messages::partition_of;
 
@@ -22,12 +22,6 @@ pub struct QueueNames {
     bootstrap_partitions: u16,
     api_call_partitions: u16,
 }
-
-/// Bootstrap partitions when the config does not say.
-pub const DEFAULT_BOOTSTRAP_PARTITIONS: u16 = 4;
-
-/// API Studio call partitions when the config does not say.
-pub const DEFAULT_API_CALL_PARTITIONS: u16 = 4;
 
 impl QueueNames {
     pub fn new(prefix: &str, partitions: u16) -> Self {

@@ -5,7 +5,7 @@ use axum::extract::{Path, Query, State};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use common::dead_letters::{Action, DeadLetterError, act, list};
+use crate::dead_letters::{Action, DeadLetterError, act, list};
 
 use crate::AppState;
 use crate::error::ApiError;

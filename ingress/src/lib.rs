@@ -3,6 +3,7 @@
 
 pub mod body;
 pub mod bootstrap_api;
+pub mod dead_letters;
 pub mod dead_letters_api;
 pub mod enqueue;
 pub mod error;
@@ -15,6 +16,7 @@ pub mod request_id;
 pub mod routes;
 pub mod sidebar;
 pub mod studio_api;
+pub mod token_cache;
 pub mod user_auth;
 pub mod webhooks;
 
@@ -27,12 +29,12 @@ use axum::routing::get;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
+use crate::token_cache::CachedVerifier;
 use common::broker::{QueueNames, connection_pool, declare_topology_with};
 use common::config::Config;
 use common::crypto::TokenCipher;
 use common::publisher::Publisher;
 use common::token::TokenVerifier;
-use common::token_cache::CachedVerifier;
 
 use crate::metrics::IngressMetrics;
 

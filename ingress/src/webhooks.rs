@@ -14,11 +14,11 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::Value;
 
+use crate::token_cache::CacheOutcome;
 use common::crypto::sha256_hex;
 use common::events::EventType;
 use common::messages::{Event, EventMessage, SignatureScheme, WebhookEvent};
 use common::token::{VerifyError, looks_like_jwt};
-use common::token_cache::CacheOutcome;
 use common::webhook_hmac::{HmacError, HmacSignature};
 
 use crate::AppState;

@@ -15,7 +15,7 @@ use reqwest::Method;
 use serde_json::Value;
 use uuid::Uuid;
 
-use common::clockify_client::{OutboundError, OutboundRequest};
+use clockify_client::client::{OutboundError, OutboundRequest, RetryPolicy};
 
 use crate::WorkerState;
 use crate::api_call_body::capture_body;
@@ -111,7 +111,7 @@ pub async fn run_api_call(
             body: call.body.as_ref(),
             token: &token,
             group: &call.tag,
-            retry: state.config.outbound.call_retry(),
+            retry: RetryPolicy::for_calls(&state.config.outbound),
         })
         .await;
     drop(token);

@@ -5,7 +5,7 @@
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use common::clockify_client::OutboundRequest;
+use clockify_client::client::{OutboundRequest, RetryPolicy};
 use common::crypto::sha256_hex;
 
 use crate::WorkerState;
@@ -64,7 +64,7 @@ pub async fn register(
                 body: Some(&body),
                 token: &installation.token,
                 group: "webhooks",
-                retry: outbound.webhook_retry(),
+                retry: RetryPolicy::for_webhooks(outbound),
             })
             .await;
         let created = match answer {
@@ -162,7 +162,7 @@ pub async fn delete_registered(
                     body: None,
                     token: &token,
                     group: "webhooks",
-                    retry: outbound.webhook_retry(),
+                    retry: RetryPolicy::for_webhooks(outbound),
                 })
                 .await;
             match answer {

@@ -16,6 +16,7 @@ pub mod metrics;
 pub mod ops;
 pub mod outcome;
 pub mod reconciler;
+pub mod redaction;
 pub mod store;
 pub mod subscription;
 pub mod webhooks;
@@ -29,14 +30,14 @@ use sqlx::PgPool;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
-use common::allowed_hosts::AllowedHosts;
+use clockify_client::allowed_hosts::AllowedHosts;
+use clockify_client::client::ClockifyClient;
+use clockify_client::rate_limit::{RateLimitSettings, RateLimiter};
 use common::broker::{QueueNames, connection_pool, declare_topology_with};
-use common::clockify_client::ClockifyClient;
 use common::config::Config;
 use common::crypto::TokenCipher;
 use common::jobs::JobQueue;
 use common::publisher::Publisher;
-use common::rate_limit::{RateLimitSettings, RateLimiter};
 
 use crate::metrics::WorkerMetrics;
 

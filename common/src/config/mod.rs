@@ -26,6 +26,12 @@ yQIDAQAB
 -----END PUBLIC KEY-----
 ";
 
+/// Bootstrap partition queues when `BOOTSTRAP_PARTITIONS` does not say.
+pub const DEFAULT_BOOTSTRAP_PARTITIONS: u16 = 4;
+
+/// API Studio call partition queues when `API_CALL_PARTITIONS` does not say.
+pub const DEFAULT_API_CALL_PARTITIONS: u16 = 4;
+
 /// A configuration value that could not be accepted; the message names the variable.
 #[derive(Debug, thiserror::Error)]
 #[error("invalid configuration: {name}: {reason}")]
@@ -266,7 +272,7 @@ impl Config {
                 time_entries_days: env.ranged("BOOTSTRAP_TIME_ENTRIES_DAYS", 90, 1..=3_650)?,
                 partitions: env.ranged(
                     "BOOTSTRAP_PARTITIONS",
-                    crate::broker::DEFAULT_BOOTSTRAP_PARTITIONS,
+                    DEFAULT_BOOTSTRAP_PARTITIONS,
                     1..=64,
                 )?,
                 concurrency: env.ranged("BOOTSTRAP_CONCURRENCY", 4, 1..=64)?,
@@ -283,7 +289,7 @@ impl Config {
             )?,
             api_call_partitions: env.ranged(
                 "API_CALL_PARTITIONS",
-                crate::broker::DEFAULT_API_CALL_PARTITIONS,
+                DEFAULT_API_CALL_PARTITIONS,
                 1..=64,
             )?,
             api_call_concurrency,

@@ -4,7 +4,7 @@
 
 use std::time::{Duration, Instant};
 
-use common::broker::DEFAULT_API_CALL_PARTITIONS;
+use common::config::DEFAULT_API_CALL_PARTITIONS;
 use common::messages::partition_of;
 use integration_tests::{TestApp, TestEnv};
 use serde_json::json;

@@ -7,7 +7,7 @@ use serde_json::Value;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
-use common::clockify_client::OutboundRequest;
+use clockify_client::client::{OutboundRequest, RetryPolicy};
 
 use crate::WorkerState;
 use crate::bootstrap::store;
@@ -70,7 +70,7 @@ pub async fn run_unit(
                 body: None,
                 token: &installation.token,
                 group: "bootstrap",
-                retry: state.config.outbound.call_retry(),
+                retry: RetryPolicy::for_calls(&state.config.outbound),
             })
             .await;
         let page = match response {

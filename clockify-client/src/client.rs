@@ -12,8 +12,10 @@ use std::time::{Duration, Instant};
 use backon::{BackoffBuilder as _, ExponentialBuilder};
 use reqwest::{Method, StatusCode, header};
 
+use common::config::OutboundConfig;
+
 use crate::allowed_hosts::{AllowedHosts, HostError};
-use crate::outbound_metrics::OutboundMetrics;
+use crate::metrics::OutboundMetrics;
 use crate::rate_limit::RateLimiter;
 
 /// How often and how patiently a request is retried.
@@ -24,22 +26,22 @@ pub struct RetryPolicy {
     pub cap: Duration,
 }
 
-impl crate::config::OutboundConfig {
-    /// The retry policy of bootstrap reads and studio calls.
-    pub fn call_retry(&self) -> RetryPolicy {
-        RetryPolicy {
-            max_retries: self.max_retries,
-            base: self.backoff_base,
-            cap: self.backoff_cap,
+impl RetryPolicy {
+    /// The retry policy of bootstrap reads and studio calls (`OUTBOUND_*`).
+    pub fn for_calls(config: &OutboundConfig) -> Self {
+        Self {
+            max_retries: config.max_retries,
+            base: config.backoff_base,
+            cap: config.backoff_cap,
         }
     }
 
     /// The retry policy of webhook registration and deletion (`WEBHOOK_REQUEST_*`).
-    pub fn webhook_retry(&self) -> RetryPolicy {
-        RetryPolicy {
-            max_retries: self.webhook_max_retries,
-            base: self.webhook_backoff_base,
-            cap: self.webhook_backoff_cap,
+    pub fn for_webhooks(config: &OutboundConfig) -> Self {
+        Self {
+            max_retries: config.webhook_max_retries,
+            base: config.webhook_backoff_base,
+            cap: config.webhook_backoff_cap,
         }
     }
 }

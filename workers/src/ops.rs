@@ -33,7 +33,7 @@ async fn get_ready(State(state): State<WorkerState>) -> Response {
         "postgres",
         match database {
             Ok(Ok(_)) => Check::ok(true),
-            Ok(Err(error)) => Check::failed(true, error.to_string()),
+            Ok(Err(error)) => Check::unreachable(true, "postgres", &error),
             Err(_) => Check::failed(true, "timed out"),
         },
     );
@@ -43,7 +43,7 @@ async fn get_ready(State(state): State<WorkerState>) -> Response {
         match broker {
             Ok(Ok(connection)) if connection.status().connected() => Check::ok(true),
             Ok(Ok(_)) => Check::failed(true, "connection closed"),
-            Ok(Err(error)) => Check::failed(true, error.to_string()),
+            Ok(Err(error)) => Check::unreachable(true, "rabbitmq", &error),
             Err(_) => Check::failed(true, "timed out"),
         },
     );

@@ -122,14 +122,21 @@ async fn two_workspaces_bootstrapping_at_once_each_get_their_own_fifty_per_secon
             app.wait_for_bootstrap(ws, Duration::from_secs(120)).await,
             "completed"
         );
-        assert_eq!(clockify.recorder().too_many_requests(ws), 0, "{ws} throttled");
+        assert_eq!(
+            clockify.recorder().too_many_requests(ws),
+            0,
+            "{ws} throttled"
+        );
         assert_eq!(entity_count(&app, ws).await, spec.entity_count() as i64);
         assert_eq!(
             clockify.recorder().count(ws),
             spec.bootstrap_request_count(PAGE_SIZE),
             "{ws}: every page read once"
         );
-        println!("{ws} steady rate {:.1} requests/s", steady_rate(&clockify, ws));
+        println!(
+            "{ws} steady rate {:.1} requests/s",
+            steady_rate(&clockify, ws)
+        );
     }
     // Both imports ran side by side: each one's middle 80% of requests overlaps the other's, so
     // neither waited for the other's budget (that the two budgets are separate buckets is shown

@@ -112,7 +112,11 @@ async fn one_workspace_spending_its_budget_leaves_another_untouched() {
     };
     let redis = RateLimiter::connect_redis("redis://127.0.0.1:6379/0").await;
     assert!(redis.is_some(), "Redis answers on 127.0.0.1:6379");
-    let limiter = RateLimiter::new(settings, redis, std::sync::Arc::new(OutboundMetrics::new(&common::metrics::registry())));
+    let limiter = RateLimiter::new(
+        settings,
+        redis,
+        std::sync::Arc::new(OutboundMetrics::new(&common::metrics::registry())),
+    );
 
     assert_eq!(limiter.acquire("ws-spender").await, LimiterMode::Shared);
     let second_of_spender = {

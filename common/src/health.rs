@@ -66,6 +66,12 @@ impl Check {
         Self::failed(critical, "unreachable")
     }
 
+    /// Down because it did not answer in time (logged, like `unreachable`).
+    pub fn timed_out(critical: bool, dependency: &'static str) -> Self {
+        tracing::warn!(dependency, "readiness check timed out");
+        Self::failed(critical, "timed out")
+    }
+
     pub fn degraded(detail: &'static str) -> Self {
         Self {
             status: "degraded",

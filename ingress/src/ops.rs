@@ -33,7 +33,7 @@ pub async fn get_ready(State(state): State<AppState>) -> Response {
         match database {
             Ok(Ok(_)) => Check::ok(false),
             Ok(Err(error)) => Check::unreachable(false, "postgres", &error),
-            Err(_) => Check::failed(false, "timed out"),
+            Err(_) => Check::timed_out(false, "postgres"),
         },
     );
     if !state.config.require_signature_verification {

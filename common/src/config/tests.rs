@@ -45,3 +45,18 @@ fn out_of_range_number_is_refused_by_name() {
     .expect_err("refused");
     assert_eq!(err.name, "EVENT_PARTITIONS");
 }
+
+#[test]
+fn frame_ancestors_default_to_clockify_and_refuse_another_directive() {
+    let config = Config::from_vars(&vars(&[("TOKEN_ENCRYPTION_KEY", KEY)])).expect("valid");
+    assert_eq!(
+        config.http.ui_frame_ancestors,
+        "https://*.clockify.me https://clockify.me"
+    );
+    let err = Config::from_vars(&vars(&[
+        ("TOKEN_ENCRYPTION_KEY", KEY),
+        ("UI_FRAME_ANCESTORS", "https://a.example; script-src *"),
+    ]))
+    .expect_err("refused");
+    assert_eq!(err.name, "UI_FRAME_ANCESTORS");
+}

@@ -3,6 +3,7 @@
 mod bootstrap;
 mod dead_letters;
 mod extra_webhooks;
+mod hostile_clients;
 mod idempotency;
 mod lifecycle;
 mod limiter_fallback;

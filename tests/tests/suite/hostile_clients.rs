@@ -1,0 +1,476 @@
+//! Ingress against clients that try to wear it down: slow headers, bodies that never come, idle
+//! connections, floods of concurrent requests, a flood that would fill the broker, made-up methods
+//! and paths, a page framed or scripted by someone else, and `/ready` leaking driver text.
+
+use std::time::{Duration, Instant};
+
+use common::events::EventType;
+use integration_tests::{TestApp, TestEnv};
+use serde_json::Value;
+use simulator::payloads;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+/// Short timeouts, so the tests wait seconds, not minutes.
+const SHORT_TIMEOUTS: [(&str, &str); 3] = [
+    ("INGRESS_HEADER_TIMEOUT_SECS", "1"),
+    ("INGRESS_BODY_TIMEOUT_SECS", "1"),
+    ("INGRESS_IDLE_TIMEOUT_SECS", "3"),
+];
+
+async fn connect(app: &TestApp) -> TcpStream {
+    TcpStream::connect(app.address).await.expect("connect")
+}
+
+/// Reads until the peer closes (EOF or reset) and says how long that took; fails after `limit`.
+async fn time_until_closed(stream: &mut TcpStream, limit: Duration) -> Duration {
+    let started = Instant::now();
+    let mut buffer = [0u8; 4096];
+    loop {
+        match tokio::time::timeout_at(
+            tokio::time::Instant::from_std(started + limit),
+            stream.read(&mut buffer),
+        )
+        .await
+        {
+            Err(_) => panic!("the connection was still open after {limit:?}"),
+            Ok(Ok(0)) | Ok(Err(_)) => return started.elapsed(),
+            Ok(Ok(_)) => {}
+        }
+    }
+}
+
+/// A raw answer: status, head (lower-cased), body.
+struct RawResponse {
+    status: u16,
+    head: String,
+    body: String,
+}
+
+/// Reads one HTTP/1.1 response with a `Content-Length` body.
+async fn read_response(stream: &mut TcpStream) -> RawResponse {
+    let mut bytes = Vec::new();
+    let mut buffer = [0u8; 4096];
+    let head_end = loop {
+        if let Some(at) = bytes.windows(4).position(|w| w == b"\r\n\r\n") {
+            break at + 4;
+        }
+        let read = tokio::time::timeout(Duration::from_secs(10), stream.read(&mut buffer))
+            .await
+            .expect("an answer in time")
+            .expect("read");
+        assert!(read > 0, "closed before an answer");
+        bytes.extend_from_slice(&buffer[..read]);
+    };
+    let head = String::from_utf8_lossy(&bytes[..head_end]).to_ascii_lowercase();
+    let status = head[9..12].parse().expect("status code");
+    let length: usize = head
+        .lines()
+        .find_map(|l| l.strip_prefix("content-length:"))
+        .map(|v| v.trim().parse().expect("length"))
+        .unwrap_or(0);
+    while bytes.len() < head_end + length {
+        let read = stream.read(&mut buffer).await.expect("read body");
+        assert!(read > 0, "closed mid-body");
+        bytes.extend_from_slice(&buffer[..read]);
+    }
+    RawResponse {
+        status,
+        head,
+        body: String::from_utf8_lossy(&bytes[head_end..head_end + length]).into_owned(),
+    }
+}
+
+/// The head of a validly signed NEW_PROJECT delivery announcing `length` body bytes.
+fn signed_webhook_head(app: &TestApp, workspace_id: &str, length: usize) -> String {
+    let token = app
+        .env
+        .signer
+        .webhook_token(workspace_id, "addon-hostile", "NEW_PROJECT");
+    format!(
+        "POST {} HTTP/1.1\r\nHost: ingress\r\nContent-Type: application/json\r\nClockify-Signature: {token}\r\nClockify-Webhook-Event-Type: NEW_PROJECT\r\nContent-Length: {length}\r\n\r\n",
+        EventType::NewProject.path()
+    )
+}
+
+/// The value of one exact series in a metrics text (0 when absent).
+fn sample(metrics: &str, series: &str) -> f64 {
+    metrics
+        .lines()
+        .find_map(|line| line.strip_prefix(series)?.strip_prefix(' '))
+        .map(|v| v.trim().parse().expect("a number"))
+        .unwrap_or(0.0)
+}
+
+#[tokio::test]
+async fn a_client_that_stops_mid_headers_is_disconnected_within_the_header_timeout() {
+    let app = TestApp::spawn_with(TestEnv::new(), false, &SHORT_TIMEOUTS).await;
+
+    // Half a request line and headers, then nothing: the slowloris move.
+    let mut slow = connect(&app).await;
+    slow.write_all(b"POST /webhooks/new-project HTTP/1.1\r\nHost: ingress\r\nContent-Ty")
+        .await
+        .expect("write");
+    // And a connection that sends nothing at all.
+    let mut silent = connect(&app).await;
+
+    let slow_lasted = time_until_closed(&mut slow, Duration::from_secs(10)).await;
+    let silent_lasted = time_until_closed(&mut silent, Duration::from_secs(10)).await;
+
+    // Closed by the 1 s header timeout, not before it and not by the 3 s idle timeout.
+    assert!(slow_lasted >= Duration::from_millis(900), "{slow_lasted:?}");
+    assert!(
+        slow_lasted < Duration::from_millis(2_900),
+        "{slow_lasted:?}"
+    );
+    assert!(
+        silent_lasted < Duration::from_millis(2_900),
+        "{silent_lasted:?}"
+    );
+    let metrics = app.metrics().await;
+    assert_eq!(
+        sample(
+            &metrics,
+            r#"studio_http_connection_timeouts_total{phase="header"}"#
+        ),
+        2.0,
+        "{metrics}"
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_signed_request_whose_body_never_comes_gets_408_within_the_body_timeout() {
+    let overrides = [
+        ("INGRESS_HEADER_TIMEOUT_SECS", "5"),
+        ("INGRESS_BODY_TIMEOUT_SECS", "1"),
+        ("INGRESS_IDLE_TIMEOUT_SECS", "5"),
+    ];
+    let app = TestApp::spawn_with(TestEnv::new(), false, &overrides).await;
+
+    let mut stream = connect(&app).await;
+    stream
+        .write_all(signed_webhook_head(&app, "ws-trickle", 200).as_bytes())
+        .await
+        .expect("write");
+    // Two bytes of the promised 200, then silence.
+    stream.write_all(b"{\"").await.expect("write");
+    let started = Instant::now();
+    let response = read_response(&mut stream).await;
+    let waited = started.elapsed();
+
+    assert_eq!(response.status, 408, "{}", response.body);
+    let body: Value = serde_json::from_str(&response.body).expect("JSON error body");
+    assert_eq!(body["error"]["code"], "request_timeout");
+    assert!(waited >= Duration::from_millis(900), "{waited:?}");
+    assert!(waited < Duration::from_secs(5), "{waited:?}");
+    time_until_closed(&mut stream, Duration::from_secs(5)).await;
+    assert_eq!(app.queued_events().await, 0);
+    assert_eq!(
+        sample(&app.metrics().await, "studio_http_body_timeouts_total"),
+        1.0
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn an_idle_keep_alive_connection_is_closed_after_the_idle_timeout_not_the_header_timeout() {
+    let app = TestApp::spawn_with(TestEnv::new(), false, &SHORT_TIMEOUTS).await;
+
+    let mut stream = connect(&app).await;
+    stream
+        .write_all(b"GET /health HTTP/1.1\r\nHost: ingress\r\n\r\n")
+        .await
+        .expect("write");
+    assert_eq!(read_response(&mut stream).await.status, 200);
+    let lasted = time_until_closed(&mut stream, Duration::from_secs(10)).await;
+
+    // Kept alive past the 1 s header timeout, closed by the 3 s idle timeout.
+    assert!(lasted >= Duration::from_millis(2_700), "{lasted:?}");
+    assert!(lasted < Duration::from_secs(6), "{lasted:?}");
+    assert_eq!(
+        sample(
+            &app.metrics().await,
+            r#"studio_http_connection_timeouts_total{phase="idle"}"#
+        ),
+        1.0
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn requests_over_the_concurrency_bound_are_shed_at_once_with_503_and_retry_after() {
+    let overrides = [
+        ("INGRESS_MAX_CONCURRENT_REQUESTS", "2"),
+        ("INGRESS_BODY_TIMEOUT_SECS", "60"),
+    ];
+    let app = TestApp::spawn_with(TestEnv::new(), false, &overrides).await;
+
+    // Two signed deliveries whose bodies never come hold both permits.
+    let mut held = Vec::new();
+    for _ in 0..2 {
+        let mut stream = connect(&app).await;
+        stream
+            .write_all(signed_webhook_head(&app, "ws-flood", 100).as_bytes())
+            .await
+            .expect("write");
+        held.push(stream);
+    }
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while sample(&app.metrics().await, "studio_http_requests_in_flight") < 2.0 {
+        assert!(Instant::now() < deadline, "the held requests never started");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+
+    let shed = app
+        .http
+        .get(app.url("/manifest"))
+        .send()
+        .await
+        .expect("answer");
+    assert_eq!(shed.status(), 503);
+    assert!(shed.headers().contains_key("retry-after"));
+    let body: Value = shed.json().await.expect("JSON error body");
+    assert_eq!(body["error"]["code"], "overloaded");
+    // Probes and scrapes still get through.
+    let health = app
+        .http
+        .get(app.url("/health"))
+        .send()
+        .await
+        .expect("health");
+    assert_eq!(health.status(), 200);
+    let metrics = app.metrics().await;
+    assert_eq!(sample(&metrics, "studio_http_requests_shed_total"), 1.0);
+
+    // Once the held clients go away, their permits come back.
+    drop(held);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while sample(&app.metrics().await, "studio_http_requests_in_flight") > 0.0 {
+        assert!(Instant::now() < deadline, "the permits never came back");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let manifest = app.http.get(app.url("/manifest")).send().await.expect("ok");
+    assert_eq!(manifest.status(), 200);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_full_event_partition_refuses_further_webhooks_with_503_and_keeps_its_length() {
+    let app = TestApp::spawn_with(TestEnv::new(), false, &[("EVENT_QUEUE_MAX_LENGTH", "3")]).await;
+    let token = app
+        .env
+        .signer
+        .webhook_token("ws-flooder", "addon-flooder", "NEW_PROJECT");
+
+    let mut statuses = Vec::new();
+    for i in 0..6 {
+        let body = payloads::project("ws-flooder", &format!("p{i}"), "flood");
+        let response = app.post_webhook(EventType::NewProject, &token, &body).await;
+        let status = response.status().as_u16();
+        if status == 503 {
+            assert!(response.headers().contains_key("retry-after"));
+            let error: Value = response.json().await.expect("JSON error body");
+            assert_eq!(error["error"]["code"], "unavailable");
+        }
+        statuses.push(status);
+    }
+
+    // The first three are taken; a quorum queue refuses once it is *over* its length, so one
+    // more may slip in (RabbitMQ's documented slack), and from then on every publish is refused.
+    let accepted = statuses.iter().filter(|s| **s == 200).count();
+    assert!(statuses.starts_with(&[200, 200, 200]), "{statuses:?}");
+    assert!(accepted <= 4, "{statuses:?}");
+    assert!(
+        statuses[accepted..].iter().all(|s| *s == 503),
+        "{statuses:?}"
+    );
+    assert_eq!(app.queued_events().await as usize, accepted);
+    assert_eq!(
+        sample(
+            &app.metrics().await,
+            r#"studio_publish_failures_total{reason="queue_full"}"#
+        ),
+        (6 - accepted) as f64
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn made_up_methods_and_paths_leave_the_request_series_bounded() {
+    let app = TestApp::spawn_ingress_only().await;
+    let series = |metrics: &str| -> Vec<String> {
+        metrics
+            .lines()
+            .filter(|l| l.starts_with("studio_http_requests_total{"))
+            .map(|l| l.split(' ').next().unwrap_or("").to_owned())
+            .collect()
+    };
+    // Scrape twice so the scrape's own series exists before counting.
+    app.metrics().await;
+    let before = series(&app.metrics().await);
+
+    let mut made_up = Vec::new();
+    for i in 0..300 {
+        let token = uuid::Uuid::new_v4()
+            .simple()
+            .to_string()
+            .to_ascii_uppercase();
+        let method = reqwest::Method::from_bytes(format!("X{}", &token[..10]).as_bytes())
+            .expect("a valid method token");
+        // Half on paths that do not exist, half on one that does.
+        let path = if i % 2 == 0 {
+            format!("/probe-{}", &token[10..20])
+        } else {
+            "/health".to_owned()
+        };
+        let response = app
+            .http
+            .request(method, app.url(&path))
+            .send()
+            .await
+            .expect("answer");
+        assert!(response.status().is_client_error(), "{path}");
+        made_up.push(token);
+    }
+
+    let metrics = app.metrics().await;
+    let after = series(&metrics);
+    let new: Vec<&String> = after.iter().filter(|s| !before.contains(s)).collect();
+    assert!(new.len() <= 2, "{new:#?}");
+    for s in &new {
+        assert!(s.contains(r#"method="other""#), "{s}");
+    }
+    for token in &made_up {
+        assert!(!metrics.contains(&token[..10]), "request data in a label");
+    }
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn the_sidebar_page_allows_only_clockify_to_frame_it_and_runs_no_inline_code() {
+    let app = TestApp::spawn_ingress_only().await;
+
+    let page = app
+        .http
+        .get(app.url("/ui?auth_token=whatever"))
+        .send()
+        .await
+        .expect("page");
+    assert_eq!(page.status(), 200);
+    let headers = page.headers().clone();
+    let policy = headers["content-security-policy"].to_str().expect("ascii");
+    for directive in [
+        "default-src 'none'",
+        "script-src 'self'",
+        "style-src 'self'",
+        "connect-src 'self'",
+        "frame-ancestors https://*.clockify.me https://clockify.me",
+    ] {
+        assert!(
+            policy.contains(directive),
+            "{directive} missing in {policy}"
+        );
+    }
+    assert!(!policy.contains("unsafe"), "{policy}");
+    assert_eq!(headers["x-content-type-options"], "nosniff");
+    assert_eq!(headers["referrer-policy"], "no-referrer");
+    let html = page.text().await.expect("html").to_ascii_lowercase();
+
+    // No inline script, style or handler: every script has a src and an empty body.
+    assert!(!html.contains("<style"), "inline <style>");
+    assert!(!html.contains(" style="), "inline style attribute");
+    assert!(!html.contains(" onclick=") && !html.contains(" onload="));
+    for script in html.split("<script").skip(1) {
+        let (open, rest) = script.split_once('>').expect("a tag");
+        assert!(open.contains("src="), "inline <script>");
+        assert!(rest.starts_with("</script>"), "a script with a body");
+    }
+    // The assets the page names are served with their types and nosniff.
+    for (path, content_type) in [
+        ("/ui/app.js", "text/javascript"),
+        ("/ui/app.css", "text/css"),
+    ] {
+        assert!(
+            html.contains(&format!("\"{path}\"")),
+            "{path} not referenced"
+        );
+        let asset = app.http.get(app.url(path)).send().await.expect("asset");
+        assert_eq!(asset.status(), 200);
+        let served = asset.headers()["content-type"].to_str().expect("ascii");
+        assert!(served.starts_with(content_type), "{path}: {served}");
+        assert_eq!(asset.headers()["x-content-type-options"], "nosniff");
+    }
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn ready_names_the_dependency_that_is_down_without_driver_text() {
+    // Ingress with a database that is not there.
+    let app = TestApp::spawn_with(
+        TestEnv::new(),
+        false,
+        &[("DATABASE_URL", "postgres://postgres@127.0.0.1:1/nowhere")],
+    )
+    .await;
+
+    let ready = app.http.get(app.url("/ready")).send().await.expect("ready");
+    let text = ready.text().await.expect("text");
+    let body: Value = serde_json::from_str(&text).expect("json");
+
+    assert_eq!(body["checks"]["postgres"]["status"], "unavailable");
+    // A fixed phrase: refused connections are retried until the check's 2 s bound.
+    let detail = body["checks"]["postgres"]["detail"]
+        .as_str()
+        .expect("detail");
+    assert!(["unreachable", "timed out"].contains(&detail), "{text}");
+    assert_eq!(body["checks"]["rabbitmq"]["status"], "ok");
+    for leak in ["refused", "error", "127.0.0.1", "nowhere", "os "] {
+        assert!(
+            !text.to_ascii_lowercase().contains(leak),
+            "{leak} in {text}"
+        );
+    }
+    assert!(app.logs.text().contains("readiness check"));
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn workers_ready_names_a_lost_database_without_driver_text() {
+    let app = TestApp::spawn().await;
+    let workers = format!("http://{}", app.workers_address.expect("worker"));
+    // The worker's database disappears under it.
+    let admin = sqlx::PgPool::connect("postgres://postgres@127.0.0.1:5432/postgres")
+        .await
+        .expect("admin connection");
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "drop database studio_test_{} with (force)",
+        app.env.id
+    )))
+    .execute(&admin)
+    .await
+    .expect("drop database");
+
+    let ready = app
+        .http
+        .get(format!("{workers}/ready"))
+        .send()
+        .await
+        .expect("ready");
+    let status = ready.status();
+    let text = ready.text().await.expect("text");
+    let body: Value = serde_json::from_str(&text).expect("json");
+
+    assert_eq!(status, 503, "{text}");
+    let detail = body["checks"]["postgres"]["detail"]
+        .as_str()
+        .expect("detail");
+    assert!(["unreachable", "timed out"].contains(&detail), "{text}");
+    for leak in ["does not exist", "studio_test_", "error", "fatal"] {
+        assert!(
+            !text.to_ascii_lowercase().contains(leak),
+            "{leak} in {text}"
+        );
+    }
+    app.stop().await;
+}

@@ -474,3 +474,39 @@ async fn workers_ready_names_a_lost_database_without_driver_text() {
     }
     app.stop().await;
 }
+
+#[tokio::test]
+async fn shutdown_lets_a_request_in_flight_finish_and_takes_no_new_connection() {
+    let env = TestEnv::new();
+    let app = ingress::App::build(env.config(&[])).await.expect("ingress builds");
+    let address = app.local_addr();
+    let shutdown = tokio_util::sync::CancellationToken::new();
+    let server = tokio::spawn(app.run_until_stopped(shutdown.clone()));
+    let body = serde_json::to_vec(&payloads::project("ws-drain", "p1", "drain")).expect("json");
+    let token = env
+        .signer
+        .webhook_token("ws-drain", "addon-drain", "NEW_PROJECT");
+    let head = format!(
+        "POST {} HTTP/1.1\r\nHost: ingress\r\nContent-Type: application/json\r\nClockify-Signature: {token}\r\nClockify-Webhook-Event-Type: NEW_PROJECT\r\nContent-Length: {}\r\n\r\n",
+        EventType::NewProject.path(),
+        body.len()
+    );
+    let mut in_flight = TcpStream::connect(address).await.expect("connect");
+    in_flight.write_all(head.as_bytes()).await.expect("head");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+
+    shutdown.cancel();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let refused = TcpStream::connect(address).await.is_err();
+    in_flight.write_all(&body).await.expect("body");
+    let response = read_response(&mut in_flight).await;
+
+    assert!(refused, "a new connection was accepted after shutdown");
+    assert_eq!(response.status, 200, "{}", response.body);
+    tokio::time::timeout(Duration::from_secs(10), server)
+        .await
+        .expect("ingress stopped once drained")
+        .expect("task")
+        .expect("served");
+    env.cleanup().await;
+}

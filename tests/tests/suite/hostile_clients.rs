@@ -162,6 +162,11 @@ async fn a_signed_request_whose_body_never_comes_gets_408_within_the_body_timeou
     assert_eq!(response.status, 408, "{}", response.body);
     let body: Value = serde_json::from_str(&response.body).expect("JSON error body");
     assert_eq!(body["error"]["code"], "request_timeout");
+    assert!(
+        response.head.contains("connection: close"),
+        "{}",
+        response.head
+    );
     assert!(waited >= Duration::from_millis(900), "{waited:?}");
     assert!(waited < Duration::from_secs(5), "{waited:?}");
     time_until_closed(&mut stream, Duration::from_secs(5)).await;
@@ -478,7 +483,9 @@ async fn workers_ready_names_a_lost_database_without_driver_text() {
 #[tokio::test]
 async fn shutdown_lets_a_request_in_flight_finish_and_takes_no_new_connection() {
     let env = TestEnv::new();
-    let app = ingress::App::build(env.config(&[])).await.expect("ingress builds");
+    let app = ingress::App::build(env.config(&[]))
+        .await
+        .expect("ingress builds");
     let address = app.local_addr();
     let shutdown = tokio_util::sync::CancellationToken::new();
     let server = tokio::spawn(app.run_until_stopped(shutdown.clone()));

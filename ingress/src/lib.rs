@@ -2,18 +2,22 @@
 //! RabbitMQ with publisher confirms, and answers only once the broker has them.
 
 pub mod body;
+pub mod body_deadline;
 pub mod bootstrap_api;
+pub mod connection_clock;
 pub mod dead_letters;
 pub mod dead_letters_api;
 pub mod enqueue;
 pub mod error;
 pub mod lifecycle;
+pub mod load_shed;
 pub mod manifest;
 pub mod metrics;
 pub mod ops;
 pub mod rejection;
 pub mod request_id;
 pub mod routes;
+pub mod serve;
 pub mod sidebar;
 pub mod studio_api;
 pub mod token_cache;
@@ -25,6 +29,7 @@ use std::sync::Arc;
 
 use anyhow::Context as _;
 use axum::Router;
+use axum::middleware::from_fn_with_state;
 use axum::routing::get;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
@@ -36,7 +41,10 @@ use common::crypto::TokenCipher;
 use common::publisher::Publisher;
 use common::token::TokenVerifier;
 
+use crate::body_deadline::BodyDeadline;
+use crate::load_shed::ConcurrencyLimit;
 use crate::metrics::IngressMetrics;
+use crate::serve::ConnectionTimeouts;
 
 /// Cheap handles shared by every request.
 #[derive(Clone)]
@@ -53,12 +61,23 @@ pub struct AppState {
 }
 
 /// The HTTP surface; a plain function so tests can drive it without a socket.
+///
+/// Layers, outermost first: request id and metrics (so a shed request is counted too), the
+/// concurrency bound, the body deadline.
 pub fn router(state: AppState) -> Router {
+    let limits = &state.config.http;
+    let concurrency = ConcurrencyLimit::new(limits.max_concurrent_requests, state.metrics.clone());
+    let body_deadline = BodyDeadline {
+        timeout: limits.body_timeout,
+        missed: state.metrics.body_timeouts.clone(),
+    };
     let router = Router::new()
         .route("/manifest", get(manifest::get_manifest))
         .route("/health", get(ops::get_health))
         .route("/ready", get(ops::get_ready))
         .route("/metrics", get(ops::get_metrics))
+        .route(sidebar::SCRIPT_PATH, get(sidebar::get_script))
+        .route(sidebar::STYLE_PATH, get(sidebar::get_style))
         .route("/api/operations", get(studio_api::list_operations))
         .route(
             "/api/calls",
@@ -88,10 +107,12 @@ pub fn router(state: AppState) -> Router {
         );
     routes::event_routes(router)
         .fallback(|| async { error::ApiError::NotFound })
-        .layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            request_id::track_request,
+        .layer(from_fn_with_state(
+            body_deadline,
+            body_deadline::limit_body_time,
         ))
+        .layer(from_fn_with_state(concurrency, load_shed::shed_over_limit))
+        .layer(from_fn_with_state(state.clone(), request_id::track_request))
         .with_state(state)
 }
 
@@ -174,9 +195,20 @@ impl App {
     /// Serves until `shutdown` is cancelled, then drains requests in flight.
     pub async fn run_until_stopped(self, shutdown: CancellationToken) -> anyhow::Result<()> {
         tracing::info!(address = %self.local_addr(), "ingress listening");
-        axum::serve(self.listener, router(self.state))
-            .with_graceful_shutdown(async move { shutdown.cancelled().await })
-            .await
-            .context("serving HTTP")
+        let limits = &self.state.config.http;
+        let timeouts = ConnectionTimeouts {
+            header: limits.header_timeout,
+            idle: limits.idle_timeout,
+        };
+        let metrics = self.state.metrics.clone();
+        serve::serve(
+            self.listener,
+            router(self.state),
+            timeouts,
+            metrics,
+            shutdown,
+        )
+        .await;
+        Ok(())
     }
 }

@@ -2,6 +2,7 @@
 //!
 //! A bad value stops the process with one line naming the variable; nothing is read lazily later.
 
+mod http_limits;
 mod vars;
 
 use std::collections::HashMap;
@@ -10,6 +11,7 @@ use std::time::Duration;
 
 use base64::Engine as _;
 
+pub use http_limits::{DEFAULT_UI_FRAME_ANCESTORS, HttpLimits};
 use vars::{Vars, invalid};
 
 use crate::events::{DEFAULT_WEBHOOK_EVENTS, EventType};
@@ -91,6 +93,10 @@ pub struct Config {
     pub api_call_max_pending_per_workspace: u16,
     pub openapi_path: String,
     pub extra_webhook_events: Vec<EventType>,
+    /// Timeouts, concurrency bound and frame ancestors of the ingress HTTP server.
+    pub http: HttpLimits,
+    /// Messages one event partition queue holds before the broker refuses publishes.
+    pub event_queue_max_length: u32,
 }
 
 /// Outbound calls to Clockify: hosts, pace and patience.
@@ -296,6 +302,12 @@ impl Config {
             api_call_max_pending_per_workspace,
             openapi_path: env.string("CLOCKIFY_OPENAPI_PATH", "openapi.json"),
             extra_webhook_events: event_list(&env, "EXTRA_WEBHOOK_EVENTS")?,
+            http: http_limits::http_limits(&env)?,
+            event_queue_max_length: env.ranged(
+                "EVENT_QUEUE_MAX_LENGTH",
+                250_000,
+                1..=100_000_000,
+            )?,
         })
     }
 

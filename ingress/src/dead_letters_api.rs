@@ -7,8 +7,8 @@ use serde_json::{Value, json};
 
 use crate::dead_letters::{Action, DeadLetterError, act, list};
 
-use crate::AppState;
 use crate::error::ApiError;
+use crate::state::AppState;
 use crate::user_auth::Operator;
 
 #[derive(Debug, Deserialize)]

@@ -10,8 +10,8 @@ use common::jobs::JobMessage;
 use common::messages::{EventMessage, partition_of};
 use common::publisher::PublishError;
 
-use crate::AppState;
 use crate::error::ApiError;
+use crate::state::AppState;
 
 /// When to try again after the broker was unavailable or slow.
 const RETRY_AFTER_SECS: u32 = 5;

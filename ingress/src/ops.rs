@@ -8,7 +8,7 @@ use axum::response::{IntoResponse, Response};
 
 use common::health::{Check, health, ready};
 
-use crate::AppState;
+use crate::state::AppState;
 
 pub async fn get_health() -> Response {
     health("ingress")

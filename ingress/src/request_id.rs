@@ -11,7 +11,7 @@ use axum::http::{HeaderValue, Method};
 use axum::middleware::Next;
 use axum::response::Response;
 
-use crate::AppState;
+use crate::state::AppState;
 
 /// The request's id, for handlers to copy into the message.
 #[derive(Debug, Clone)]

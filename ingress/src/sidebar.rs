@@ -10,7 +10,7 @@ use axum::extract::State;
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 
-use crate::AppState;
+use crate::state::AppState;
 
 const PAGE: &str = include_str!("sidebar.html");
 const SCRIPT: &str = include_str!("sidebar.js");

@@ -15,10 +15,10 @@ use uuid::Uuid;
 use catalog::{ApiBase, CallRequest, OperationFilter};
 use common::jobs::{Job, JobMessage};
 
-use crate::AppState;
 use crate::body::{read_limited, require_json};
 use crate::error::ApiError;
 use crate::request_id::RequestId;
+use crate::state::AppState;
 use crate::user_auth::StudioUser;
 
 /// `GET /api/operations?tag=&method=&text=`: the catalog grouped by tag.

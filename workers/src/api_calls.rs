@@ -10,12 +10,13 @@
 //! acked untouched, and a non-idempotent call found `running` (its worker died after sending)
 //! is marked failed rather than sent again, since it may have taken effect.
 
+use anyhow::Context as _;
 use chrono::{DateTime, Utc};
 use reqwest::Method;
 use serde_json::Value;
 use uuid::Uuid;
 
-use clockify_client::client::{OutboundError, OutboundRequest, RetryPolicy};
+use clockify_client::client::{OutboundError, OutboundRequest, RetryPolicy, is_idempotent};
 
 use crate::WorkerState;
 use crate::api_call_body::capture_body;
@@ -56,11 +57,12 @@ pub async fn run_api_call(
     let Some(call) = call else {
         return Ok(JobResult::Done);
     };
-    let method = Method::from_bytes(call.method.as_bytes()).unwrap_or(Method::GET);
-    let idempotent = matches!(
-        method,
-        Method::GET | Method::HEAD | Method::PUT | Method::DELETE
-    );
+    // The row was written from a validated catalog operation; a method that does not parse means
+    // the row is corrupt, and guessing one could send a request nobody asked for.
+    let Ok(method) = Method::from_bytes(call.method.as_bytes()) else {
+        anyhow::bail!("call {call_id} has an unparsable method");
+    };
+    let idempotent = is_idempotent(&method);
     match call.status.as_str() {
         "succeeded" | "failed" => return Ok(JobResult::Done),
         "running" if !idempotent => {
@@ -99,7 +101,8 @@ pub async fn run_api_call(
     } else {
         &bases.backend_url
     };
-    let query: Vec<(String, String)> = serde_json::from_value(call.query).unwrap_or_default();
+    let query: Vec<(String, String)> = serde_json::from_value(call.query)
+        .with_context(|| format!("call {call_id} has a query that is not a list of pairs"))?;
     let answer = state
         .client
         .send(&OutboundRequest {

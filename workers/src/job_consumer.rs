@@ -33,7 +33,15 @@ pub async fn publish_jobs(state: &WorkerState, messages: &[JobMessage]) {
     // flush per message; in flight together they share flushes.
     let publishes = messages.iter().map(|message| async move {
         let queue = state.queues.job_queue(message);
-        let body = serde_json::to_vec(message).unwrap_or_default();
+        let body = match serde_json::to_vec(message) {
+            Ok(body) => body,
+            Err(error) => {
+                // A job message is plain data, so this is a bug; publishing an empty body would
+                // only dead-letter it later with the cause lost.
+                tracing::error!(error = %error, queue, "job message not serialisable; not published");
+                return;
+            }
+        };
         let id = message.message_id.to_string();
         if let Err(error) = state.publisher.publish(&queue, &id, &message.request_id, &body).await {
             tracing::warn!(error = %error, queue, "job not published; the reconciler will retry it");

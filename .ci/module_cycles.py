@@ -14,9 +14,9 @@ import re
 import sys
 from pathlib import Path
 
-PATH = re.compile(r"\b(crate|super|self)((?:::[A-Za-z_][A-Za-z0-9_]*)+|::\{)")
+PATH = re.compile(r"\b(crate|super|self)((?:::[A-Za-z_][A-Za-z0-9_]*)+)")
 CHILD = re.compile(r"\b[a-z_][a-z0-9_]*(?:::[a-z_][a-z0-9_]*)*::")
-GROUP = re.compile(r"\b(crate|super|self)::\{([^}]*)\}")
+GROUP = re.compile(r"\b(crate|super|self)((?:::[A-Za-z_][A-Za-z0-9_]*)*)::\{([^}]*)\}")
 
 
 def module_of(src: Path, file: Path) -> tuple:
@@ -75,11 +75,13 @@ def edges_of(modules: set, here: tuple, text: str) -> set:
         if re.match(r"pub(\([a-z]+\))? use ", statement) or re.match(r"(pub )?mod ", statement):
             continue
         for match in GROUP.finditer(statement):
-            for item in match.group(2).split(","):
-                tail = [p for p in item.strip().split("::") if p and p != "*" and " " not in p]
+            prefix = [p for p in match.group(2).split("::") if p]
+            for item in match.group(3).split(","):
+                item = item.strip().split(" as ")[0]
+                tail = prefix + [p for p in item.split("::") if p and p not in ("*", "self")]
                 found.add(resolve(modules, here, match.group(1), tail))
-        for match in PATH.finditer(statement):
-            tail = [p for p in match.group(2).split("::") if p and p != "{"]
+        for match in PATH.finditer(GROUP.sub("", statement)):
+            tail = [p for p in match.group(2).split("::") if p]
             found.add(resolve(modules, here, match.group(1), tail))
         # A bare path to a child module (`routes::event_routes` in lib.rs).
         for match in CHILD.finditer(statement):

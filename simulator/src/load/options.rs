@@ -162,3 +162,22 @@ mod tests {
         assert!(parse_args(&args(&["--rate", "0"])).is_err());
     }
 }
+
+/// One line saying how the load is driven, for the report.
+pub(crate) fn describe(options: &LoadOptions) -> String {
+    let pace = match options.pace {
+        Pace::Max => "--max".to_owned(),
+        Pace::Rate(rate) => format!("--rate {rate}"),
+    };
+    format!(
+        "{pace}, concurrency {}, {} workspaces, {:.0} s{}",
+        options.concurrency,
+        options.workspaces,
+        options.duration.as_secs_f64(),
+        if options.start_system {
+            format!(", {} worker processes", options.workers)
+        } else {
+            String::new()
+        }
+    )
+}

@@ -257,3 +257,8 @@ mod tests {
         assert_eq!(percentile(&[], 0.5), 0.0);
     }
 }
+
+/// Prints a step of the run.
+pub(crate) fn step(text: &str) {
+    println!("==> {text}");
+}

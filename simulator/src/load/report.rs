@@ -245,6 +245,11 @@ fn print_cpu(indent: &str, cpu: &CpuUse) {
     );
 }
 
+/// Prints a step of the run.
+pub(crate) fn step(text: &str) {
+    println!("==> {text}");
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -256,9 +261,4 @@ mod tests {
         assert_eq!(percentile(&values, 0.99), 99.0);
         assert_eq!(percentile(&[], 0.5), 0.0);
     }
-}
-
-/// Prints a step of the run.
-pub(crate) fn step(text: &str) {
-    println!("==> {text}");
 }

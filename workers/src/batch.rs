@@ -13,8 +13,8 @@ use sqlx::{PgConnection, PgPool};
 use common::jobs::JobMessage;
 use common::messages::{Event, EventMessage};
 
+use crate::event_outcome::Processed;
 use crate::lifecycle::{InstallFollowUps, apply_lifecycle};
-use crate::outcome::Processed;
 use crate::store::{self, EntityKey, EntityState, InstallationView};
 use crate::webhooks::{StagedWrites, entity_key, stage_webhook};
 

@@ -10,7 +10,6 @@ pub struct ActiveInstallation {
     pub addon_id: String,
     pub token: String,
     pub backend_url: String,
-    pub reports_url: String,
 }
 
 /// Why no call can be made for a workspace.
@@ -98,6 +97,5 @@ pub async fn load_active(
         addon_id,
         token,
         backend_url: bases.backend_url,
-        reports_url: bases.reports_url,
     })
 }

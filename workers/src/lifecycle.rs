@@ -10,7 +10,7 @@ use sqlx::PgConnection;
 use common::jobs::{Job, JobMessage};
 use common::messages::{Event, EventMessage, Installed};
 
-use crate::outcome::Processed;
+use crate::event_outcome::Processed;
 use crate::store::{self, LogRow};
 
 /// What an install sets in motion besides its own rows.

@@ -12,7 +12,7 @@ use common::crypto::constant_time_eq;
 use common::events::Effect;
 use common::messages::{EventMessage, SignatureScheme, WebhookEvent};
 
-use crate::outcome::Processed;
+use crate::event_outcome::Processed;
 use crate::store::{EntityKey, EntityState, EntityWrite, InstallationView, LogRow};
 
 /// Writes staged by a run of webhooks, flushed in two multi-row statements.
@@ -94,7 +94,7 @@ pub fn stage_webhook(
             }
         },
     };
-    let rejected = processed.outcome == crate::outcome::Outcome::Rejected;
+    let rejected = processed.outcome == crate::event_outcome::Outcome::Rejected;
     staged.log.push(LogRow {
         workspace_id: message.workspace_id.clone(),
         message_id: message.message_id,

@@ -1,6 +1,7 @@
-//! Webhooks beyond the manifest's ten: the event types of `EXTRA_WEBHOOK_EVENTS`, registered
-//! through Clockify's webhooks API when a workspace installs. Their tokens are kept as hashes in
-//! `webhook_tokens` and checked exactly like the manifest's; an uninstall deletes them.
+//! The `RegisterWebhooks` job: webhooks beyond the manifest's ten, the event types of
+//! `EXTRA_WEBHOOK_EVENTS`, registered through Clockify's webhooks API when a workspace installs.
+//! Their tokens are kept as hashes in `webhook_tokens`, each bound to its event, and checked
+//! exactly like the manifest's; an uninstall deletes them (`delete_webhooks`).
 
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -8,20 +9,20 @@ use serde_json::{Value, json};
 use clockify_client::client::{OutboundRequest, RetryPolicy};
 use common::crypto::sha256_hex;
 
-use crate::WorkerState;
 use crate::bootstrap::units::encode;
+use crate::disposition::Disposition;
 use crate::installation::{InstallationError, load_active};
-use crate::job_consumer::JobResult;
+use crate::state::WorkerState;
 
 /// Registers every extra event type not yet registered for the installation `addon_id`.
 pub async fn register(
     state: &WorkerState,
     workspace_id: &str,
     addon_id: &str,
-) -> anyhow::Result<JobResult> {
+) -> anyhow::Result<Disposition> {
     let events = &state.config.extra_webhook_events;
     if events.is_empty() {
-        return Ok(JobResult::Done);
+        return Ok(Disposition::done());
     }
     let installation = match load_active(&state.db, state.cipher.as_deref(), workspace_id).await {
         Ok(installation) if installation.addon_id == addon_id => installation,
@@ -29,7 +30,7 @@ pub async fn register(
         | Err(InstallationError::NotActive)
         | Err(InstallationError::NoBaseUrl)
         | Err(InstallationError::Sealed) => {
-            return Ok(JobResult::Done);
+            return Ok(Disposition::done());
         }
         Err(InstallationError::Database(error)) => return Err(error.into()),
     };
@@ -117,72 +118,5 @@ pub async fn register(
             "extra webhook registered"
         );
     }
-    Ok(JobResult::Done)
-}
-
-/// Deletes the webhooks an uninstalled installation registered, with the webhook retry policy.
-/// Each row is removed after its attempt, whatever Clockify answered (a dead token's 401 or a
-/// 404 means there is nothing left to do), so the sealed token does not outlive the attempt.
-pub async fn delete_registered(
-    state: &WorkerState,
-    workspace_id: &str,
-) -> anyhow::Result<JobResult> {
-    #[derive(sqlx::FromRow)]
-    struct Pending {
-        clockify_webhook_id: String,
-        sealed_auth_token: String,
-        backend_url: String,
-    }
-    let pending: Vec<Pending> = sqlx::query_as(
-        "select clockify_webhook_id, sealed_auth_token, backend_url from webhook_deletions where workspace_id = $1",
-    )
-    .bind(workspace_id)
-    .fetch_all(&state.db)
-    .await?;
-    let outbound = &state.config.outbound;
-    for webhook in pending {
-        let token = state
-            .cipher
-            .as_deref()
-            .and_then(|cipher| cipher.open(workspace_id, &webhook.sealed_auth_token).ok());
-        if let Some(token) = token {
-            let path = format!(
-                "/v1/workspaces/{}/webhooks/{}",
-                encode(workspace_id),
-                encode(&webhook.clockify_webhook_id)
-            );
-            let answer = state
-                .client
-                .send(&OutboundRequest {
-                    workspace_id,
-                    base_url: &webhook.backend_url,
-                    method: Method::DELETE,
-                    path: &path,
-                    query: &[],
-                    body: None,
-                    token: &token,
-                    group: "webhooks",
-                    retry: RetryPolicy::for_webhooks(outbound),
-                })
-                .await;
-            match answer {
-                Ok(response) => tracing::info!(
-                    workspace_id,
-                    status = response.status,
-                    "registered webhook deletion answered"
-                ),
-                Err(error) => {
-                    tracing::warn!(workspace_id, error = %error, "registered webhook could not be deleted")
-                }
-            }
-        }
-        sqlx::query(
-            "delete from webhook_deletions where workspace_id = $1 and clockify_webhook_id = $2",
-        )
-        .bind(workspace_id)
-        .bind(&webhook.clockify_webhook_id)
-        .execute(&state.db)
-        .await?;
-    }
-    Ok(JobResult::Done)
+    Ok(Disposition::done())
 }

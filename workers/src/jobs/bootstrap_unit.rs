@@ -9,11 +9,12 @@ use uuid::Uuid;
 
 use clockify_client::client::{OutboundRequest, RetryPolicy};
 
-use crate::WorkerState;
 use crate::bootstrap::store;
 use crate::bootstrap::units::Unit;
+use crate::disposition::Disposition;
 use crate::installation::{InstallationError, load_active};
-use crate::job_consumer::{JobResult, publish_jobs};
+use crate::publish::publish_jobs;
+use crate::state::WorkerState;
 
 /// Runs `unit_key` of `job_id` to its end, or until shutdown (it then resumes on redelivery).
 /// Two runners of one unit (a duplicate message) are safe: each page's checkpoint is optimistic.
@@ -24,21 +25,21 @@ pub async fn run_unit(
     job_id: Uuid,
     unit_key: &str,
     shutdown: &CancellationToken,
-) -> anyhow::Result<JobResult> {
+) -> anyhow::Result<Disposition> {
     let Some(unit) = Unit::parse(unit_key) else {
         return fail(state, workspace_id, job_id, unit_key, "unknown unit").await;
     };
     let settings = &state.config.bootstrap;
     loop {
         if shutdown.is_cancelled() {
-            return Ok(JobResult::Interrupted);
+            return Ok(Disposition::RetryLater("shutdown"));
         }
         let Some(current) = store::load_unit(&state.db, workspace_id, job_id, unit_key).await?
         else {
-            return Ok(JobResult::Done);
+            return Ok(Disposition::done());
         };
         if current.status != "pending" {
-            return Ok(JobResult::Done);
+            return Ok(Disposition::done());
         }
         if current.job_status != "running" {
             return end(state, workspace_id, job_id, unit_key, "cancelled", None).await;
@@ -155,7 +156,7 @@ pub async fn run_unit(
         }
         publish_jobs(state, &messages).await;
         if done {
-            return Ok(JobResult::Done);
+            return Ok(Disposition::done());
         }
     }
 }
@@ -166,7 +167,7 @@ async fn fail(
     job_id: Uuid,
     unit_key: &str,
     reason: &str,
-) -> anyhow::Result<JobResult> {
+) -> anyhow::Result<Disposition> {
     end(
         state,
         workspace_id,
@@ -185,7 +186,7 @@ async fn end(
     unit_key: &str,
     status: &str,
     error: Option<&str>,
-) -> anyhow::Result<JobResult> {
+) -> anyhow::Result<Disposition> {
     if let Some(error) = error {
         tracing::warn!(workspace_id, %job_id, unit_key, error, "bootstrap unit ended without finishing");
     }
@@ -200,5 +201,5 @@ async fn end(
             .with_label_values(&[&outcome])
             .inc();
     }
-    Ok(JobResult::Done)
+    Ok(Disposition::done())
 }

@@ -18,11 +18,11 @@ use uuid::Uuid;
 
 use clockify_client::client::{OutboundError, OutboundRequest, RetryPolicy, is_idempotent};
 
-use crate::WorkerState;
 use crate::api_call_body::capture_body;
 use crate::api_call_failure::{CallFailure, upstream_failure};
+use crate::disposition::Disposition;
 use crate::installation::{InstallationError, load_active_bases};
-use crate::job_consumer::JobResult;
+use crate::state::WorkerState;
 
 #[derive(sqlx::FromRow)]
 struct CallRow {
@@ -45,7 +45,7 @@ pub async fn run_api_call(
     state: &WorkerState,
     workspace_id: &str,
     call_id: Uuid,
-) -> anyhow::Result<JobResult> {
+) -> anyhow::Result<Disposition> {
     let call: Option<CallRow> = sqlx::query_as(
         "select status, method, path, query, body, api_base, tag, sealed_user_token, user_token_expires_at
          from api_calls where workspace_id = $1 and id = $2",
@@ -55,7 +55,7 @@ pub async fn run_api_call(
     .fetch_optional(&state.db)
     .await?;
     let Some(call) = call else {
-        return Ok(JobResult::Done);
+        return Ok(Disposition::done());
     };
     // The row was written from a validated catalog operation; a method that does not parse means
     // the row is corrupt, and guessing one could send a request nobody asked for.
@@ -64,14 +64,14 @@ pub async fn run_api_call(
     };
     let idempotent = is_idempotent(&method);
     match call.status.as_str() {
-        "succeeded" | "failed" => return Ok(JobResult::Done),
+        "succeeded" | "failed" => return Ok(Disposition::done()),
         "running" if !idempotent => {
             let failure = Finish::failed(
                 CallFailure::Interrupted,
                 "the worker stopped after sending this request; it was not repeated because it may have taken effect",
             );
             finish(state, workspace_id, call_id, failure).await?;
-            return Ok(JobResult::Done);
+            return Ok(Disposition::done());
         }
         _ => {}
     }
@@ -79,7 +79,7 @@ pub async fn run_api_call(
         Ok(token) => token,
         Err(failure) => {
             finish(state, workspace_id, call_id, failure).await?;
-            return Ok(JobResult::Done);
+            return Ok(Disposition::done());
         }
     };
     sqlx::query("update api_calls set status = 'running' where workspace_id = $1 and id = $2")
@@ -93,7 +93,7 @@ pub async fn run_api_call(
         Err(error) => {
             let failure = Finish::failed(CallFailure::NotInstalled, &error.to_string());
             finish(state, workspace_id, call_id, failure).await?;
-            return Ok(JobResult::Done);
+            return Ok(Disposition::done());
         }
     };
     let base_url = if call.api_base == "reports" {
@@ -138,7 +138,7 @@ pub async fn run_api_call(
         Err(error) => Finish::failed(CallFailure::RequestFailed, &error.to_string()),
     };
     finish(state, workspace_id, call_id, result).await?;
-    Ok(JobResult::Done)
+    Ok(Disposition::done())
 }
 
 /// Opens the viewer's token, unless it is missing, expired or cannot be opened.

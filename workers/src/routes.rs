@@ -11,7 +11,7 @@ use axum::routing::get;
 
 use common::health::{Check, health, ready};
 
-use crate::WorkerState;
+use crate::state::WorkerState;
 
 pub fn router(state: WorkerState) -> Router {
     Router::new()

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use super::ConfigError;
+use super::error::ConfigError;
 use super::vars::{Vars, invalid};
 
 /// Clockify's web app origins: the sidebar page is framed by these only.

@@ -2,8 +2,11 @@
 //!
 //! A bad value stops the process with one line naming the variable; nothing is read lazily later.
 
+mod error;
 mod http_limits;
 mod vars;
+
+pub use error::ConfigError;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -33,14 +36,6 @@ pub const DEFAULT_BOOTSTRAP_PARTITIONS: u16 = 4;
 
 /// API Studio call partition queues when `API_CALL_PARTITIONS` does not say.
 pub const DEFAULT_API_CALL_PARTITIONS: u16 = 4;
-
-/// A configuration value that could not be accepted; the message names the variable.
-#[derive(Debug, thiserror::Error)]
-#[error("invalid configuration: {name}: {reason}")]
-pub struct ConfigError {
-    pub name: &'static str,
-    pub reason: String,
-}
 
 /// How logs are written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

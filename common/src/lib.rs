@@ -22,4 +22,5 @@ pub mod shutdown;
 pub mod telemetry;
 pub mod token;
 pub mod token_cache;
+pub mod trace_context;
 pub mod webhook_hmac;

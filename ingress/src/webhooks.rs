@@ -12,6 +12,7 @@ use axum::body::Body;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
+use secrecy::ExposeSecret as _;
 use serde_json::Value;
 
 use common::crypto::sha256_hex;
@@ -113,7 +114,11 @@ async fn accept(
     let signer = match credentials {
         Credentials::Signed(signer) => signer,
         Credentials::Hmac(signature) => {
-            let secret = state.config.webhook_hmac_secret.as_deref().unwrap_or(&[]);
+            let secret = state
+                .config
+                .webhook_hmac_secret
+                .as_ref()
+                .map_or(&[][..], |secret| secret.expose_secret());
             let verified = signature.verify(secret, event.as_str(), &bytes);
             state
                 .metrics

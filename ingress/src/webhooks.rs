@@ -35,6 +35,7 @@ const LEGACY_SIGNATURE_HEADERS: [&str; 2] = ["x-clockify-signature", "clockify-w
 const EVENT_TYPE_HEADER: &str = "clockify-webhook-event-type";
 
 /// Handles one delivery of `event`.
+#[tracing::instrument(name = "webhook", skip_all, fields(request_id = %request_id, event_type = event.as_str()))]
 pub async fn handle_webhook(
     event: EventType,
     State(state): State<AppState>,

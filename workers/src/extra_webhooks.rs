@@ -14,6 +14,7 @@ use crate::installation::{InstallationError, load_active};
 use crate::job_consumer::JobResult;
 
 /// Registers every extra event type not yet registered for the installation `addon_id`.
+#[tracing::instrument(name = "job.register_webhooks", skip_all, fields(workspace_id, addon_id))]
 pub async fn register(
     state: &WorkerState,
     workspace_id: &str,
@@ -123,6 +124,7 @@ pub async fn register(
 /// Deletes the webhooks an uninstalled installation registered, with the webhook retry policy.
 /// Each row is removed after its attempt, whatever Clockify answered (a dead token's 401 or a
 /// 404 means there is nothing left to do), so the sealed token does not outlive the attempt.
+#[tracing::instrument(name = "job.delete_webhooks", skip_all, fields(workspace_id))]
 pub async fn delete_registered(
     state: &WorkerState,
     workspace_id: &str,

@@ -15,5 +15,6 @@ mod signatures;
 mod studio;
 mod studio_fairness;
 mod studio_viewer;
+mod traces;
 mod trust_boundaries;
 mod uninstall;

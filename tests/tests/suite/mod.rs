@@ -8,6 +8,7 @@ mod jwks;
 mod lifecycle;
 mod limiter_fallback;
 mod manifest_and_ops;
+mod migrations;
 mod pipeline;
 mod processes;
 mod rejections;

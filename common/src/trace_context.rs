@@ -55,7 +55,12 @@ struct HeaderExtractor<'a>(&'a FieldTable);
 
 impl Extractor for HeaderExtractor<'_> {
     fn get(&self, key: &str) -> Option<&str> {
-        match self.0.inner().iter().find(|(name, _)| name.as_str() == key)? {
+        match self
+            .0
+            .inner()
+            .iter()
+            .find(|(name, _)| name.as_str() == key)?
+        {
             (_, AMQPValue::LongString(value)) => std::str::from_utf8(value.as_bytes()).ok(),
             _ => None,
         }

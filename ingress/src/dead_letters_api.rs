@@ -1,7 +1,7 @@
 //! The operator's dead-letter API (`ADMIN_TOKEN`): list, inspect, replay, discard.
 
-use axum::{Extension, Json};
 use axum::extract::{Path, Query, State};
+use axum::{Extension, Json};
 use serde::Deserialize;
 use serde_json::{Value, json};
 

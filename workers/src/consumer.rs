@@ -64,7 +64,10 @@ async fn consume(
         for delivery in &batch {
             trace_context::link_to(&span, delivery.properties.headers().as_ref());
         }
-        if !handle_batch(state, batch, shutdown).instrument(span).await? {
+        if !handle_batch(state, batch, shutdown)
+            .instrument(span)
+            .await?
+        {
             break;
         }
     }

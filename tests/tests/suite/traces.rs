@@ -26,7 +26,10 @@ async fn the_workers_span_for_a_webhook_is_the_child_of_the_ingress_span_that_pu
         .http
         .post(app.url(&EventType::NewProject.path()))
         .header("Clockify-Signature", token)
-        .header("Clockify-Webhook-Event-Type", EventType::NewProject.as_str())
+        .header(
+            "Clockify-Webhook-Event-Type",
+            EventType::NewProject.as_str(),
+        )
         .header("X-Request-ID", &request_id)
         .json(&payloads::project("ws-traces", "p-traced", "Traced"))
         .send()

@@ -36,7 +36,14 @@ pub async fn connect_and_migrate(
     Ok(pool)
 }
 
-/// Applies the migrations in `migrations/`; concurrent callers are serialised by sqlx's lock.
+/// Applies the migrations in `migrations/`, once, however many processes call it at once.
+///
+/// sqlx's migrator (0.9, `Migrator::run_direct` with `locking` on, its default) first takes the
+/// session-level `pg_advisory_lock` keyed by the database's name on the connection it migrates
+/// with, and only then reads `_sqlx_migrations`: a second caller waits on the lock, finds every
+/// migration recorded and applies nothing. A caller that fails drops its connection (the pool
+/// goes with the error), which releases the lock. Compose runs this once before anything else
+/// starts (`workers migrate`); the workers still call it at start, which then changes nothing.
 pub async fn migrate(pool: &PgPool) -> anyhow::Result<()> {
     sqlx::migrate!("../migrations")
         .run(pool)

@@ -15,4 +15,5 @@ pub mod publisher;
 pub mod shutdown;
 pub mod telemetry;
 pub mod token;
+pub mod trace_context;
 pub mod webhook_hmac;

@@ -49,7 +49,8 @@ impl Publisher {
         }
     }
 
-    /// Publishes `body` persistently to `queue` and waits for the broker's confirm.
+    /// Publishes `body` persistently to `queue` and waits for the broker's confirm. The current
+    /// span's trace context travels in the headers (`traceparent`), beside `x-request-id`.
     pub async fn publish(
         &self,
         queue: &str,
@@ -63,6 +64,7 @@ impl Publisher {
             "x-request-id".into(),
             AMQPValue::LongString(LongString::from(request_id)),
         );
+        crate::trace_context::inject_current(&mut headers);
         let properties = BasicProperties::default()
             .with_delivery_mode(2)
             .with_content_type("application/json".into())

@@ -1,41 +1,89 @@
-//! Logging: one `init` for both tiers, JSON in production, pretty for humans, `RUST_LOG` wins.
+//! Logging and traces: one `init` for both tiers, JSON in production, pretty for humans,
+//! `RUST_LOG` wins; spans exported over OTLP when `OTEL_EXPORTER_OTLP_ENDPOINT` is set.
 //!
 //! Fields are skipped at the source (`#[instrument(skip_all)]`, no bodies or headers logged);
 //! as a second line of defence every JSON line is scrubbed here: values under secret-sounding
 //! keys and anything shaped like a JWT are replaced before the line leaves the process.
 
+mod export;
+
 use std::io::Write;
 
+use opentelemetry::trace::TracerProvider as _;
+use opentelemetry_sdk::trace::SdkTracerProvider;
 use tracing_subscriber::EnvFilter;
 use tracing_subscriber::fmt::MakeWriter;
+use tracing_subscriber::layer::SubscriberExt as _;
+use tracing_subscriber::util::SubscriberInitExt as _;
 
-use crate::config::LogFormat;
+use crate::config::{Config, LogFormat};
+
+pub use export::otlp_provider;
 
 const REDACTED: &str = "[redacted]";
 
-/// Installs the global subscriber writing to stdout. Safe to call twice (the second is a no-op).
-pub fn init(format: LogFormat) {
-    init_with_writer(format, RedactingStdout, "info");
+/// What `init` started; `shutdown` flushes the spans not yet exported.
+#[must_use = "call shutdown at the end, or buffered spans are lost"]
+pub struct Telemetry {
+    traces: Option<SdkTracerProvider>,
 }
 
-/// Installs the global subscriber writing through `writer` (tests capture logs this way);
+impl Telemetry {
+    /// Exports the spans still buffered and stops the exporter. It blocks (the SDK's batch
+    /// thread is joined), so async callers run it on a blocking thread.
+    pub fn shutdown(self) {
+        if let Some(traces) = self.traces
+            && let Err(error) = traces.shutdown()
+        {
+            eprintln!("flushing traces at shutdown: {error}");
+        }
+    }
+}
+
+/// Installs the global subscriber writing to stdout, and span export when configured. Safe to
+/// call twice (the second is a no-op).
+pub fn init(config: &Config, service_name: &'static str) -> Telemetry {
+    let traces = config.otlp_endpoint.as_deref().and_then(|endpoint| {
+        otlp_provider(endpoint, service_name)
+            .inspect_err(|error| eprintln!("traces will not be exported: {error}"))
+            .ok()
+    });
+    install(config.log_format, RedactingStdout, "info", traces.as_ref());
+    Telemetry { traces }
+}
+
+/// Installs the global subscriber writing through `writer`, without span export;
 /// `default_filter` applies when `RUST_LOG` is unset.
 pub fn init_with_writer<W>(format: LogFormat, writer: W, default_filter: &str)
 where
     W: for<'a> MakeWriter<'a> + Send + Sync + 'static,
 {
+    install(format, writer, default_filter, None);
+}
+
+/// Installs the global subscriber: logs through `writer`, and spans to `traces` when given
+/// (the binaries' OTLP exporter, or a test's in-memory one). Without `traces` no OpenTelemetry
+/// layer exists, so spans cost what they cost before.
+pub fn install<W>(
+    format: LogFormat,
+    writer: W,
+    default_filter: &str,
+    traces: Option<&SdkTracerProvider>,
+) where
+    W: for<'a> MakeWriter<'a> + Send + Sync + 'static,
+{
     let filter =
         EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default_filter));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(writer);
+    let otel = traces.map(|provider| {
+        tracing_opentelemetry::layer().with_tracer(provider.tracer("clockify-api-studio"))
+    });
+    let registry = tracing_subscriber::registry().with(filter).with(otel);
+    let fmt = tracing_subscriber::fmt::layer().with_writer(writer);
     let _ = match format {
-        LogFormat::Json => builder
-            .json()
-            .flatten_event(true)
-            .with_current_span(true)
+        LogFormat::Json => registry
+            .with(fmt.json().flatten_event(true).with_current_span(true))
             .try_init(),
-        LogFormat::Pretty => builder.pretty().try_init(),
+        LogFormat::Pretty => registry.with(fmt.pretty()).try_init(),
     };
 }
 

@@ -14,6 +14,7 @@ use crate::request_id::RequestId;
 use crate::state::AppState;
 use crate::user_auth::{Operator, StudioUser};
 
+#[tracing::instrument(name = "bootstrap.start", skip_all, fields(request_id = %request_id))]
 pub async fn start_for_user(
     State(state): State<AppState>,
     user: StudioUser,
@@ -28,13 +29,16 @@ pub async fn start_for_user(
     start(&state, &user.workspace_id, &by, &request_id).await
 }
 
+#[tracing::instrument(name = "bootstrap.latest", skip_all, fields(request_id = %request_id))]
 pub async fn latest_for_user(
     State(state): State<AppState>,
+    Extension(RequestId(request_id)): Extension<RequestId>,
     user: StudioUser,
 ) -> Result<Response, ApiError> {
     latest(&state, &user.workspace_id).await
 }
 
+#[tracing::instrument(name = "admin.bootstrap.start", skip_all, fields(request_id = %request_id))]
 pub async fn start_for_operator(
     State(state): State<AppState>,
     _operator: Operator,
@@ -53,8 +57,10 @@ pub async fn start_for_operator(
     start(&state, &workspace_id, "operator", &request_id).await
 }
 
+#[tracing::instrument(name = "admin.bootstrap.latest", skip_all, fields(request_id = %request_id))]
 pub async fn latest_for_operator(
     State(state): State<AppState>,
+    Extension(RequestId(request_id)): Extension<RequestId>,
     _operator: Operator,
     Path(workspace_id): Path<String>,
 ) -> Result<Response, ApiError> {

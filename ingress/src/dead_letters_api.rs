@@ -1,13 +1,14 @@
 //! The operator's dead-letter API (`ADMIN_TOKEN`): list, inspect, replay, discard.
 
-use axum::Json;
 use axum::extract::{Path, Query, State};
+use axum::{Extension, Json};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::dead_letters::{Action, DeadLetterError, act, list};
 
 use crate::error::ApiError;
+use crate::request_id::RequestId;
 use crate::state::AppState;
 use crate::user_auth::Operator;
 
@@ -27,8 +28,10 @@ fn api_error(error: DeadLetterError) -> ApiError {
 }
 
 /// `GET /admin/dead-letters?limit=`: oldest first, at most 500.
+#[tracing::instrument(name = "admin.dead_letters.list", skip_all, fields(request_id = %request_id))]
 pub async fn list_dead_letters(
     State(state): State<AppState>,
+    Extension(RequestId(request_id)): Extension<RequestId>,
     _operator: Operator,
     Query(limit): Query<Limit>,
 ) -> Result<Json<Value>, ApiError> {
@@ -40,8 +43,10 @@ pub async fn list_dead_letters(
 }
 
 /// `GET /admin/dead-letters/{messageId}`: one dead letter with its body.
+#[tracing::instrument(name = "admin.dead_letters.inspect", skip_all, fields(request_id = %request_id))]
 pub async fn inspect_dead_letter(
     State(state): State<AppState>,
+    Extension(RequestId(request_id)): Extension<RequestId>,
     _operator: Operator,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
@@ -49,8 +54,10 @@ pub async fn inspect_dead_letter(
 }
 
 /// `POST /admin/dead-letters/{messageId}/replay`: back onto the queue it died on.
+#[tracing::instrument(name = "admin.dead_letters.replay", skip_all, fields(request_id = %request_id))]
 pub async fn replay_dead_letter(
     State(state): State<AppState>,
+    Extension(RequestId(request_id)): Extension<RequestId>,
     _operator: Operator,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
@@ -58,8 +65,10 @@ pub async fn replay_dead_letter(
 }
 
 /// `DELETE /admin/dead-letters/{messageId}`: gone for good.
+#[tracing::instrument(name = "admin.dead_letters.discard", skip_all, fields(request_id = %request_id))]
 pub async fn discard_dead_letter(
     State(state): State<AppState>,
+    Extension(RequestId(request_id)): Extension<RequestId>,
     _operator: Operator,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {

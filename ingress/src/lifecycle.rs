@@ -64,6 +64,7 @@ impl LifecycleKind {
 const TOKEN_HEADER: &str = "x-addon-lifecycle-token";
 
 /// Handles one lifecycle callback of `kind`.
+#[tracing::instrument(name = "lifecycle", skip_all, fields(request_id = %request_id, lifecycle = kind.manifest_type()))]
 pub async fn handle_lifecycle(
     kind: LifecycleKind,
     State(state): State<AppState>,

@@ -5,9 +5,15 @@ use tokio_util::sync::CancellationToken;
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let config = common::config::Config::from_env_or_exit();
-    common::telemetry::init(config.log_format);
+    let telemetry = common::telemetry::init(&config, "ingress");
     let shutdown = CancellationToken::new();
     common::shutdown::cancel_on_signal(shutdown.clone());
-    let app = ingress::App::build(config).await?;
-    app.run_until_stopped(shutdown).await
+    let served = async {
+        let app = ingress::App::build(config).await?;
+        app.run_until_stopped(shutdown).await
+    }
+    .await;
+    // Flushing joins the exporter's thread: off the async workers.
+    let _ = tokio::task::spawn_blocking(move || telemetry.shutdown()).await;
+    served
 }

@@ -22,8 +22,10 @@ use crate::state::AppState;
 use crate::user_auth::StudioUser;
 
 /// `GET /api/operations?tag=&method=&text=`: the catalog grouped by tag.
+#[tracing::instrument(name = "studio.list_operations", skip_all, fields(request_id = %request_id))]
 pub async fn list_operations(
     State(state): State<AppState>,
+    Extension(RequestId(request_id)): Extension<RequestId>,
     _user: StudioUser,
     Query(filter): Query<OperationFilter>,
 ) -> Response {
@@ -37,6 +39,7 @@ pub async fn list_operations(
 /// (never on the queue). The role gate below is only a first check: Clockify applies the
 /// viewer's permissions itself. The row commits, under the workspace's cap, before the job is
 /// published; a publish that fails marks the call failed and erases the token.
+#[tracing::instrument(name = "studio.create_call", skip_all, fields(request_id = %request_id))]
 pub async fn create_call(
     State(state): State<AppState>,
     user: StudioUser,
@@ -222,8 +225,10 @@ const CALL_COLUMNS: &str =
      response_body, response_truncated, error, error_code, created_at, finished_at";
 
 /// `GET /api/calls/{id}`.
+#[tracing::instrument(name = "studio.get_call", skip_all, fields(request_id = %request_id))]
 pub async fn get_call(
     State(state): State<AppState>,
+    Extension(RequestId(request_id)): Extension<RequestId>,
     user: StudioUser,
     Path(id): Path<String>,
 ) -> Result<Json<CallView>, ApiError> {
@@ -248,8 +253,10 @@ pub struct Paging {
 }
 
 /// `GET /api/calls?page=&pageSize=`: newest first.
+#[tracing::instrument(name = "studio.list_calls", skip_all, fields(request_id = %request_id))]
 pub async fn list_calls(
     State(state): State<AppState>,
+    Extension(RequestId(request_id)): Extension<RequestId>,
     user: StudioUser,
     Query(paging): Query<Paging>,
 ) -> Result<Json<Value>, ApiError> {

@@ -4,6 +4,7 @@
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
+use secrecy::ExposeSecret as _;
 
 use common::crypto::constant_time_eq;
 use common::token::TokenKind;
@@ -134,7 +135,7 @@ impl FromRequestParts<AppState> for Operator {
             return Err(ApiError::NotFound);
         };
         let given = bearer(parts).ok_or(ApiError::Unauthorized("the admin token is required"))?;
-        if constant_time_eq(given.as_bytes(), expected.as_bytes()) {
+        if constant_time_eq(given.as_bytes(), expected.expose_secret().as_bytes()) {
             Ok(Operator)
         } else {
             Err(ApiError::Unauthorized("the admin token is not valid"))

@@ -12,6 +12,7 @@ use axum::body::Body;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
+use secrecy::ExposeSecret as _;
 use serde_json::Value;
 
 use crate::token_cache::CacheOutcome;
@@ -34,6 +35,7 @@ const LEGACY_SIGNATURE_HEADERS: [&str; 2] = ["x-clockify-signature", "clockify-w
 const EVENT_TYPE_HEADER: &str = "clockify-webhook-event-type";
 
 /// Handles one delivery of `event`.
+#[tracing::instrument(name = "webhook", skip_all, fields(request_id = %request_id, event_type = event.as_str()))]
 pub async fn handle_webhook(
     event: EventType,
     State(state): State<AppState>,
@@ -113,7 +115,11 @@ async fn accept(
     let signer = match credentials {
         Credentials::Signed(signer) => signer,
         Credentials::Hmac(signature) => {
-            let secret = state.config.webhook_hmac_secret.as_deref().unwrap_or(&[]);
+            let secret = state
+                .config
+                .webhook_hmac_secret
+                .as_ref()
+                .map_or(&[][..], |secret| secret.expose_secret());
             let verified = signature.verify(secret, event.as_str(), &bytes);
             state
                 .metrics

@@ -8,6 +8,7 @@ pub mod logs;
 pub mod process;
 pub mod studio;
 pub mod test_app;
+pub mod traces;
 
 pub use env::TestEnv;
 pub use test_app::{Installation, TestApp};

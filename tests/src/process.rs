@@ -62,7 +62,7 @@ impl Drop for WorkerProcess {
 }
 
 /// `target/<profile>/workers`, next to this test binary's `deps/` folder.
-fn workers_binary() -> PathBuf {
+pub fn workers_binary() -> PathBuf {
     let exe = std::env::current_exe().expect("test binary path");
     let profile_dir = exe
         .parent()

@@ -5,6 +5,10 @@
 //! with backoff, holding the batch, so order is kept; a permanent failure is isolated by
 //! applying the batch's messages one by one, and a message that fails alone is dead-lettered.
 //! A panic in the handler counts as a permanent failure.
+//!
+//! Traces: a batch has a span linked to every message's publisher; each message has a span of
+//! its own, the child of the ingress span that published it (W3C `traceparent` in the headers),
+//! open from decoding until its batch is committed and acked.
 
 use std::time::{Duration, Instant};
 
@@ -12,8 +16,11 @@ use futures::{FutureExt as _, StreamExt as _};
 use lapin::message::Delivery;
 use lapin::options::{BasicAckOptions, BasicRejectOptions};
 use tokio_util::sync::CancellationToken;
+use tracing::Instrument as _;
 
+use common::jobs::JobMessage;
 use common::messages::{ENVELOPE_VERSION, EventMessage};
+use common::trace_context;
 
 use crate::batch::{Applied, apply_batch};
 use crate::disposition::Disposition;
@@ -54,7 +61,14 @@ async fn consume(
                 Ok(None) | Err(_) => break,
             }
         }
-        if !handle_batch(state, batch, shutdown).await? {
+        let span = tracing::info_span!("events.batch", queue, size = batch.len());
+        for delivery in &batch {
+            trace_context::link_to(&span, delivery.properties.headers().as_ref());
+        }
+        if !handle_batch(state, batch, shutdown)
+            .instrument(span)
+            .await?
+        {
             break;
         }
     }
@@ -87,11 +101,15 @@ async fn handle_batch(
         return Ok(true);
     }
     let messages: Vec<EventMessage> = decoded.iter().map(|(_, m)| m.clone()).collect();
+    let spans: Vec<tracing::Span> = decoded
+        .iter()
+        .map(|(delivery, message)| message_span(delivery, message))
+        .collect();
     match apply_with_retry(state, &messages, shutdown).await {
         Disposition::Done(applied) => {
-            record(state, &messages, &applied.results);
+            record(state, &messages, &spans, &applied.results);
             ack_all(&decoded).await?;
-            crate::publish::publish_jobs(state, &applied.jobs).await;
+            publish_follow_ups(state, &messages, &spans, &applied.jobs).await;
             Ok(true)
         }
         Disposition::RetryLater(_) => Ok(false),
@@ -117,6 +135,39 @@ async fn handle_batch(
             Ok(true)
         }
     }
+}
+
+/// The span of one message's processing, the child of the span that published it.
+fn message_span(delivery: &Delivery, message: &EventMessage) -> tracing::Span {
+    let span = tracing::info_span!(
+        "event",
+        request_id = %message.request_id,
+        message_id = %message.message_id,
+        workspace_id = %message.workspace_id,
+        event_type = message.type_label(),
+        outcome = tracing::field::Empty,
+    );
+    trace_context::adopt_parent(&span, delivery.properties.headers().as_ref());
+    span
+}
+
+/// Publishes the jobs the batch created, each inside the span of the message that created it
+/// (same workspace and request), so a job's trace continues its event's.
+async fn publish_follow_ups(
+    state: &WorkerState,
+    messages: &[EventMessage],
+    spans: &[tracing::Span],
+    jobs: &[JobMessage],
+) {
+    let publishes = jobs.iter().map(|job| {
+        let span = messages
+            .iter()
+            .zip(spans)
+            .find(|(m, _)| m.workspace_id == job.workspace_id && m.request_id == job.request_id)
+            .map_or_else(tracing::Span::current, |(_, span)| span.clone());
+        crate::publish::publish_jobs(state, std::slice::from_ref(job)).instrument(span)
+    });
+    futures::future::join_all(publishes).await;
 }
 
 async fn apply_with_retry(
@@ -207,10 +258,17 @@ fn decode(data: &[u8]) -> Option<EventMessage> {
     (message.v <= ENVELOPE_VERSION).then_some(message)
 }
 
-fn record(state: &WorkerState, messages: &[EventMessage], results: &[Processed]) {
+fn record(
+    state: &WorkerState,
+    messages: &[EventMessage],
+    spans: &[tracing::Span],
+    results: &[Processed],
+) {
     let now = chrono::Utc::now();
-    for (message, processed) in messages.iter().zip(results) {
+    for ((message, processed), span) in messages.iter().zip(results).zip(spans) {
+        let _entered = span.enter();
         let outcome = processed.outcome.as_str();
+        span.record("outcome", outcome);
         state
             .metrics
             .messages_processed

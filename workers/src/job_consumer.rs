@@ -1,6 +1,8 @@
 //! Consuming a job queue (bootstrap units, API calls): several jobs at once per process, each
 //! acked when done. A job interrupted by shutdown, or hit by a transient failure, goes back to
 //! the queue (its delivery limit then dead-letters a job that keeps failing).
+//!
+//! Each job runs in a span that is the child of the span that published it (`traceparent`).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -10,9 +12,11 @@ use lapin::message::Delivery;
 use lapin::options::{BasicAckOptions, BasicNackOptions, BasicRejectOptions};
 use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
+use tracing::Instrument as _;
 
 use common::jobs::{Job, JobMessage, JobQueue};
 use common::messages::ENVELOPE_VERSION;
+use common::trace_context;
 
 use crate::disposition::Disposition;
 use crate::state::WorkerState;
@@ -87,7 +91,47 @@ async fn handle(
         }
         return;
     };
-    let result = std::panic::AssertUnwindSafe(crate::jobs::run(state, &message, shutdown));
+    let span = tracing::info_span!(
+        "job",
+        queue = label,
+        job = job_kind(&message.job),
+        request_id = %message.request_id,
+        message_id = %message.message_id,
+        workspace_id = %message.workspace_id,
+        outcome = tracing::field::Empty,
+    );
+    trace_context::adopt_parent(&span, delivery.properties.headers().as_ref());
+    let outcome = settle(state, label, &message, &delivery, shutdown)
+        .instrument(span.clone())
+        .await;
+    span.record("outcome", outcome);
+    state
+        .metrics
+        .messages_processed
+        .with_label_values(&[label, outcome])
+        .inc();
+}
+
+/// The job's kind, as its message names it (a closed set, for spans).
+fn job_kind(job: &Job) -> &'static str {
+    match job {
+        Job::BootstrapUnit { .. } => "bootstrap_unit",
+        Job::ApiCall { .. } => "api_call",
+        Job::RegisterWebhooks { .. } => "register_webhooks",
+        Job::DeleteWebhooks => "delete_webhooks",
+    }
+}
+
+/// Runs the job and acks, requeues or dead-letters its delivery by its [`Disposition`]; returns
+/// the disposition's label.
+async fn settle(
+    state: &WorkerState,
+    label: &'static str,
+    message: &JobMessage,
+    delivery: &Delivery,
+    shutdown: &CancellationToken,
+) -> &'static str {
+    let result = std::panic::AssertUnwindSafe(crate::jobs::run(state, message, shutdown));
     let disposition = match futures::FutureExt::catch_unwind(result).await {
         Ok(Ok(disposition)) => disposition,
         Ok(Err(error)) => {
@@ -103,7 +147,6 @@ async fn handle(
             Disposition::GiveUp("the job's handler panicked".into())
         }
     };
-    let outcome = disposition.label();
     let settled = match &disposition {
         Disposition::Done(()) => delivery.ack(BasicAckOptions::default()).await,
         Disposition::RetryLater(_) => {
@@ -123,9 +166,5 @@ async fn handle(
         // The channel is gone: the broker redelivers the job, which is idempotent.
         tracing::warn!(queue = label, error = %error, "job could not be settled; it will be redelivered");
     }
-    state
-        .metrics
-        .messages_processed
-        .with_label_values(&[label, outcome])
-        .inc();
+    disposition.label()
 }

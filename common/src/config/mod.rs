@@ -13,6 +13,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use base64::Engine as _;
+use secrecy::{CloneableSecret, SecretBox, SecretSlice, SecretString};
 
 pub use http_limits::{DEFAULT_UI_FRAME_ANCESTORS, HttpLimits};
 use vars::{Vars, invalid};
@@ -60,11 +61,14 @@ pub struct Config {
     pub clockify_jwks: Option<crate::token::JwksSettings>,
     pub require_signature_verification: bool,
     pub allow_unverified_dev_mode: bool,
-    pub webhook_hmac_secret: Option<Vec<u8>>,
+    /// `WEBHOOK_HMAC_SECRET`; exposed only where a tag is checked.
+    pub webhook_hmac_secret: Option<SecretSlice<u8>>,
     pub webhook_max_payload_bytes: usize,
     pub lifecycle_max_payload_bytes: usize,
-    pub admin_token: Option<String>,
-    pub token_encryption_key: Option<[u8; 32]>,
+    /// `ADMIN_TOKEN`; exposed only where a bearer token is compared with it.
+    pub admin_token: Option<SecretString>,
+    /// `TOKEN_ENCRYPTION_KEY`; read through [`Config::encryption_key`] by the token cipher.
+    pub token_encryption_key: Option<SecretBox<EncryptionKey>>,
     pub webhook_events: Vec<EventType>,
     pub event_partitions: u16,
     pub queue_prefix: String,
@@ -92,7 +96,22 @@ pub struct Config {
     pub http: HttpLimits,
     /// Messages one event partition queue holds before the broker refuses publishes.
     pub event_queue_max_length: u32,
+    /// `OTEL_EXPORTER_OTLP_ENDPOINT`: the collector's base URL; no span export when unset.
+    pub otlp_endpoint: Option<String>,
 }
+
+/// The 32 bytes that seal tokens at rest: a type of its own so `secrecy` can hold it (cloned
+/// with the config, wiped on drop, never printed).
+#[derive(Clone)]
+pub struct EncryptionKey(pub [u8; 32]);
+
+impl secrecy::zeroize::Zeroize for EncryptionKey {
+    fn zeroize(&mut self) {
+        self.0.zeroize();
+    }
+}
+
+impl CloneableSecret for EncryptionKey {}
 
 /// Outbound calls to Clockify: hosts, pace and patience.
 #[derive(Debug, Clone)]
@@ -127,7 +146,8 @@ pub struct BootstrapConfig {
 
 impl std::fmt::Debug for Config {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        // Secrets are left out on purpose: a Debug print of the config must be safe to log.
+        // Connection URLs (which may hold passwords) are left out on purpose, and the secrets
+        // are `secrecy` types: a Debug print of the config must be safe to log.
         f.debug_struct("Config")
             .field("base_url", &self.base_url)
             .field("addon_key", &self.addon_key)
@@ -139,6 +159,11 @@ impl std::fmt::Debug for Config {
                 "require_signature_verification",
                 &self.require_signature_verification,
             )
+            // `secrecy` prints these as `[REDACTED]`.
+            .field("admin_token", &self.admin_token)
+            .field("token_encryption_key", &self.token_encryption_key)
+            .field("webhook_hmac_secret", &self.webhook_hmac_secret)
+            .field("otlp_endpoint", &self.otlp_endpoint)
             .finish_non_exhaustive()
     }
 }
@@ -303,12 +328,16 @@ impl Config {
                 250_000,
                 1..=100_000_000,
             )?,
+            otlp_endpoint: otlp_endpoint(&env)?,
         })
     }
 
     /// The key that encrypts installation tokens; absent only in unverified development mode.
     pub fn encryption_key(&self) -> Option<&[u8; 32]> {
-        self.token_encryption_key.as_ref()
+        use secrecy::ExposeSecret as _;
+        self.token_encryption_key
+            .as_ref()
+            .map(|key| &key.expose_secret().0)
     }
 }
 
@@ -327,13 +356,14 @@ fn api_call_slots(env: &Vars<'_>) -> Result<(u16, u16), ConfigError> {
     Ok((concurrency, cap))
 }
 
-fn decode_key(text: String) -> Result<[u8; 32], ConfigError> {
+fn decode_key(text: String) -> Result<SecretBox<EncryptionKey>, ConfigError> {
     let bytes = base64::engine::general_purpose::STANDARD
         .decode(text.trim())
         .map_err(|_| invalid("TOKEN_ENCRYPTION_KEY", "not standard base64"))?;
-    bytes
+    let key: [u8; 32] = bytes
         .try_into()
-        .map_err(|_| invalid("TOKEN_ENCRYPTION_KEY", "must decode to exactly 32 bytes"))
+        .map_err(|_| invalid("TOKEN_ENCRYPTION_KEY", "must decode to exactly 32 bytes"))?;
+    Ok(SecretBox::new(Box::new(EncryptionKey(key))))
 }
 
 fn public_key_pem(env: &Vars<'_>) -> Result<String, ConfigError> {
@@ -364,7 +394,7 @@ fn public_key_pem(env: &Vars<'_>) -> Result<String, ConfigError> {
 /// Operator secrets shorter than this are refused: a guessable one opens the operator API.
 pub const MIN_SECRET_LEN: usize = 32;
 
-fn admin_token(env: &Vars<'_>) -> Result<Option<String>, ConfigError> {
+fn admin_token(env: &Vars<'_>) -> Result<Option<SecretString>, ConfigError> {
     let token = env.optional("ADMIN_TOKEN");
     if token.as_ref().is_some_and(|t| t.len() < MIN_SECRET_LEN) {
         return Err(invalid(
@@ -372,10 +402,10 @@ fn admin_token(env: &Vars<'_>) -> Result<Option<String>, ConfigError> {
             format!("must be at least {MIN_SECRET_LEN} characters (try `openssl rand -hex 32`)"),
         ));
     }
-    Ok(token)
+    Ok(token.map(SecretString::from))
 }
 
-fn hmac_secret(env: &Vars<'_>) -> Result<Option<Vec<u8>>, ConfigError> {
+fn hmac_secret(env: &Vars<'_>) -> Result<Option<SecretSlice<u8>>, ConfigError> {
     let secret = env.optional("WEBHOOK_HMAC_SECRET");
     if secret.as_ref().is_some_and(|s| s.len() < MIN_SECRET_LEN) {
         return Err(invalid(
@@ -383,7 +413,20 @@ fn hmac_secret(env: &Vars<'_>) -> Result<Option<Vec<u8>>, ConfigError> {
             format!("must be at least {MIN_SECRET_LEN} bytes (try `openssl rand -hex 32`)"),
         ));
     }
-    Ok(secret.map(String::into_bytes))
+    Ok(secret.map(|s| SecretSlice::from(s.into_bytes())))
+}
+
+fn otlp_endpoint(env: &Vars<'_>) -> Result<Option<String>, ConfigError> {
+    let Some(url) = env.optional("OTEL_EXPORTER_OTLP_ENDPOINT") else {
+        return Ok(None);
+    };
+    if !(url.starts_with("https://") || url.starts_with("http://")) {
+        return Err(invalid(
+            "OTEL_EXPORTER_OTLP_ENDPOINT",
+            "must be an http(s) URL (the collector's OTLP/HTTP base, e.g. http://collector:4318)",
+        ));
+    }
+    Ok(Some(url))
 }
 
 fn jwks(env: &Vars<'_>) -> Result<Option<crate::token::JwksSettings>, ConfigError> {

@@ -71,3 +71,41 @@ fn frame_ancestors_default_to_clockify_and_refuse_another_directive() {
     .expect_err("refused");
     assert_eq!(err.name, "UI_FRAME_ANCESTORS");
 }
+
+#[test]
+fn a_debug_print_of_the_config_shows_no_secret() {
+    let admin = "admin-token-that-is-long-enough-0123456789";
+    let hmac = "hmac-secret-that-is-long-enough-0123456789";
+    let key = "c2VjcmV0LWtleS10aGF0LWlzLTMyLWJ5dGVzLWxvbmc=";
+    let config = Config::from_vars(&vars(&[
+        ("TOKEN_ENCRYPTION_KEY", key),
+        ("ADMIN_TOKEN", admin),
+        ("WEBHOOK_HMAC_SECRET", hmac),
+        (
+            "DATABASE_URL",
+            "postgres://studio:db-password-9@127.0.0.1/studio",
+        ),
+    ]))
+    .expect("valid");
+    let printed = format!("{config:?} {config:#?}");
+    for secret in [admin, hmac, key, "db-password-9"] {
+        assert!(!printed.contains(secret), "{secret} printed: {printed}");
+    }
+    // The raw key bytes, in any of the shapes Debug could give them, are absent too.
+    let raw = config.encryption_key().expect("key");
+    assert!(!printed.contains(&format!("{raw:?}")));
+    assert!(!printed.contains(&format!("{:?}", hmac.as_bytes())));
+    // The secrets are still there for their users.
+    assert!(printed.contains("admin_token"));
+    assert_eq!(raw, b"secret-key-that-is-32-bytes-long");
+}
+
+#[test]
+fn an_otlp_endpoint_that_is_not_http_is_refused_by_name() {
+    let err = Config::from_vars(&vars(&[
+        ("TOKEN_ENCRYPTION_KEY", KEY),
+        ("OTEL_EXPORTER_OTLP_ENDPOINT", "collector:4318"),
+    ]))
+    .expect_err("refused");
+    assert_eq!(err.name, "OTEL_EXPORTER_OTLP_ENDPOINT");
+}

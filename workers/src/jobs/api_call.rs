@@ -41,6 +41,7 @@ struct CallRow {
 const EXPIRED_MESSAGE: &str = "the viewer's token expired before the call ran; nothing was sent. Make the call again from the sidebar";
 
 /// Runs the call `call_id` of `workspace_id` once.
+#[tracing::instrument(name = "job.api_call", skip_all, fields(workspace_id, %call_id))]
 pub async fn run_api_call(
     state: &WorkerState,
     workspace_id: &str,

@@ -18,6 +18,7 @@ use crate::state::WorkerState;
 
 /// Runs `unit_key` of `job_id` to its end, or until shutdown (it then resumes on redelivery).
 /// Two runners of one unit (a duplicate message) are safe: each page's checkpoint is optimistic.
+#[tracing::instrument(name = "job.bootstrap_unit", skip_all, fields(request_id, workspace_id, %job_id, unit_key))]
 pub async fn run_unit(
     state: &WorkerState,
     workspace_id: &str,

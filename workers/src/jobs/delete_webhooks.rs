@@ -13,6 +13,7 @@ use crate::state::WorkerState;
 /// Deletes the webhooks an uninstalled installation registered, with the webhook retry policy.
 /// Each row is removed after its attempt, whatever Clockify answered (a dead token's 401 or a
 /// 404 means there is nothing left to do), so the sealed token does not outlive the attempt.
+#[tracing::instrument(name = "job.delete_webhooks", skip_all, fields(workspace_id))]
 pub async fn delete_registered(
     state: &WorkerState,
     workspace_id: &str,

@@ -15,6 +15,11 @@ use crate::installation::{InstallationError, load_active};
 use crate::state::WorkerState;
 
 /// Registers every extra event type not yet registered for the installation `addon_id`.
+#[tracing::instrument(
+    name = "job.register_webhooks",
+    skip_all,
+    fields(workspace_id, addon_id)
+)]
 pub async fn register(
     state: &WorkerState,
     workspace_id: &str,

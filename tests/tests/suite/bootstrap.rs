@@ -162,7 +162,12 @@ async fn a_worker_killed_mid_bootstrap_resumes_and_imports_every_entity_once() {
     let mut victim = WorkerProcess::spawn_with(&env, "bootkill-a", &BOOTSTRAP);
 
     app.install_at("ws-bootkill", &clockify.api_url()).await;
+    let started = Instant::now();
     while clockify.recorder().count("ws-bootkill") < 40 {
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "the bootstrap of ws-bootkill never reached 40 requests (is the workers binary built? `cargo build --workspace --bins`)"
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     victim.kill();

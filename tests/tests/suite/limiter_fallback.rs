@@ -56,7 +56,12 @@ async fn redis_stopped_during_a_bootstrap_goes_on_under_the_fallback_limiter_wit
     let clockify = standin(&app, vec![spec.clone()]).await;
 
     app.install_at("ws-noredis", &clockify.api_url()).await;
+    let started = Instant::now();
     while clockify.recorder().count("ws-noredis") < 20 {
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "the bootstrap of ws-noredis never reached 20 requests (is the workers binary built? `cargo build --workspace --bins`)"
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     let _ = redis.kill();

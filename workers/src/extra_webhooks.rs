@@ -7,6 +7,7 @@ use serde_json::{Value, json};
 
 use common::clockify_client::OutboundRequest;
 use common::crypto::sha256_hex;
+use common::db::{webhook_deletions, webhook_tokens};
 
 use crate::WorkerState;
 use crate::bootstrap::units::encode;
@@ -33,12 +34,7 @@ pub async fn register(
         }
         Err(InstallationError::Database(error)) => return Err(error.into()),
     };
-    let registered: Vec<String> = sqlx::query_scalar(
-        "select webhook_type from webhook_tokens where workspace_id = $1 and clockify_webhook_id is not null and webhook_type is not null",
-    )
-    .bind(workspace_id)
-    .fetch_all(&state.db)
-    .await?;
+    let registered = webhook_tokens::registered_event_types(&state.db, workspace_id).await?;
     let outbound = &state.config.outbound;
     let path = format!("/v1/workspaces/{}/webhooks", encode(workspace_id));
     for event in events
@@ -97,20 +93,16 @@ pub async fn register(
             );
             continue;
         };
-        sqlx::query(
-            "insert into webhook_tokens (workspace_id, addon_id, path, webhook_type, event_type, token_sha256, clockify_webhook_id)
-             select $1, $2, $3, $4, $4, $5, $6
-             where exists (select 1 from installations where workspace_id = $1 and addon_id = $2 and deleted_at is null)
-             on conflict do nothing",
-        )
-        .bind(workspace_id)
-        .bind(addon_id)
-        .bind(&url)
-        .bind(event.as_str())
-        .bind(sha256_hex(token.as_bytes()))
-        .bind(id)
-        .execute(&state.db)
-        .await?;
+        let token_sha256 = sha256_hex(token.as_bytes());
+        let webhook = webhook_tokens::Registered {
+            workspace_id,
+            addon_id,
+            url: &url,
+            event_type: event.as_str(),
+            token_sha256: &token_sha256,
+            clockify_webhook_id: id,
+        };
+        webhook_tokens::insert_registered(&state.db, &webhook).await?;
         tracing::info!(
             workspace_id,
             event = event.as_str(),
@@ -127,18 +119,7 @@ pub async fn delete_registered(
     state: &WorkerState,
     workspace_id: &str,
 ) -> anyhow::Result<JobResult> {
-    #[derive(sqlx::FromRow)]
-    struct Pending {
-        clockify_webhook_id: String,
-        sealed_auth_token: String,
-        backend_url: String,
-    }
-    let pending: Vec<Pending> = sqlx::query_as(
-        "select clockify_webhook_id, sealed_auth_token, backend_url from webhook_deletions where workspace_id = $1",
-    )
-    .bind(workspace_id)
-    .fetch_all(&state.db)
-    .await?;
+    let pending = webhook_deletions::pending(&state.db, workspace_id).await?;
     let outbound = &state.config.outbound;
     for webhook in pending {
         let token = state
@@ -176,13 +157,7 @@ pub async fn delete_registered(
                 }
             }
         }
-        sqlx::query(
-            "delete from webhook_deletions where workspace_id = $1 and clockify_webhook_id = $2",
-        )
-        .bind(workspace_id)
-        .bind(&webhook.clockify_webhook_id)
-        .execute(&state.db)
-        .await?;
+        webhook_deletions::remove(&state.db, workspace_id, &webhook.clockify_webhook_id).await?;
     }
     Ok(JobResult::Done)
 }

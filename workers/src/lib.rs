@@ -16,7 +16,6 @@ pub mod metrics;
 pub mod ops;
 pub mod outcome;
 pub mod reconciler;
-pub mod store;
 pub mod subscription;
 pub mod webhooks;
 

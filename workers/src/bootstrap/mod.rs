@@ -10,5 +10,4 @@
 //! A webhook newer than the page's read is never overwritten.
 
 pub mod run;
-pub mod store;
 pub mod units;

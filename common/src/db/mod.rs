@@ -1,0 +1,95 @@
+//! PostgreSQL: the pool, creating the database when it is missing, the one schema's migrations,
+//! and a module per table holding every statement on it.
+//!
+//! Handlers, consumers and jobs call the free functions of these modules and hold no SQL. Each
+//! function takes `impl PgExecutor<'_>` (a pool or a transaction), or `&mut PgConnection` when it
+//! runs several statements; the transaction is the caller's. Every query is checked against the
+//! schema at compile time (`sqlx::query!`), from the offline data in `.sqlx/` when no database is
+//! at hand. Statuses and other closed sets are enums stored as their text names.
+
+pub mod api_calls;
+pub mod bootstrap_jobs;
+pub mod bootstrap_units;
+pub mod entities;
+pub mod event_log;
+pub mod installations;
+pub mod webhook_deletions;
+pub mod webhook_tokens;
+pub mod worker_heartbeats;
+
+use std::time::Duration;
+
+use anyhow::Context as _;
+use sqlx::migrate::MigrateDatabase as _;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::{PgPool, Postgres};
+
+/// Connects, creating the database and applying migrations first when needed.
+pub async fn connect_and_migrate(
+    database_url: &str,
+    max_connections: u32,
+) -> anyhow::Result<PgPool> {
+    if !Postgres::database_exists(database_url)
+        .await
+        .context("checking that the database exists")?
+    {
+        // Two processes may race to create it; the loser's error is harmless.
+        if let Err(error) = Postgres::create_database(database_url).await
+            && !Postgres::database_exists(database_url)
+                .await
+                .unwrap_or(false)
+        {
+            return Err(error).context("creating the database");
+        }
+    }
+    let options: PgConnectOptions = database_url.parse().context("parsing DATABASE_URL")?;
+    let pool = PgPoolOptions::new()
+        .max_connections(max_connections)
+        .acquire_timeout(Duration::from_secs(5))
+        .connect_with(options)
+        .await
+        .context("connecting to PostgreSQL")?;
+    migrate(&pool).await?;
+    Ok(pool)
+}
+
+/// Applies the migrations in `migrations/`; concurrent callers are serialised by sqlx's lock.
+pub async fn migrate(pool: &PgPool) -> anyhow::Result<()> {
+    sqlx::migrate!("../migrations")
+        .run(pool)
+        .await
+        .context("applying migrations")
+}
+
+/// Answers when the database does: the readiness probes' check.
+pub async fn ping(executor: impl sqlx::PgExecutor<'_>) -> sqlx::Result<()> {
+    sqlx::query_scalar!(r#"select 1 as "one!""#)
+        .fetch_one(executor)
+        .await?;
+    Ok(())
+}
+
+/// Drops the database `name` and whatever holds it open, for the demo and load tools that start
+/// from scratch. Identifiers cannot be bound, so the name is restricted to letters, digits and
+/// underscores first (unquoted, as PostgreSQL folds it to lower case).
+pub async fn drop_database_if_exists(
+    admin: impl sqlx::PgExecutor<'_>,
+    name: &str,
+) -> anyhow::Result<()> {
+    anyhow::ensure!(
+        !name.is_empty() && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_'),
+        "database name {name:?} must be letters, digits and underscores"
+    );
+    let statement = format!("drop database if exists {name} with (force)");
+    sqlx::raw_sql(sqlx::AssertSqlSafe(statement))
+        .execute(admin)
+        .await
+        .with_context(|| format!("dropping database {name}"))?;
+    Ok(())
+}
+
+/// Forces a checkpoint, so a measurement that follows starts without one due.
+pub async fn checkpoint(executor: impl sqlx::PgExecutor<'_>) -> sqlx::Result<()> {
+    sqlx::raw_sql("checkpoint").execute(executor).await?;
+    Ok(())
+}

@@ -146,7 +146,7 @@ pub async fn database_rate(
 ) -> anyhow::Result<(Rate, CpuUse)> {
     let scratch = format!("{}_raw", database_name(database_url)?);
     let admin = PgPool::connect(&admin_url(database_url)).await?;
-    common::db::drop_database_if_exists(&admin, &scratch).await?;
+    common::db::server::drop_database_if_exists(&admin, &scratch).await?;
     let url = sibling_database_url(database_url, &scratch);
     let db = common::db::connect_and_migrate(&url, writers as u32 + 1).await?;
     // Open every writer's connection before the clock starts.
@@ -180,9 +180,9 @@ pub async fn database_rate(
     let elapsed = started.elapsed();
     let cpu = before.until(&CpuSample::take(), watched);
     db.close().await;
-    common::db::drop_database_if_exists(&admin, &scratch).await?;
+    common::db::server::drop_database_if_exists(&admin, &scratch).await?;
     // Start what follows with the scratch writes flushed, not with a checkpoint due.
-    common::db::checkpoint(&admin).await?;
+    common::db::server::checkpoint(&admin).await?;
     let count = written.load(Ordering::Relaxed);
     Ok((Rate { count, elapsed }, cpu))
 }

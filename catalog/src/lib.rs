@@ -12,6 +12,7 @@
 mod encode;
 mod error;
 mod loader;
+mod media;
 mod model;
 mod order;
 mod params;

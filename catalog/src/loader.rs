@@ -8,6 +8,7 @@ use std::collections::HashSet;
 
 use serde_json::Value;
 
+use crate::media::first_media_schema;
 use crate::model::{ApiBase, BodyRule, Operation, ValueKind};
 use crate::order::DocumentOrder;
 use crate::params::read_parameters;
@@ -171,20 +172,6 @@ impl<'doc> OperationContext<'doc, '_> {
 }
 
 /// The schema under `content`: `application/json`, else the first JSON-ish type, else the first.
-pub(crate) fn first_media_schema(object: &Value) -> Option<&Value> {
-    let content = object.get("content")?.as_object()?;
-    let media = content
-        .get("application/json")
-        .or_else(|| {
-            content
-                .iter()
-                .find(|(media_type, _)| media_type.contains("json"))
-                .map(|(_, media)| media)
-        })
-        .or_else(|| content.values().next())?;
-    media.get("schema")
-}
-
 fn synthesized_id(method: &str, template: &str) -> String {
     let words: Vec<&str> = template
         .split(|character: char| !character.is_ascii_alphanumeric())

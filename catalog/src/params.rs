@@ -3,7 +3,7 @@
 
 use serde_json::Value;
 
-use crate::loader::first_media_schema;
+use crate::media::first_media_schema;
 use crate::model::{Parameter, ValueKind};
 use crate::refs::Document;
 

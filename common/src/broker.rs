@@ -4,13 +4,17 @@
 //! one workspace's events apply in order while workspaces proceed in parallel. Messages rejected
 //! by a worker, or delivered more than `MAX_DELIVERY_ATTEMPTS` times, are dead-lettered to a
 //! quorum queue of their own where an operator can see them.
+//!
+//! Each event partition holds at most `EVENT_QUEUE_MAX_LENGTH` messages (`x-max-length` with
+//! `x-overflow: reject-publish`): past it the broker nacks publishes, ingress answers 503, and a
+//! flood cannot fill the broker's disk.
 
 use deadpool_lapin::{Pool, Runtime};
 use lapin::options::{ExchangeDeclareOptions, QueueBindOptions, QueueDeclareOptions};
 use lapin::types::{AMQPValue, FieldTable, LongString, ShortString};
 use lapin::{Channel, ConnectionProperties, ExchangeKind};
 
-use crate::config::Config;
+use crate::config::{Config, DEFAULT_API_CALL_PARTITIONS, DEFAULT_BOOTSTRAP_PARTITIONS};
 use crate::jobs::{JobMessage, JobQueue};
 use crate::messages::partition_of;
 
@@ -21,13 +25,8 @@ pub struct QueueNames {
     partitions: u16,
     bootstrap_partitions: u16,
     api_call_partitions: u16,
+    event_max_length: Option<u32>,
 }
-
-/// Bootstrap partitions when the config does not say.
-pub const DEFAULT_BOOTSTRAP_PARTITIONS: u16 = 4;
-
-/// API Studio call partitions when the config does not say.
-pub const DEFAULT_API_CALL_PARTITIONS: u16 = 4;
 
 impl QueueNames {
     pub fn new(prefix: &str, partitions: u16) -> Self {
@@ -36,6 +35,7 @@ impl QueueNames {
             partitions,
             bootstrap_partitions: DEFAULT_BOOTSTRAP_PARTITIONS,
             api_call_partitions: DEFAULT_API_CALL_PARTITIONS,
+            event_max_length: None,
         }
     }
 
@@ -45,6 +45,7 @@ impl QueueNames {
             partitions: config.event_partitions,
             bootstrap_partitions: config.bootstrap.partitions,
             api_call_partitions: config.api_call_partitions,
+            event_max_length: Some(config.event_queue_max_length),
         }
     }
 
@@ -135,6 +136,11 @@ pub fn connection_pool(amqp_url: &str) -> anyhow::Result<Pool> {
 }
 
 /// Connects through `pool` and declares the topology on a channel of its own.
+///
+/// An event partition that already exists with other arguments (declared before
+/// `EVENT_QUEUE_MAX_LENGTH` existed, or with another length) is used as it is, with a loud
+/// warning: RabbitMQ refuses to redeclare a queue with different arguments, and a policy is the
+/// way to change a live queue's limit (README, "Limits against hostile clients").
 pub async fn declare_topology_with(
     pool: &Pool,
     names: &QueueNames,
@@ -142,13 +148,52 @@ pub async fn declare_topology_with(
 ) -> anyhow::Result<()> {
     use anyhow::Context as _;
     let connection = pool.get().await.context("connecting to RabbitMQ")?;
-    let channel = connection
-        .create_channel()
+    let open = || async {
+        connection
+            .create_channel()
+            .await
+            .context("opening a RabbitMQ channel")
+    };
+    let mut channel = open().await?;
+    declare_dead_letters(&channel, names)
         .await
-        .context("opening a RabbitMQ channel")?;
-    declare_topology(&channel, names, max_delivery_attempts)
+        .context("declaring the dead-letter queue")?;
+    for queue in names.event_partitions() {
+        let declared = channel
+            .queue_declare(
+                queue.as_str().into(),
+                durable(),
+                event_arguments(names, max_delivery_attempts),
+            )
+            .await;
+        match declared {
+            Ok(_) => {}
+            Err(error) if is_precondition_failed(&error) => {
+                tracing::error!(
+                    queue = queue.as_str(),
+                    max_length = names.event_max_length,
+                    fix = POLICY_HINT,
+                    "event queue exists with other arguments (no or another maximum length); using it as it is"
+                );
+                // The refused declare closed the channel.
+                channel = open().await?;
+                let passive = QueueDeclareOptions {
+                    passive: true,
+                    ..Default::default()
+                };
+                channel
+                    .queue_declare(queue.as_str().into(), passive, FieldTable::default())
+                    .await
+                    .with_context(|| format!("checking the existing queue {queue}"))?;
+            }
+            Err(error) => {
+                return Err(error).with_context(|| format!("declaring the queue {queue}"));
+            }
+        }
+    }
+    declare_job_queues(&channel, names, max_delivery_attempts)
         .await
-        .context("declaring the queue topology")?;
+        .context("declaring the job queues")?;
     let _ = channel.close(200, "topology declared".into()).await;
     Ok(())
 }
@@ -159,10 +204,30 @@ pub async fn declare_topology(
     names: &QueueNames,
     max_delivery_attempts: u32,
 ) -> lapin::Result<()> {
-    let durable = QueueDeclareOptions {
+    declare_dead_letters(channel, names).await?;
+    for queue in names.event_partitions() {
+        channel
+            .queue_declare(
+                queue.into(),
+                durable(),
+                event_arguments(names, max_delivery_attempts),
+            )
+            .await?;
+    }
+    declare_job_queues(channel, names, max_delivery_attempts).await
+}
+
+/// How an operator bounds queues that were declared before the limit existed.
+const POLICY_HINT: &str = r#"rabbitmqctl set_policy event-queue-limit '^<QUEUE_PREFIX>\.events\.' '{"max-length":N,"overflow":"reject-publish"}' --apply-to queues"#;
+
+fn durable() -> QueueDeclareOptions {
+    QueueDeclareOptions {
         durable: true,
         ..Default::default()
-    };
+    }
+}
+
+async fn declare_dead_letters(channel: &Channel, names: &QueueNames) -> lapin::Result<()> {
     channel
         .exchange_declare(
             names.dead_letter_exchange().into(),
@@ -175,7 +240,11 @@ pub async fn declare_topology(
         )
         .await?;
     channel
-        .queue_declare(names.dead_letters().into(), durable, quorum_arguments(None))
+        .queue_declare(
+            names.dead_letters().into(),
+            durable(),
+            quorum_arguments(None),
+        )
         .await?;
     channel
         .queue_bind(
@@ -185,25 +254,58 @@ pub async fn declare_topology(
             QueueBindOptions::default(),
             FieldTable::default(),
         )
-        .await?;
-    let dead_letter = Some((names.dead_letter_exchange(), max_delivery_attempts));
-    for queue in names.event_partitions() {
-        let mut arguments = quorum_arguments(dead_letter.clone());
-        arguments.insert("x-single-active-consumer".into(), AMQPValue::Boolean(true));
-        channel
-            .queue_declare(queue.into(), durable, arguments)
-            .await?;
+        .await
+}
+
+/// An event partition: dead-lettered, one active consumer, and bounded when configured.
+fn event_arguments(names: &QueueNames, max_delivery_attempts: u32) -> FieldTable {
+    let mut arguments =
+        quorum_arguments(Some((names.dead_letter_exchange(), max_delivery_attempts)));
+    arguments.insert("x-single-active-consumer".into(), AMQPValue::Boolean(true));
+    if let Some(max_length) = names.event_max_length {
+        arguments.insert(
+            "x-max-length".into(),
+            AMQPValue::LongLongInt(i64::from(max_length)),
+        );
+        arguments.insert(
+            "x-overflow".into(),
+            AMQPValue::LongString(LongString::from("reject-publish")),
+        );
     }
+    arguments
+}
+
+async fn declare_job_queues(
+    channel: &Channel,
+    names: &QueueNames,
+    max_delivery_attempts: u32,
+) -> lapin::Result<()> {
+    let dead_letter = Some((names.dead_letter_exchange(), max_delivery_attempts));
     for queue in names
         .bootstrap_partitions()
         .into_iter()
         .chain(names.api_call_partitions())
     {
         channel
-            .queue_declare(queue.into(), durable, quorum_arguments(dead_letter.clone()))
+            .queue_declare(
+                queue.into(),
+                durable(),
+                quorum_arguments(dead_letter.clone()),
+            )
             .await?;
     }
     Ok(())
+}
+
+/// The broker's 406: the queue exists with other arguments.
+fn is_precondition_failed(error: &lapin::Error) -> bool {
+    matches!(
+        error.kind(),
+        lapin::ErrorKind::ProtocolError(amqp) if matches!(
+            amqp.kind(),
+            lapin::protocol::AMQPErrorKind::Soft(lapin::protocol::AMQPSoftError::PRECONDITIONFAILED)
+        )
+    )
 }
 
 fn quorum_arguments(dead_letter: Option<(String, u32)>) -> FieldTable {

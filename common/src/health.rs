@@ -1,4 +1,7 @@
 //! The `/health` and `/ready` answers both tiers give.
+//!
+//! `/ready` names the dependency that is down with a fixed phrase (`unreachable`, `timed out`);
+//! the driver's error text, which can name hosts, users and databases, goes to the log only.
 
 use std::collections::BTreeMap;
 
@@ -30,7 +33,7 @@ pub fn health(service: &'static str) -> Response {
 pub struct Check {
     pub status: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub detail: Option<String>,
+    pub detail: Option<&'static str>,
     /// Whether the tier cannot do its job without it.
     pub critical: bool,
 }
@@ -44,18 +47,35 @@ impl Check {
         }
     }
 
-    pub fn failed(critical: bool, detail: impl Into<String>) -> Self {
+    /// Down, for a reason told by a fixed phrase.
+    pub fn failed(critical: bool, detail: &'static str) -> Self {
         Self {
             status: "unavailable",
-            detail: Some(detail.into()),
+            detail: Some(detail),
             critical,
         }
     }
 
-    pub fn degraded(detail: impl Into<String>) -> Self {
+    /// Down with a driver error: the error is logged here, the answer says `unreachable`.
+    pub fn unreachable(
+        critical: bool,
+        dependency: &'static str,
+        error: &dyn std::fmt::Display,
+    ) -> Self {
+        tracing::warn!(dependency, error = %error, "readiness check failed");
+        Self::failed(critical, "unreachable")
+    }
+
+    /// Down because it did not answer in time (logged, like `unreachable`).
+    pub fn timed_out(critical: bool, dependency: &'static str) -> Self {
+        tracing::warn!(dependency, "readiness check timed out");
+        Self::failed(critical, "timed out")
+    }
+
+    pub fn degraded(detail: &'static str) -> Self {
         Self {
             status: "degraded",
-            detail: Some(detail.into()),
+            detail: Some(detail),
             critical: false,
         }
     }

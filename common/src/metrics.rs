@@ -2,7 +2,7 @@
 //! constructors that register as they build, and the text exposition.
 
 use prometheus::{
-    Encoder as _, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, Opts, Registry, TextEncoder,
+    HistogramOpts, HistogramVec, IntCounterVec, IntGauge, Opts, Registry, TextEncoder,
 };
 
 /// A registry whose every metric name starts with `studio_`.
@@ -55,8 +55,10 @@ pub fn latency_buckets() -> Vec<f64> {
 
 /// The text exposition of everything in `registry`.
 pub fn render(registry: &Registry) -> String {
-    let mut buffer = Vec::new();
-    // Encoding into a Vec cannot fail for well-formed metrics.
-    let _ = TextEncoder::new().encode(&registry.gather(), &mut buffer);
-    String::from_utf8(buffer).unwrap_or_default()
+    let mut buffer = String::new();
+    if let Err(error) = TextEncoder::new().encode_utf8(&registry.gather(), &mut buffer) {
+        // Only a malformed metric (a bug) gets here; what was encoded so far is still served.
+        tracing::error!(error = %error, "metrics could not be encoded in full");
+    }
+    buffer
 }

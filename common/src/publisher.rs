@@ -20,6 +20,8 @@ use tokio::sync::Mutex;
 pub enum PublishError {
     #[error("broker unavailable: {0}")]
     Unavailable(String),
+    /// The broker nacked: for a queue with `x-overflow: reject-publish` (the event partitions)
+    /// that means it is at its maximum length; otherwise an internal error of the queue.
     #[error("broker refused the message")]
     Nacked,
     #[error("no queue took the message")]

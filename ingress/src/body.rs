@@ -1,8 +1,10 @@
-//! Reading a JSON request body: content type checked, size bounded before and while reading.
+//! Reading a JSON request body: content type checked, size bounded before and while reading,
+//! time bounded by the body deadline every request carries (`body_deadline`).
 
 use axum::body::{Body, Bytes};
 use axum::http::{HeaderMap, header};
 
+use crate::body_deadline::is_body_timeout;
 use crate::error::ApiError;
 
 /// Refuses anything but `application/json` (parameters such as charset allowed).
@@ -19,7 +21,8 @@ pub fn require_json(headers: &HeaderMap) -> Result<(), ApiError> {
     }
 }
 
-/// Reads at most `limit` bytes; a declared or actual larger body is a 413.
+/// Reads at most `limit` bytes; a declared or actual larger body is a 413, a body not received
+/// within `INGRESS_BODY_TIMEOUT_SECS` a 408.
 pub async fn read_limited(
     headers: &HeaderMap,
     body: Body,
@@ -32,9 +35,13 @@ pub async fn read_limited(
     if declared.is_some_and(|len| len > limit as u64) {
         return Err(ApiError::PayloadTooLarge(limit));
     }
-    axum::body::to_bytes(body, limit)
-        .await
-        .map_err(|_| ApiError::PayloadTooLarge(limit))
+    axum::body::to_bytes(body, limit).await.map_err(|error| {
+        if is_body_timeout(&error) {
+            ApiError::RequestTimeout
+        } else {
+            ApiError::PayloadTooLarge(limit)
+        }
+    })
 }
 
 /// Parses a JSON object; malformed JSON is a 400, valid JSON of another shape a 422.

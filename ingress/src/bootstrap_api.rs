@@ -9,9 +9,9 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
-use crate::AppState;
 use crate::error::ApiError;
 use crate::request_id::RequestId;
+use crate::state::AppState;
 use crate::user_auth::{Operator, StudioUser};
 
 pub async fn start_for_user(

@@ -5,10 +5,10 @@ use axum::extract::{Path, Query, State};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use common::dead_letters::{Action, DeadLetterError, act, list};
+use crate::dead_letters::{Action, DeadLetterError, act, list};
 
-use crate::AppState;
 use crate::error::ApiError;
+use crate::state::AppState;
 use crate::user_auth::Operator;
 
 #[derive(Debug, Deserialize)]

@@ -1,6 +1,8 @@
 //! Publishing accepted work: serialise, route (events to the workspace's partition, jobs to their
 //! queue), wait for the broker's confirm. A publish that is not confirmed becomes a 503 with
-//! `Retry-After`; every publish is timed and every failure counted by reason.
+//! `Retry-After`; every publish is timed and every failure counted by reason. A nack on an
+//! event partition means the partition is full (`EVENT_QUEUE_MAX_LENGTH`): counted as
+//! `queue_full`, answered 503 with a longer `Retry-After` so the backlog can drain.
 
 use std::time::Instant;
 
@@ -8,8 +10,13 @@ use common::jobs::JobMessage;
 use common::messages::{EventMessage, partition_of};
 use common::publisher::PublishError;
 
-use crate::AppState;
 use crate::error::ApiError;
+use crate::state::AppState;
+
+/// When to try again after the broker was unavailable or slow.
+const RETRY_AFTER_SECS: u32 = 5;
+/// When to try again after a full partition: long enough for workers to drain some of it.
+const QUEUE_FULL_RETRY_AFTER_SECS: u32 = 30;
 
 /// Enqueues `message` on its workspace's event partition; returns once the broker confirmed.
 pub async fn enqueue_event(state: &AppState, message: &EventMessage) -> Result<(), ApiError> {
@@ -61,20 +68,25 @@ async fn publish(
         .with_label_values(&[queue_kind])
         .observe(started.elapsed().as_secs_f64());
     result.map_err(|error| {
-        let reason = match &error {
-            PublishError::Unavailable(_) => "unavailable",
-            PublishError::Nacked => "nacked",
-            PublishError::Unroutable => "unroutable",
-            PublishError::Timeout => "timeout",
+        let reason = match (&error, queue_kind) {
+            (PublishError::Unavailable(_), _) => "unavailable",
+            (PublishError::Nacked, "events") => "queue_full",
+            (PublishError::Nacked, _) => "nacked",
+            (PublishError::Unroutable, _) => "unroutable",
+            (PublishError::Timeout, _) => "timeout",
         };
         state
             .metrics
             .publish_failures
             .with_label_values(&[reason])
             .inc();
-        tracing::warn!(error = %error, queue, "publish not confirmed");
+        tracing::warn!(error = %error, queue, reason, "publish not confirmed");
         ApiError::Unavailable {
-            retry_after_secs: 5,
+            retry_after_secs: if reason == "queue_full" {
+                QUEUE_FULL_RETRY_AFTER_SECS
+            } else {
+                RETRY_AFTER_SECS
+            },
         }
     })
 }

@@ -25,8 +25,12 @@ pub enum ApiError {
     UnsupportedMediaType,
     #[error("not found")]
     NotFound,
+    #[error("request body not received in time")]
+    RequestTimeout,
     #[error("the queue cannot take the message now; retry later")]
     Unavailable { retry_after_secs: u32 },
+    #[error("too many requests in progress; retry later")]
+    Overloaded { retry_after_secs: u32 },
     #[error("internal error")]
     Internal(#[source] anyhow::Error),
 }
@@ -62,7 +66,9 @@ impl ApiError {
                 (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type")
             }
             ApiError::NotFound => (StatusCode::NOT_FOUND, "not_found"),
+            ApiError::RequestTimeout => (StatusCode::REQUEST_TIMEOUT, "request_timeout"),
             ApiError::Unavailable { .. } => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
+            ApiError::Overloaded { .. } => (StatusCode::SERVICE_UNAVAILABLE, "overloaded"),
             ApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
         }
     }
@@ -76,10 +82,20 @@ impl IntoResponse for ApiError {
         }
         let body = Json(json!({"error": {"code": code, "message": self.to_string()}}));
         let mut response = (status, body).into_response();
-        if let ApiError::Unavailable { retry_after_secs } = self {
-            response
-                .headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
+        match self {
+            ApiError::Unavailable { retry_after_secs }
+            | ApiError::Overloaded { retry_after_secs } => {
+                response
+                    .headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
+            }
+            // The rest of the body may still be on its way: the connection is not reused.
+            ApiError::RequestTimeout => {
+                response
+                    .headers_mut()
+                    .insert(header::CONNECTION, HeaderValue::from_static("close"));
+            }
+            _ => {}
         }
         response
     }

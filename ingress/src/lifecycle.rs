@@ -16,12 +16,12 @@ use common::messages::{
 };
 use common::token::{ClockifyClaims, TokenKind, VerifyError};
 
-use crate::AppState;
 use crate::body::{optional_str, parse_object, read_limited, require_json, required_str};
 use crate::enqueue::enqueue_event;
 use crate::error::ApiError;
 use crate::rejection::{Reason, Rejection};
 use crate::request_id::RequestId;
+use crate::state::AppState;
 
 /// The four lifecycle callbacks Clockify sends.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -280,7 +280,10 @@ fn event_of_path(path: &str) -> Option<EventType> {
         .next()
         .unwrap_or(path)
         .trim_end_matches('/');
-    crate::routes::webhook_routes().find(|event| path.ends_with(&event.path()))
+    EventType::ALL
+        .iter()
+        .copied()
+        .find(|event| path.ends_with(&event.path()))
 }
 
 #[cfg(test)]

@@ -7,8 +7,8 @@ use serde_json::{Value, json};
 
 use common::config::Config;
 
-use crate::AppState;
-use crate::routes::{SIDEBAR_PATH, lifecycle_routes, subscribed_webhook_routes};
+use crate::route_table::{SIDEBAR_PATH, lifecycle_routes, subscribed_webhook_routes};
+use crate::state::AppState;
 
 /// Scopes the studio needs: reads for bootstrap and the catalog, writes for studio calls.
 const SCOPES: [&str; 22] = [

@@ -1,6 +1,6 @@
 //! The ingress tier's metrics. Labels are route templates and closed sets, never ids.
 
-use prometheus::{HistogramVec, IntCounterVec, IntGauge, Registry};
+use prometheus::{HistogramVec, IntCounter, IntCounterVec, IntGauge, Registry};
 
 use common::metrics::{counter, gauge, histogram, latency_buckets, registry};
 
@@ -27,8 +27,19 @@ pub struct IngressMetrics {
     pub token_cache: IntCounterVec,
     /// `studio_publish_duration_seconds{queue_kind}`: publish until broker confirm.
     pub publish_duration: HistogramVec,
-    /// `studio_publish_failures_total{reason}`.
+    /// `studio_publish_failures_total{reason}`: reason `queue_full` when an event partition is
+    /// at `EVENT_QUEUE_MAX_LENGTH`; `unavailable`, `timeout`, `unroutable`, `nacked` otherwise.
     pub publish_failures: IntCounterVec,
+    /// `studio_http_requests_in_flight`: requests being handled now.
+    pub requests_in_flight: IntGauge,
+    /// `studio_http_requests_shed_total`: answered 503 at once, over
+    /// `INGRESS_MAX_CONCURRENT_REQUESTS`.
+    pub requests_shed: IntCounter,
+    /// `studio_http_connection_timeouts_total{phase}`: connections closed by a timeout, phase
+    /// `header` (request headers not complete in time) or `idle` (kept alive, no request).
+    pub connection_timeouts: IntCounterVec,
+    /// `studio_http_body_timeouts_total`: request bodies not received in time (408).
+    pub body_timeouts: IntCounter,
     /// `studio_signature_verification_disabled`: 1 in unverified development mode.
     pub verification_disabled: IntGauge,
 }
@@ -105,6 +116,23 @@ impl IngressMetrics {
                 "Publishes the broker did not confirm.",
                 &["reason"],
             ),
+            requests_in_flight: gauge(&r, "http_requests_in_flight", "Requests being handled now."),
+            requests_shed: plain_counter(
+                &r,
+                "http_requests_shed_total",
+                "Requests answered 503 at once because too many were in flight.",
+            ),
+            connection_timeouts: counter(
+                &r,
+                "http_connection_timeouts_total",
+                "Connections closed by the header or idle timeout.",
+                &["phase"],
+            ),
+            body_timeouts: plain_counter(
+                &r,
+                "http_body_timeouts_total",
+                "Request bodies not received within the body timeout.",
+            ),
             verification_disabled: gauge(
                 &r,
                 "signature_verification_disabled",
@@ -113,6 +141,15 @@ impl IngressMetrics {
             registry: r,
         }
     }
+}
+
+/// A counter without labels, registered like the others.
+fn plain_counter(registry: &Registry, name: &str, help: &str) -> IntCounter {
+    let metric = IntCounter::new(name, help).expect("metric names are constants");
+    registry
+        .register(Box::new(metric.clone()))
+        .expect("each metric is registered once");
+    metric
 }
 
 impl Default for IngressMetrics {

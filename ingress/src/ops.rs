@@ -8,7 +8,7 @@ use axum::response::{IntoResponse, Response};
 
 use common::health::{Check, health, ready};
 
-use crate::AppState;
+use crate::state::AppState;
 
 pub async fn get_health() -> Response {
     health("ingress")
@@ -19,7 +19,7 @@ pub async fn get_ready(State(state): State<AppState>) -> Response {
     let mut checks = BTreeMap::new();
     let broker = match state.publisher.check().await {
         Ok(()) => Check::ok(true),
-        Err(error) => Check::failed(true, error.to_string()),
+        Err(error) => Check::unreachable(true, "rabbitmq", &error),
     };
     checks.insert("rabbitmq", broker);
     // The studio and admin APIs need it; the event hot path does not.
@@ -32,8 +32,8 @@ pub async fn get_ready(State(state): State<AppState>) -> Response {
         "postgres",
         match database {
             Ok(Ok(_)) => Check::ok(false),
-            Ok(Err(error)) => Check::failed(false, error.to_string()),
-            Err(_) => Check::failed(false, "timed out"),
+            Ok(Err(error)) => Check::unreachable(false, "postgres", &error),
+            Err(_) => Check::timed_out(false, "postgres"),
         },
     );
     if !state.config.require_signature_verification {

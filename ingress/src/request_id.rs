@@ -1,14 +1,17 @@
 //! Request ids and request metrics: an id taken from `X-Request-ID` (or made), stored for the
 //! handler, echoed on the answer; each request counted by route template and status.
+//!
+//! No label value comes from the request: the route is the matched template (or `unmatched`),
+//! the method one of the standard ones (or `other`), the status a number.
 
 use std::time::Instant;
 
 use axum::extract::{MatchedPath, Request, State};
-use axum::http::HeaderValue;
+use axum::http::{HeaderValue, Method};
 use axum::middleware::Next;
 use axum::response::Response;
 
-use crate::AppState;
+use crate::state::AppState;
 
 /// The request's id, for handlers to copy into the message.
 #[derive(Debug, Clone)]
@@ -29,6 +32,22 @@ fn accept_or_make(value: Option<&HeaderValue>) -> String {
         .unwrap_or_else(|| uuid::Uuid::now_v7().to_string())
 }
 
+/// The method as a label: the standard methods by name, any other `other`.
+fn method_label(method: &Method) -> &'static str {
+    match *method {
+        Method::GET => "GET",
+        Method::HEAD => "HEAD",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::DELETE => "DELETE",
+        Method::PATCH => "PATCH",
+        Method::OPTIONS => "OPTIONS",
+        Method::CONNECT => "CONNECT",
+        Method::TRACE => "TRACE",
+        _ => "other",
+    }
+}
+
 /// Middleware: request id in, request id out, and the request counted.
 pub async fn track_request(
     State(state): State<AppState>,
@@ -42,7 +61,7 @@ pub async fn track_request(
         .get::<MatchedPath>()
         .map(|p| p.as_str().to_owned())
         .unwrap_or_else(|| "unmatched".to_owned());
-    let method = request.method().as_str().to_owned();
+    let method = method_label(request.method());
     request.extensions_mut().insert(RequestId(id.clone()));
     let mut response = next.run(request).await;
     if let Ok(value) = HeaderValue::from_str(&id) {
@@ -51,7 +70,7 @@ pub async fn track_request(
     let metrics = &state.metrics;
     metrics
         .requests
-        .with_label_values(&[route.as_str(), method.as_str(), response.status().as_str()])
+        .with_label_values(&[route.as_str(), method, response.status().as_str()])
         .inc();
     metrics
         .request_duration

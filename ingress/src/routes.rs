@@ -1,37 +1,76 @@
-//! The route table: which lifecycle and webhook paths exist. The router and the manifest both
-//! read it, so they cannot drift.
+//! The whole HTTP surface in one place: every route, its handler, and the layers around them.
 
 use axum::Router;
+use axum::middleware::from_fn_with_state;
 use axum::routing::{get, post};
 
-use common::config::Config;
-use common::events::EventType;
-
-use crate::AppState;
-use crate::lifecycle::{LifecycleKind, handle_lifecycle};
+use crate::body_deadline::{self, BodyDeadline};
+use crate::error::ApiError;
+use crate::lifecycle::handle_lifecycle;
+use crate::load_shed::{self, ConcurrencyLimit};
+use crate::route_table::{SIDEBAR_PATH, lifecycle_routes, webhook_routes};
+use crate::state::AppState;
 use crate::webhooks::handle_webhook;
+use crate::{bootstrap_api, dead_letters_api, manifest, ops, request_id, sidebar, studio_api};
 
-/// The sidebar component's path.
-pub const SIDEBAR_PATH: &str = "/ui";
-
-/// Every lifecycle callback route.
-pub fn lifecycle_routes() -> impl Iterator<Item = LifecycleKind> {
-    LifecycleKind::ALL.into_iter()
-}
-
-/// Every webhook route: all event types, subscribed or not, so a registration made outside the
-/// manifest (the webhooks API) has a path to arrive at.
-pub fn webhook_routes() -> impl Iterator<Item = EventType> {
-    EventType::ALL.iter().copied()
-}
-
-/// The webhook routes the manifest subscribes to (`WEBHOOK_EVENTS`, at most 10).
-pub fn subscribed_webhook_routes(config: &Config) -> impl Iterator<Item = EventType> + '_ {
-    webhook_routes().filter(|event| config.webhook_events.contains(event))
+/// The HTTP surface; a plain function so tests can drive it without a socket.
+///
+/// Layers, outermost first: request id and metrics (so a shed request is counted too), the
+/// concurrency bound, the body deadline.
+pub fn router(state: AppState) -> Router {
+    let limits = &state.config.http;
+    let concurrency = ConcurrencyLimit::new(limits.max_concurrent_requests, state.metrics.clone());
+    let body_deadline = BodyDeadline {
+        timeout: limits.body_timeout,
+        missed: state.metrics.body_timeouts.clone(),
+    };
+    let router = Router::new()
+        .route("/manifest", get(manifest::get_manifest))
+        .route("/health", get(ops::get_health))
+        .route("/ready", get(ops::get_ready))
+        .route("/metrics", get(ops::get_metrics))
+        .route(sidebar::SCRIPT_PATH, get(sidebar::get_script))
+        .route(sidebar::STYLE_PATH, get(sidebar::get_style))
+        .route("/api/operations", get(studio_api::list_operations))
+        .route(
+            "/api/calls",
+            get(studio_api::list_calls).post(studio_api::create_call),
+        )
+        .route("/api/calls/{id}", get(studio_api::get_call))
+        .route(
+            "/api/bootstrap",
+            get(bootstrap_api::latest_for_user).post(bootstrap_api::start_for_user),
+        )
+        .route(
+            "/admin/dead-letters",
+            get(dead_letters_api::list_dead_letters),
+        )
+        .route(
+            "/admin/dead-letters/{message_id}",
+            get(dead_letters_api::inspect_dead_letter)
+                .delete(dead_letters_api::discard_dead_letter),
+        )
+        .route(
+            "/admin/dead-letters/{message_id}/replay",
+            post(dead_letters_api::replay_dead_letter),
+        )
+        .route(
+            "/admin/workspaces/{workspace_id}/bootstrap",
+            get(bootstrap_api::latest_for_operator).post(bootstrap_api::start_for_operator),
+        );
+    event_routes(router)
+        .fallback(|| async { ApiError::NotFound })
+        .layer(from_fn_with_state(
+            body_deadline,
+            body_deadline::limit_body_time,
+        ))
+        .layer(from_fn_with_state(concurrency, load_shed::shed_over_limit))
+        .layer(from_fn_with_state(state.clone(), request_id::track_request))
+        .with_state(state)
 }
 
 /// Adds the lifecycle and webhook routes to `router`.
-pub fn event_routes(mut router: Router<AppState>) -> Router<AppState> {
+fn event_routes(mut router: Router<AppState>) -> Router<AppState> {
     for kind in lifecycle_routes() {
         router = router.route(
             kind.path(),
@@ -48,5 +87,5 @@ pub fn event_routes(mut router: Router<AppState>) -> Router<AppState> {
             }),
         );
     }
-    router.route(SIDEBAR_PATH, get(crate::sidebar::get_sidebar))
+    router.route(SIDEBAR_PATH, get(sidebar::get_sidebar))
 }

@@ -1,20 +1,66 @@
-//! `GET /ui`: the sidebar page Clockify loads in an iframe with the viewing user's token.
-//! The token stays in the page (it calls `/api` with it); it is never logged or echoed here.
+//! `GET /ui`: the sidebar page Clockify loads in an iframe with the viewing user's token, and its
+//! script and style (`/ui/app.js`, `/ui/app.css`). The token stays in the page (it calls `/api`
+//! with it); it is never logged or echoed here.
+//!
+//! The page is framed by Clockify only (`frame-ancestors`, `UI_FRAME_ANCESTORS`), runs no inline
+//! script or style (everything from 'self'), talks to this origin only, and sends no referrer:
+//! an injected string can neither run nor carry the token elsewhere.
 
-use axum::http::header;
+use axum::extract::State;
+use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 
+use crate::state::AppState;
+
 const PAGE: &str = include_str!("sidebar.html");
+const SCRIPT: &str = include_str!("sidebar.js");
+const STYLE: &str = include_str!("sidebar.css");
+
+/// The script's path, as the page names it.
+pub const SCRIPT_PATH: &str = "/ui/app.js";
+/// The style's path, as the page names it.
+pub const STYLE_PATH: &str = "/ui/app.css";
+
+/// The page's Content-Security-Policy, framed by `frame_ancestors` only.
+pub fn content_security_policy(frame_ancestors: &str) -> String {
+    format!(
+        "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; \
+         img-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors {frame_ancestors}"
+    )
+}
 
 /// Serves the page; the query's `auth_token` is read by the page's script, not by the server.
-pub async fn get_sidebar() -> Response {
+pub async fn get_sidebar(State(state): State<AppState>) -> Response {
+    let policy = content_security_policy(&state.config.http.ui_frame_ancestors);
+    let mut response = asset("text/html; charset=utf-8", PAGE);
+    // Validated at start (letters, digits and origin punctuation only); a fixed fallback anyway.
+    let policy = HeaderValue::from_str(&policy)
+        .unwrap_or_else(|_| HeaderValue::from_static("frame-ancestors 'none'"));
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_SECURITY_POLICY, policy);
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
+
+/// `GET /ui/app.js`.
+pub async fn get_script() -> Response {
+    asset("text/javascript; charset=utf-8", SCRIPT)
+}
+
+/// `GET /ui/app.css`.
+pub async fn get_style() -> Response {
+    asset("text/css; charset=utf-8", STYLE)
+}
+
+fn asset(content_type: &'static str, body: &'static str) -> Response {
     (
         [
-            (header::CONTENT_TYPE, "text/html; charset=utf-8"),
-            (header::CACHE_CONTROL, "no-store"),
+            (header::CONTENT_TYPE, content_type),
+            (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
             (header::REFERRER_POLICY, "no-referrer"),
+            (header::CACHE_CONTROL, "no-cache"),
         ],
-        PAGE,
+        body,
     )
         .into_response()
 }

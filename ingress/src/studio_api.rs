@@ -16,10 +16,10 @@ use catalog::{ApiBase, CallRequest, OperationFilter};
 use common::db::api_calls::{self, CallView};
 use common::jobs::{Job, JobMessage};
 
-use crate::AppState;
 use crate::body::{read_limited, require_json};
 use crate::error::ApiError;
 use crate::request_id::RequestId;
+use crate::state::AppState;
 use crate::user_auth::StudioUser;
 
 /// `GET /api/operations?tag=&method=&text=`: the catalog grouped by tag.

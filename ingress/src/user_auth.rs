@@ -8,8 +8,8 @@ use axum::http::request::Parts;
 use common::crypto::constant_time_eq;
 use common::token::TokenKind;
 
-use crate::AppState;
 use crate::error::ApiError;
+use crate::state::AppState;
 
 /// A verified workspace user.
 #[derive(Debug, Clone)]

@@ -14,19 +14,19 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::Value;
 
+use crate::token_cache::CacheOutcome;
 use common::crypto::sha256_hex;
 use common::events::EventType;
 use common::messages::{Event, EventMessage, SignatureScheme, WebhookEvent};
 use common::token::{VerifyError, looks_like_jwt};
-use common::token_cache::CacheOutcome;
 use common::webhook_hmac::{HmacError, HmacSignature};
 
-use crate::AppState;
 use crate::body::{parse_object, read_limited, require_json};
 use crate::enqueue::enqueue_event;
 use crate::error::ApiError;
 use crate::rejection::{Reason, Rejection};
 use crate::request_id::RequestId;
+use crate::state::AppState;
 
 const SIGNATURE_HEADER: &str = "clockify-signature";
 /// Names older integrations used; accepted with a warning and counted.

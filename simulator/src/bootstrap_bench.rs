@@ -10,7 +10,7 @@ use common::db::bootstrap_jobs::{self, JobStatus};
 use common::db::entities;
 
 use crate::demo::system;
-use crate::scenario::ClockifyClient;
+use crate::scenario::IngressCaller;
 use crate::signer::ClockifySigner;
 use crate::standin::{StandIn, StandInConfig, WorkspaceSpec};
 
@@ -37,7 +37,7 @@ pub async fn run_bootstrap_bench(options: BootstrapBenchOptions) -> anyhow::Resu
     .with_signer(signer.clone());
     let clockify = StandIn::start(config, "127.0.0.1:0".parse()?).await?;
     let db = PgPool::connect(&running.config.database_url).await?;
-    let client = ClockifyClient {
+    let client = IngressCaller {
         base_url: format!("http://{}", running.ingress),
         signer,
         http: reqwest::Client::new(),

@@ -22,14 +22,14 @@ pub struct DemoWorkspace {
 /// manifest subscriptions and extra registrations together cover them all would.
 pub const DEMO_EVENTS: &[EventType] = EventType::ALL;
 
-/// Talks to ingress as Clockify does.
-pub struct ClockifyClient {
+/// Calls ingress the way Clockify does: signed lifecycle callbacks and webhook deliveries.
+pub struct IngressCaller {
     pub base_url: String,
     pub signer: ClockifySigner,
     pub http: reqwest::Client,
 }
 
-impl ClockifyClient {
+impl IngressCaller {
     /// Sends INSTALLED for `workspace_id` and returns what Clockify would remember of it.
     pub async fn install(
         &self,
@@ -168,7 +168,7 @@ pub fn webhook_for(workspace_id: &str, i: usize) -> (EventType, Value) {
 /// Delivers `per_workspace` webhooks to each workspace with `concurrency` in flight; returns
 /// each delivery's status and latency.
 pub async fn deliver_stream(
-    client: &ClockifyClient,
+    client: &IngressCaller,
     workspaces: &[DemoWorkspace],
     per_workspace: usize,
     concurrency: usize,

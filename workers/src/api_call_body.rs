@@ -5,7 +5,7 @@
 
 use serde_json::Value;
 
-use common::redaction::redact_secrets;
+use crate::redaction::redact_secrets;
 
 /// Stored instead of a body that looks like JSON but cannot be parsed.
 pub const WITHHELD: &str = "[the answer looked like JSON but could not be parsed, so it is not kept: secrets in it could not be redacted]";

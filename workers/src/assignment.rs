@@ -82,7 +82,7 @@ async fn beat_and_rank(db: &PgPool, worker_id: Uuid) -> sqlx::Result<(usize, usi
 /// Runs a consumer for each partition this worker owns, starting and stopping them as the
 /// assignment moves. A stopped consumer finishes and acks its batch before it lets go.
 pub async fn supervise_partitions(
-    state: crate::WorkerState,
+    state: crate::state::WorkerState,
     mut assigned: watch::Receiver<Vec<u16>>,
     shutdown: CancellationToken,
 ) {
@@ -102,7 +102,7 @@ pub async fn supervise_partitions(
             if let std::collections::hash_map::Entry::Vacant(slot) = running.entry(partition) {
                 let token = shutdown.child_token();
                 let queue = state.queues.event_partition(partition);
-                tasks.spawn(crate::consumer::run_partition(
+                tasks.spawn(crate::event_consumer::run_partition(
                     state.clone(),
                     queue,
                     token.clone(),

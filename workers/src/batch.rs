@@ -16,8 +16,8 @@ use common::db::installations::{self, InstallationView};
 use common::jobs::JobMessage;
 use common::messages::{Event, EventMessage};
 
+use crate::event_outcome::Processed;
 use crate::lifecycle::{InstallFollowUps, apply_lifecycle};
-use crate::outcome::Processed;
 use crate::webhooks::{StagedWrites, entity_key, stage_webhook};
 
 /// A committed batch: each message's outcome in order, and the jobs to publish now.

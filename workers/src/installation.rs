@@ -11,7 +11,6 @@ pub struct ActiveInstallation {
     pub addon_id: String,
     pub token: String,
     pub backend_url: String,
-    pub reports_url: String,
 }
 
 /// Why no call can be made for a workspace.
@@ -81,6 +80,5 @@ pub async fn load_active(
         addon_id,
         token,
         backend_url: bases.backend_url,
-        reports_url: bases.reports_url,
     })
 }

@@ -14,33 +14,9 @@ use tokio_util::sync::CancellationToken;
 use common::jobs::{Job, JobMessage, JobQueue};
 use common::messages::ENVELOPE_VERSION;
 
-use crate::WorkerState;
+use crate::disposition::Disposition;
+use crate::state::WorkerState;
 use crate::subscription::{Subscription, keep_consuming};
-
-/// How a job ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum JobResult {
-    /// Finished (successfully or with its failure recorded): ack.
-    Done,
-    /// Stopped by shutdown: back to the queue, to resume.
-    Interrupted,
-}
-
-/// Publishes job messages after the transaction that created them committed. A publish that
-/// fails is left to the reconciler, which republishes stalled bootstrap units.
-pub async fn publish_jobs(state: &WorkerState, messages: &[JobMessage]) {
-    // Concurrently: each confirm waits on a quorum commit, so one at a time would cost a disk
-    // flush per message; in flight together they share flushes.
-    let publishes = messages.iter().map(|message| async move {
-        let queue = state.queues.job_queue(message);
-        let body = serde_json::to_vec(message).unwrap_or_default();
-        let id = message.message_id.to_string();
-        if let Err(error) = state.publisher.publish(&queue, &id, &message.request_id, &body).await {
-            tracing::warn!(error = %error, queue, "job not published; the reconciler will retry it");
-        }
-    });
-    futures::future::join_all(publishes).await;
-}
 
 /// Consumes `queue` with up to `concurrency` jobs in flight until `shutdown`.
 pub async fn run_job_queue(
@@ -106,76 +82,50 @@ async fn handle(
             .messages_processed
             .with_label_values(&[label, "dead_lettered"])
             .inc();
-        let _ = delivery.reject(BasicRejectOptions { requeue: false }).await;
+        if let Err(error) = delivery.reject(BasicRejectOptions { requeue: false }).await {
+            tracing::warn!(queue = label, error = %error, "undecodable job could not be rejected");
+        }
         return;
     };
-    let result = std::panic::AssertUnwindSafe(run(state, &message, shutdown));
-    let result = futures::FutureExt::catch_unwind(result).await;
-    let outcome = match result {
-        Ok(Ok(JobResult::Done)) => {
-            let _ = delivery.ack(BasicAckOptions::default()).await;
-            "done"
-        }
-        Ok(Ok(JobResult::Interrupted)) => {
-            let _ = delivery
-                .nack(BasicNackOptions {
-                    requeue: true,
-                    multiple: false,
-                })
-                .await;
-            "interrupted"
-        }
+    let result = std::panic::AssertUnwindSafe(crate::jobs::run(state, &message, shutdown));
+    let disposition = match futures::FutureExt::catch_unwind(result).await {
+        Ok(Ok(disposition)) => disposition,
         Ok(Err(error)) => {
             tracing::warn!(queue = label, request_id = %message.request_id, workspace_id = %message.workspace_id, error = format!("{error:#}"), "job failed; returning it to the queue");
             tokio::time::sleep(Duration::from_secs(1)).await;
-            let _ = delivery
+            Disposition::RetryLater("error")
+        }
+        Err(_) => {
+            if let Job::ApiCall { call_id } = &message.job {
+                crate::jobs::api_call::abandon_api_call(state, &message.workspace_id, *call_id)
+                    .await;
+            }
+            Disposition::GiveUp("the job's handler panicked".into())
+        }
+    };
+    let outcome = disposition.label();
+    let settled = match &disposition {
+        Disposition::Done(()) => delivery.ack(BasicAckOptions::default()).await,
+        Disposition::RetryLater(_) => {
+            delivery
                 .nack(BasicNackOptions {
                     requeue: true,
                     multiple: false,
                 })
-                .await;
-            "retried"
+                .await
         }
-        Err(_) => {
-            tracing::error!(queue = label, request_id = %message.request_id, "job panicked; dead-lettering");
-            if let Job::ApiCall { call_id } = &message.job {
-                crate::api_calls::abandon_api_call(state, &message.workspace_id, *call_id).await;
-            }
-            let _ = delivery.reject(BasicRejectOptions { requeue: false }).await;
-            "dead_lettered"
+        Disposition::GiveUp(reason) => {
+            tracing::error!(queue = label, request_id = %message.request_id, reason, "job given up; dead-lettering");
+            delivery.reject(BasicRejectOptions { requeue: false }).await
         }
     };
+    if let Err(error) = settled {
+        // The channel is gone: the broker redelivers the job, which is idempotent.
+        tracing::warn!(queue = label, error = %error, "job could not be settled; it will be redelivered");
+    }
     state
         .metrics
         .messages_processed
         .with_label_values(&[label, outcome])
         .inc();
-}
-
-async fn run(
-    state: &WorkerState,
-    message: &JobMessage,
-    shutdown: &CancellationToken,
-) -> anyhow::Result<JobResult> {
-    let workspace_id = message.workspace_id.as_str();
-    match &message.job {
-        Job::BootstrapUnit { job_id, unit_key } => {
-            crate::bootstrap::run::run_unit(
-                state,
-                workspace_id,
-                &message.request_id,
-                *job_id,
-                unit_key,
-                shutdown,
-            )
-            .await
-        }
-        Job::ApiCall { call_id } => {
-            crate::api_calls::run_api_call(state, workspace_id, *call_id).await
-        }
-        Job::RegisterWebhooks { addon_id } => {
-            crate::extra_webhooks::register(state, workspace_id, addon_id).await
-        }
-        Job::DeleteWebhooks => crate::extra_webhooks::delete_registered(state, workspace_id).await,
-    }
 }

@@ -14,7 +14,7 @@ use common::db::{
 use common::jobs::{Job, JobMessage};
 use common::messages::{Event, EventMessage, Installed};
 
-use crate::outcome::Processed;
+use crate::event_outcome::Processed;
 
 /// What an install sets in motion besides its own rows.
 #[derive(Debug, Clone, Copy)]

@@ -27,7 +27,7 @@ pub struct WorkerMetrics {
     /// `studio_bootstrap_items_total{kind}`: entities imported.
     pub bootstrap_items: IntCounterVec,
     /// Outbound request, retry and limiter metrics.
-    pub outbound: std::sync::Arc<common::outbound_metrics::OutboundMetrics>,
+    pub outbound: std::sync::Arc<clockify_client::metrics::OutboundMetrics>,
 }
 
 impl WorkerMetrics {
@@ -91,7 +91,7 @@ impl WorkerMetrics {
                 "Entities imported by bootstraps, by kind.",
                 &["kind"],
             ),
-            outbound: std::sync::Arc::new(common::outbound_metrics::OutboundMetrics::new(&r)),
+            outbound: std::sync::Arc::new(clockify_client::metrics::OutboundMetrics::new(&r)),
             registry: r,
         }
     }

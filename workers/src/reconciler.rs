@@ -10,9 +10,9 @@ use tokio_util::sync::CancellationToken;
 use common::db::bootstrap_units::{StalledUnit, claim_stalled};
 use common::jobs::{Job, JobMessage};
 
-use crate::WorkerState;
-use crate::api_calls::expire_abandoned_calls;
-use crate::job_consumer::publish_jobs;
+use crate::jobs::api_call::expire_abandoned_calls;
+use crate::publish::publish_jobs;
+use crate::state::WorkerState;
 
 const IDLE_SECS: i32 = 30;
 

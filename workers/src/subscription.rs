@@ -9,7 +9,7 @@ use lapin::types::FieldTable;
 use lapin::{Channel, Consumer};
 use tokio_util::sync::CancellationToken;
 
-use crate::WorkerState;
+use crate::state::WorkerState;
 
 /// A subscription to one queue.
 pub struct Subscription {

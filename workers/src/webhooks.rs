@@ -15,7 +15,7 @@ use common::db::installations::InstallationView;
 use common::events::Effect;
 use common::messages::{EventMessage, SignatureScheme, WebhookEvent};
 
-use crate::outcome::Processed;
+use crate::event_outcome::Processed;
 
 /// Writes staged by a run of webhooks, flushed in two multi-row statements.
 #[derive(Default)]
@@ -96,7 +96,7 @@ pub fn stage_webhook(
             }
         },
     };
-    let rejected = processed.outcome == crate::outcome::Outcome::Rejected;
+    let rejected = processed.outcome == crate::event_outcome::Outcome::Rejected;
     // Every outcome decided above is one the log holds.
     let Some(outcome) = processed.outcome.logged_as() else {
         return processed;

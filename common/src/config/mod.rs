@@ -2,7 +2,11 @@
 //!
 //! A bad value stops the process with one line naming the variable; nothing is read lazily later.
 
+mod error;
+mod http_limits;
 mod vars;
+
+pub use error::ConfigError;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -10,6 +14,7 @@ use std::time::Duration;
 
 use base64::Engine as _;
 
+pub use http_limits::{DEFAULT_UI_FRAME_ANCESTORS, HttpLimits};
 use vars::{Vars, invalid};
 
 use crate::events::{DEFAULT_WEBHOOK_EVENTS, EventType};
@@ -26,13 +31,11 @@ yQIDAQAB
 -----END PUBLIC KEY-----
 ";
 
-/// A configuration value that could not be accepted; the message names the variable.
-#[derive(Debug, thiserror::Error)]
-#[error("invalid configuration: {name}: {reason}")]
-pub struct ConfigError {
-    pub name: &'static str,
-    pub reason: String,
-}
+/// Bootstrap partition queues when `BOOTSTRAP_PARTITIONS` does not say.
+pub const DEFAULT_BOOTSTRAP_PARTITIONS: u16 = 4;
+
+/// API Studio call partition queues when `API_CALL_PARTITIONS` does not say.
+pub const DEFAULT_API_CALL_PARTITIONS: u16 = 4;
 
 /// How logs are written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -85,6 +88,10 @@ pub struct Config {
     pub api_call_max_pending_per_workspace: u16,
     pub openapi_path: String,
     pub extra_webhook_events: Vec<EventType>,
+    /// Timeouts, concurrency bound and frame ancestors of the ingress HTTP server.
+    pub http: HttpLimits,
+    /// Messages one event partition queue holds before the broker refuses publishes.
+    pub event_queue_max_length: u32,
 }
 
 /// Outbound calls to Clockify: hosts, pace and patience.
@@ -266,7 +273,7 @@ impl Config {
                 time_entries_days: env.ranged("BOOTSTRAP_TIME_ENTRIES_DAYS", 90, 1..=3_650)?,
                 partitions: env.ranged(
                     "BOOTSTRAP_PARTITIONS",
-                    crate::broker::DEFAULT_BOOTSTRAP_PARTITIONS,
+                    DEFAULT_BOOTSTRAP_PARTITIONS,
                     1..=64,
                 )?,
                 concurrency: env.ranged("BOOTSTRAP_CONCURRENCY", 4, 1..=64)?,
@@ -283,13 +290,19 @@ impl Config {
             )?,
             api_call_partitions: env.ranged(
                 "API_CALL_PARTITIONS",
-                crate::broker::DEFAULT_API_CALL_PARTITIONS,
+                DEFAULT_API_CALL_PARTITIONS,
                 1..=64,
             )?,
             api_call_concurrency,
             api_call_max_pending_per_workspace,
             openapi_path: env.string("CLOCKIFY_OPENAPI_PATH", "openapi.json"),
             extra_webhook_events: event_list(&env, "EXTRA_WEBHOOK_EVENTS")?,
+            http: http_limits::http_limits(&env)?,
+            event_queue_max_length: env.ranged(
+                "EVENT_QUEUE_MAX_LENGTH",
+                250_000,
+                1..=100_000_000,
+            )?,
         })
     }
 

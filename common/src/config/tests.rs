@@ -56,3 +56,18 @@ fn a_call_cap_that_could_fill_a_queue_is_refused() {
     .expect_err("refused");
     assert_eq!(err.name, "API_CALL_MAX_PENDING_PER_WORKSPACE");
 }
+
+#[test]
+fn frame_ancestors_default_to_clockify_and_refuse_another_directive() {
+    let config = Config::from_vars(&vars(&[("TOKEN_ENCRYPTION_KEY", KEY)])).expect("valid");
+    assert_eq!(
+        config.http.ui_frame_ancestors,
+        "https://*.clockify.me https://clockify.me"
+    );
+    let err = Config::from_vars(&vars(&[
+        ("TOKEN_ENCRYPTION_KEY", KEY),
+        ("UI_FRAME_ANCESTORS", "https://a.example; script-src *"),
+    ]))
+    .expect_err("refused");
+    assert_eq!(err.name, "UI_FRAME_ANCESTORS");
+}

@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-use super::ConfigError;
+use super::error::ConfigError;
 
 /// A refusal naming `name`.
 pub(super) fn invalid(name: &'static str, reason: impl Into<String>) -> ConfigError {

@@ -56,7 +56,7 @@ impl KeySet {
                         .timeout(Duration::from_secs(5))
                         .redirect(reqwest::redirect::Policy::none())
                         .build()
-                        .unwrap_or_default(),
+                        .expect("an HTTP client with these settings builds wherever rustls does"),
                     keys: RwLock::default(),
                     refresh: Mutex::default(),
                 })

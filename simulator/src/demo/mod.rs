@@ -15,7 +15,7 @@ use common::db::bootstrap_jobs::{self, JobStatus};
 use common::db::{entities, event_log, installations};
 use common::events::EventType;
 
-use crate::scenario::{ClockifyClient, DemoWorkspace, deliver_stream, settings_body};
+use crate::scenario::{DemoWorkspace, IngressCaller, deliver_stream, settings_body};
 use crate::signer::ClockifySigner;
 use crate::standin::{StandIn, StandInConfig, WorkspaceSpec};
 use report::{BootstrapFigures, Report};
@@ -54,7 +54,7 @@ pub async fn run_demo(options: DemoOptions) -> anyhow::Result<()> {
     let clockify = StandIn::start(standin_config, "127.0.0.1:0".parse()?).await?;
     let db = PgPool::connect(&system.config.database_url).await?;
     let base_url = format!("http://{}", system.ingress);
-    let client = ClockifyClient {
+    let client = IngressCaller {
         base_url: base_url.clone(),
         signer: signer.clone(),
         http: reqwest::Client::new(),
@@ -187,7 +187,7 @@ pub async fn run_demo(options: DemoOptions) -> anyhow::Result<()> {
 
 /// A few calls through `/api/calls`, waited for; returns (operation, status, upstream, ms).
 async fn studio_calls(
-    client: &ClockifyClient,
+    client: &IngressCaller,
     signer: &ClockifySigner,
     workspace: &DemoWorkspace,
     api_url: &str,

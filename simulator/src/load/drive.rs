@@ -11,15 +11,18 @@ use sqlx::PgPool;
 
 use common::db::event_log;
 
-use crate::scenario::ClockifyClient;
+use crate::scenario::IngressCaller;
 use crate::signer::ClockifySigner;
 
 use super::options::LoadOptions;
+use super::options::describe;
 use super::raw::Rate;
 use super::report::LoadReport;
+use super::report::step;
 use super::system::System;
 use super::usage::CpuSample;
-use super::{describe, scrape, services, step, tier_pids, webhooks};
+use super::watch::{services, tier_pids};
+use super::{scrape, webhooks};
 
 /// Installs, sends and waits for persistence, filling `report`.
 pub async fn drive(
@@ -37,7 +40,7 @@ pub async fn drive(
         .pool_max_idle_per_host(options.concurrency)
         .timeout(Duration::from_secs(30))
         .build()?;
-    let client = Arc::new(ClockifyClient {
+    let client = Arc::new(IngressCaller {
         base_url: options.url.clone(),
         signer,
         http: http.clone(),

@@ -12,16 +12,19 @@ mod report;
 mod scrape;
 mod system;
 mod usage;
+mod watch;
 mod webhooks;
 
 use std::time::Duration;
 
 use crate::signer::ClockifySigner;
 
+use options::describe;
 pub use options::{HELP, LoadOptions, Pace, Parsed, parse_args};
 use report::LoadReport;
-use system::System;
-use usage::{CpuSample, Watched};
+use report::step;
+use usage::CpuSample;
+use watch::services;
 
 const ADDON_KEY: &str = "clockify-api-studio";
 /// Concurrent writers of the database measurement: one per event partition, as workers run.
@@ -109,43 +112,4 @@ pub async fn run_load(options: LoadOptions) -> anyhow::Result<()> {
     outcome?;
     report.print();
     Ok(())
-}
-
-/// The started tiers' processes.
-pub(crate) fn tier_pids(system: &System) -> Vec<Watched> {
-    system
-        .tiers()
-        .filter_map(|t| Some(Watched::pid(&t.label, t.pid()?)))
-        .collect()
-}
-
-/// The simulator itself, `tiers`, and the broker and database processes on this machine.
-pub(crate) fn services(tiers: &[Watched]) -> Vec<Watched> {
-    let mut watched = vec![Watched::pid("simulator", std::process::id())];
-    watched.extend(tiers.iter().cloned());
-    watched.push(Watched::by_name("rabbitmq", "beam.smp"));
-    watched.push(Watched::by_name("postgres", "postgres"));
-    watched
-}
-
-pub(crate) fn describe(options: &LoadOptions) -> String {
-    let pace = match options.pace {
-        Pace::Max => "--max".to_owned(),
-        Pace::Rate(rate) => format!("--rate {rate}"),
-    };
-    format!(
-        "{pace}, concurrency {}, {} workspaces, {:.0} s{}",
-        options.concurrency,
-        options.workspaces,
-        options.duration.as_secs_f64(),
-        if options.start_system {
-            format!(", {} worker processes", options.workers)
-        } else {
-            String::new()
-        }
-    )
-}
-
-pub(crate) fn step(text: &str) {
-    println!("==> {text}");
 }

@@ -128,6 +128,25 @@ fn number<T: std::str::FromStr>(value: &str, name: &str) -> anyhow::Result<T> {
         .map_err(|_| anyhow::anyhow!("{name} needs a number, got {value:?}"))
 }
 
+/// One line saying how the load is driven, for the report.
+pub(crate) fn describe(options: &LoadOptions) -> String {
+    let pace = match options.pace {
+        Pace::Max => "--max".to_owned(),
+        Pace::Rate(rate) => format!("--rate {rate}"),
+    };
+    format!(
+        "{pace}, concurrency {}, {} workspaces, {:.0} s{}",
+        options.concurrency,
+        options.workspaces,
+        options.duration.as_secs_f64(),
+        if options.start_system {
+            format!(", {} worker processes", options.workers)
+        } else {
+            String::new()
+        }
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

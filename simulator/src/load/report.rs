@@ -245,6 +245,11 @@ fn print_cpu(indent: &str, cpu: &CpuUse) {
     );
 }
 
+/// Prints a step of the run.
+pub(crate) fn step(text: &str) {
+    println!("==> {text}");
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -14,7 +14,7 @@ use common::events::EventType;
 use common::messages::partition_of;
 
 use crate::payloads;
-use crate::scenario::{ClockifyClient, DemoWorkspace};
+use crate::scenario::{DemoWorkspace, IngressCaller};
 
 use super::options::Pace;
 
@@ -55,7 +55,7 @@ pub fn workspace_ids(count: usize, partitions: u16) -> Vec<String> {
 /// Installs each workspace with a signed INSTALLED and waits until every installation and its
 /// webhook tokens are in the database.
 pub async fn install_all(
-    client: &ClockifyClient,
+    client: &IngressCaller,
     db: &PgPool,
     ids: &[String],
 ) -> anyhow::Result<Vec<DemoWorkspace>> {
@@ -96,7 +96,7 @@ pub fn new_time_entry(workspaces: &[DemoWorkspace], seq: usize) -> (usize, Value
 
 /// Sends webhooks for `duration` at `pace` with at most `concurrency` in flight.
 pub async fn send(
-    client: Arc<ClockifyClient>,
+    client: Arc<IngressCaller>,
     workspaces: Arc<Vec<DemoWorkspace>>,
     pace: Pace,
     concurrency: usize,
@@ -110,7 +110,7 @@ pub async fn send(
 
 /// `concurrency` senders, each sending its next webhook as soon as the previous one is answered.
 async fn send_closed_loop(
-    client: Arc<ClockifyClient>,
+    client: Arc<IngressCaller>,
     workspaces: Arc<Vec<DemoWorkspace>>,
     concurrency: usize,
     duration: Duration,
@@ -151,7 +151,7 @@ async fn send_closed_loop(
 /// `concurrency` in flight waits for a slot, and its latency counts from its scheduled time, so a
 /// slow system is not flattered by a slowed-down client.
 async fn send_open_loop(
-    client: Arc<ClockifyClient>,
+    client: Arc<IngressCaller>,
     workspaces: Arc<Vec<DemoWorkspace>>,
     rate: f64,
     concurrency: usize,

@@ -16,7 +16,7 @@ use super::connection::ConnectionAbort;
 use super::faults::Fault;
 use super::rate_limit::Admission;
 use super::recorder::RecordedRequest;
-use super::server::Shared;
+use super::shared::Shared;
 
 /// The request as it will be recorded, filled in as it passes the gate.
 struct Visit {

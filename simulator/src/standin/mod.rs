@@ -30,6 +30,7 @@ mod recorder;
 mod routes;
 mod server;
 mod settings;
+mod shared;
 mod spec;
 mod webhooks;
 mod workspace;

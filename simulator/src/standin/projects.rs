@@ -8,8 +8,8 @@ use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 
 use super::answer::{Answer, ApiError, Paging, bad_request, created, json_body, not_found, ok};
-use super::routes::workspace;
-use super::server::Shared;
+use super::shared::Shared;
+use super::shared::workspace;
 
 pub(crate) async fn list(
     State(shared): State<Arc<Shared>>,

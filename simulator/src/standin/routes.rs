@@ -15,10 +15,9 @@ use super::answer::{Answer, ApiError, Paging, bad_request, not_found, ok, page_o
 use super::entities;
 use super::gate::gate;
 use super::projects;
-use super::server::Shared;
 use super::settings;
+use super::shared::{Shared, workspace};
 use super::webhooks;
-use super::workspace::Workspace;
 
 /// The whole API under `/api`, behind the gate; unknown paths are 404 JSON.
 pub(crate) fn router(shared: Arc<Shared>) -> Router {
@@ -64,13 +63,6 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
 type Params = Query<HashMap<String, String>>;
 
 /// The workspace named in the path, or the 404 Clockify gives for an unknown one.
-pub(crate) fn workspace<'a>(shared: &'a Shared, id: &str) -> Result<&'a Workspace, ApiError> {
-    shared
-        .workspaces
-        .get(id)
-        .ok_or_else(|| not_found(format!("Workspace {id} not found")))
-}
-
 async fn unknown_path() -> ApiError {
     not_found("No such endpoint")
 }

@@ -1,71 +1,23 @@
-//! Starting and stopping the stand-in, and the state its handlers share.
+//! Starting and stopping the stand-in.
 
-use std::collections::HashMap;
 use std::io;
 use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 
-use chrono::{SubsecRound as _, Utc};
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use super::StandInConfig;
-use super::auth::TokenVerifier;
 use super::connection::{AbortableListener, ConnectionAbort};
-use super::faults::{Dice, FaultScript};
-use super::rate_limit::SlidingWindowLimiter;
+use super::faults::FaultScript;
 use super::recorder::Recorder;
 use super::routes::router;
-use super::workspace::Workspace;
-use crate::signer::ClockifySigner;
+use super::shared::Shared;
 
 /// How long `stop` lets in-flight requests finish before cutting them off.
 const STOP_GRACE: Duration = Duration::from_secs(2);
-
-/// Everything handlers and the gate need; one per stand-in.
-pub(crate) struct Shared {
-    pub(crate) workspaces: HashMap<String, Workspace>,
-    pub(crate) latency: Duration,
-    pub(crate) failure_rate_5xx: f64,
-    pub(crate) drop_rate: f64,
-    pub(crate) verifier: Option<TokenVerifier>,
-    pub(crate) signer: Option<ClockifySigner>,
-    pub(crate) faults: FaultScript,
-    pub(crate) recorder: Recorder,
-    pub(crate) limiter: SlidingWindowLimiter,
-    pub(crate) dice: Dice,
-}
-
-impl Shared {
-    fn from_config(config: StandInConfig) -> io::Result<Self> {
-        let verifier = config
-            .public_key_pem
-            .as_deref()
-            .map(TokenVerifier::from_pem)
-            .transpose()
-            .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, format!("public key: {e}")))?;
-        let anchor = Utc::now().trunc_subsecs(0);
-        let workspaces = config
-            .workspaces
-            .into_iter()
-            .map(|spec| (spec.workspace_id.clone(), Workspace::new(spec, anchor)))
-            .collect();
-        Ok(Self {
-            workspaces,
-            latency: config.latency,
-            failure_rate_5xx: config.failure_rate_5xx,
-            drop_rate: config.drop_rate,
-            verifier,
-            signer: config.signer,
-            faults: FaultScript::default(),
-            recorder: Recorder::default(),
-            limiter: SlidingWindowLimiter::new(config.rate_limit_per_second),
-            dice: Dice::from_clock(),
-        })
-    }
-}
 
 /// A running stand-in. Dropping it stops accepting connections; `stop` also waits for the
 /// server to wind down.

@@ -8,8 +8,8 @@ use axum::body::Bytes;
 use axum::extract::{Path, State};
 
 use super::answer::{Answer, bad_request, json_body, ok};
-use super::routes::workspace;
-use super::server::Shared;
+use super::shared::Shared;
+use super::shared::workspace;
 
 pub(crate) async fn show(State(shared): State<Arc<Shared>>, Path(ws): Path<String>) -> Answer {
     Ok(ok(workspace(&shared, &ws)?.settings()))

@@ -9,8 +9,8 @@ use axum::http::HeaderMap;
 
 use super::answer::{Answer, bad_request, created, json_body, not_found, ok};
 use super::auth::addon_id_of;
-use super::routes::workspace;
-use super::server::Shared;
+use super::shared::Shared;
+use super::shared::workspace;
 
 /// The `addonId` claim used for webhook tokens when the caller's token carries none.
 const FALLBACK_ADDON_ID: &str = "standin-addon";

@@ -101,8 +101,8 @@ async fn redis_stopped_during_a_bootstrap_goes_on_under_the_fallback_limiter_wit
 #[tokio::test]
 async fn one_workspace_spending_its_budget_leaves_another_untouched() {
     integration_tests::env::require_services();
-    use common::outbound_metrics::OutboundMetrics;
-    use common::rate_limit::{LimiterMode, RateLimitSettings, RateLimiter};
+    use clockify_client::metrics::OutboundMetrics;
+    use clockify_client::rate_limit::{LimiterMode, RateLimitSettings, RateLimiter};
     let settings = RateLimitSettings {
         requests_per_second: 0.5,
         headroom: 0.0,

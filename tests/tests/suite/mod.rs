@@ -1,8 +1,10 @@
 //! Test modules, one per concern.
 
 mod bootstrap;
+mod bounded_exposure;
 mod dead_letters;
 mod extra_webhooks;
+mod hostile_clients;
 mod idempotency;
 mod jwks;
 mod lifecycle;

@@ -4,7 +4,7 @@
 
 use std::time::{Duration, Instant};
 
-use common::broker::DEFAULT_API_CALL_PARTITIONS;
+use common::config::DEFAULT_API_CALL_PARTITIONS;
 use common::messages::partition_of;
 use integration_tests::{TestApp, TestEnv};
 use serde_json::json;
@@ -163,7 +163,7 @@ async fn calls_stranded_past_their_tokens_expiry_are_ended_and_free_the_cap() {
     // No worker will take these calls (as if their messages were lost); once their tokens
     // expire, the reconciler's sweep ends them.
     tokio::time::sleep(Duration::from_secs(3)).await;
-    let ended = workers::api_calls::expire_abandoned_calls(&app.db)
+    let ended = workers::jobs::api_call::expire_abandoned_calls(&app.db)
         .await
         .expect("sweep");
 

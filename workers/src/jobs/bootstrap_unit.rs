@@ -8,15 +8,16 @@ use sqlx::PgConnection;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
-use common::clockify_client::OutboundRequest;
+use clockify_client::client::{OutboundRequest, RetryPolicy};
 use common::db::bootstrap_jobs::{self, JobStatus};
 use common::db::bootstrap_units::{self, UnitStatus};
 use common::db::entities;
 
-use crate::WorkerState;
 use crate::bootstrap::units::Unit;
+use crate::disposition::Disposition;
 use crate::installation::{InstallationError, load_active};
-use crate::job_consumer::{JobResult, publish_jobs};
+use crate::publish::publish_jobs;
+use crate::state::WorkerState;
 
 /// Runs `unit_key` of `job_id` to its end, or until shutdown (it then resumes on redelivery).
 /// Two runners of one unit (a duplicate message) are safe: each page's checkpoint is optimistic.
@@ -27,22 +28,22 @@ pub async fn run_unit(
     job_id: Uuid,
     unit_key: &str,
     shutdown: &CancellationToken,
-) -> anyhow::Result<JobResult> {
+) -> anyhow::Result<Disposition> {
     let Some(unit) = Unit::parse(unit_key) else {
         return fail(state, workspace_id, job_id, unit_key, "unknown unit").await;
     };
     let settings = &state.config.bootstrap;
     loop {
         if shutdown.is_cancelled() {
-            return Ok(JobResult::Interrupted);
+            return Ok(Disposition::RetryLater("shutdown"));
         }
         let Some(current) =
             bootstrap_units::load_with_job(&state.db, workspace_id, job_id, unit_key).await?
         else {
-            return Ok(JobResult::Done);
+            return Ok(Disposition::done());
         };
         if current.status != UnitStatus::Pending {
-            return Ok(JobResult::Done);
+            return Ok(Disposition::done());
         }
         if current.job_status != JobStatus::Running {
             let cancelled = UnitStatus::Cancelled;
@@ -75,7 +76,7 @@ pub async fn run_unit(
                 body: None,
                 token: &installation.token,
                 group: "bootstrap",
-                retry: state.config.outbound.call_retry(),
+                retry: RetryPolicy::for_calls(&state.config.outbound),
             })
             .await;
         let page = match response {
@@ -160,7 +161,7 @@ pub async fn run_unit(
         }
         publish_jobs(state, &messages).await;
         if done {
-            return Ok(JobResult::Done);
+            return Ok(Disposition::done());
         }
     }
 }
@@ -171,7 +172,7 @@ async fn fail(
     job_id: Uuid,
     unit_key: &str,
     reason: &str,
-) -> anyhow::Result<JobResult> {
+) -> anyhow::Result<Disposition> {
     let failed = UnitStatus::Failed;
     end(state, workspace_id, job_id, unit_key, failed, Some(reason)).await
 }
@@ -183,7 +184,7 @@ async fn end(
     unit_key: &str,
     status: UnitStatus,
     error: Option<&str>,
-) -> anyhow::Result<JobResult> {
+) -> anyhow::Result<Disposition> {
     if let Some(error) = error {
         tracing::warn!(workspace_id, %job_id, unit_key, error, "bootstrap unit ended without finishing");
     }
@@ -198,7 +199,7 @@ async fn end(
             .with_label_values(&[outcome.as_str()])
             .inc();
     }
-    Ok(JobResult::Done)
+    Ok(Disposition::done())
 }
 
 /// Ends the job when no unit is pending; returns its final status when this call ended it.

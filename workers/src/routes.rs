@@ -11,7 +11,7 @@ use axum::routing::get;
 
 use common::health::{Check, health, ready};
 
-use crate::WorkerState;
+use crate::state::WorkerState;
 
 pub fn router(state: WorkerState) -> Router {
     Router::new()
@@ -30,8 +30,8 @@ async fn get_ready(State(state): State<WorkerState>) -> Response {
         "postgres",
         match database {
             Ok(Ok(_)) => Check::ok(true),
-            Ok(Err(error)) => Check::failed(true, error.to_string()),
-            Err(_) => Check::failed(true, "timed out"),
+            Ok(Err(error)) => Check::unreachable(true, "postgres", &error),
+            Err(_) => Check::timed_out(true, "postgres"),
         },
     );
     let broker = tokio::time::timeout(Duration::from_secs(2), state.broker.get()).await;
@@ -40,8 +40,8 @@ async fn get_ready(State(state): State<WorkerState>) -> Response {
         match broker {
             Ok(Ok(connection)) if connection.status().connected() => Check::ok(true),
             Ok(Ok(_)) => Check::failed(true, "connection closed"),
-            Ok(Err(error)) => Check::failed(true, error.to_string()),
-            Err(_) => Check::failed(true, "timed out"),
+            Ok(Err(error)) => Check::unreachable(true, "rabbitmq", &error),
+            Err(_) => Check::timed_out(true, "rabbitmq"),
         },
     );
     // Redis only shares the outbound rate limit; without it the local fallback keeps calls safe.

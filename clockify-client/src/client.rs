@@ -12,9 +12,21 @@ use std::time::{Duration, Instant};
 use backon::{BackoffBuilder as _, ExponentialBuilder};
 use reqwest::{Method, StatusCode, header};
 
+use common::config::OutboundConfig;
+
 use crate::allowed_hosts::{AllowedHosts, HostError};
-use crate::outbound_metrics::OutboundMetrics;
+use crate::metrics::OutboundMetrics;
 use crate::rate_limit::RateLimiter;
+
+/// Whether sending `method` twice has the effect of sending it once (RFC 9110 §9.2.2): only
+/// these are repeated after an answer was lost. The one definition both the client's retries and
+/// a redelivered studio call go by.
+pub fn is_idempotent(method: &Method) -> bool {
+    matches!(
+        *method,
+        Method::GET | Method::HEAD | Method::PUT | Method::DELETE | Method::OPTIONS | Method::TRACE
+    )
+}
 
 /// How often and how patiently a request is retried.
 #[derive(Debug, Clone, Copy)]
@@ -24,22 +36,22 @@ pub struct RetryPolicy {
     pub cap: Duration,
 }
 
-impl crate::config::OutboundConfig {
-    /// The retry policy of bootstrap reads and studio calls.
-    pub fn call_retry(&self) -> RetryPolicy {
-        RetryPolicy {
-            max_retries: self.max_retries,
-            base: self.backoff_base,
-            cap: self.backoff_cap,
+impl RetryPolicy {
+    /// The retry policy of bootstrap reads and studio calls (`OUTBOUND_*`).
+    pub fn for_calls(config: &OutboundConfig) -> Self {
+        Self {
+            max_retries: config.max_retries,
+            base: config.backoff_base,
+            cap: config.backoff_cap,
         }
     }
 
     /// The retry policy of webhook registration and deletion (`WEBHOOK_REQUEST_*`).
-    pub fn webhook_retry(&self) -> RetryPolicy {
-        RetryPolicy {
-            max_retries: self.webhook_max_retries,
-            base: self.webhook_backoff_base,
-            cap: self.webhook_backoff_cap,
+    pub fn for_webhooks(config: &OutboundConfig) -> Self {
+        Self {
+            max_retries: config.webhook_max_retries,
+            base: config.webhook_backoff_base,
+            cap: config.webhook_backoff_cap,
         }
     }
 }
@@ -133,10 +145,7 @@ impl ClockifyClient {
     ) -> Result<OutboundResponse, OutboundError> {
         let base = self.hosts.check(request.base_url)?;
         let url = format!("{}{}", base.as_str().trim_end_matches('/'), request.path);
-        let idempotent = matches!(
-            request.method,
-            Method::GET | Method::HEAD | Method::PUT | Method::DELETE | Method::OPTIONS
-        );
+        let idempotent = is_idempotent(&request.method);
         let mut schedule = ExponentialBuilder::default()
             .with_min_delay(request.retry.base)
             .with_max_delay(request.retry.cap)
@@ -175,15 +184,29 @@ impl ClockifyClient {
                         .get(header::LOCATION)
                         .and_then(|v| v.to_str().ok())
                         .map(str::to_owned);
-                    let body = response.bytes().await.unwrap_or_default();
-                    let answer = OutboundResponse {
-                        status: status.as_u16(),
-                        body,
-                        duration: started.elapsed(),
-                        attempts,
-                        location,
-                    };
-                    (reason, retry_after, Ok(answer))
+                    match response.bytes().await {
+                        Ok(body) => {
+                            let answer = OutboundResponse {
+                                status: status.as_u16(),
+                                body,
+                                duration: started.elapsed(),
+                                attempts,
+                                location,
+                            };
+                            (reason, retry_after, Ok(answer))
+                        }
+                        // The answer broke off after its status: what it said is unknown, so it
+                        // is retried only where repeating is harmless.
+                        Err(error) if idempotent => (
+                            Some("connection"),
+                            retry_after,
+                            Err(OutboundError::Other(format!(
+                                "the answer's body could not be read: {}",
+                                error.without_url()
+                            ))),
+                        ),
+                        Err(_) => (None, None, Err(OutboundError::AnswerLost)),
+                    }
                 }
                 Err(error) => {
                     self.count(request.group, "error");

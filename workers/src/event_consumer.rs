@@ -15,10 +15,11 @@ use tokio_util::sync::CancellationToken;
 
 use common::messages::{ENVELOPE_VERSION, EventMessage};
 
-use crate::WorkerState;
 use crate::batch::{Applied, apply_batch};
+use crate::disposition::Disposition;
+use crate::event_outcome::{Outcome, Processed};
 use crate::lifecycle::InstallFollowUps;
-use crate::outcome::{Outcome, Processed};
+use crate::state::WorkerState;
 use crate::subscription::{Subscription, keep_consuming};
 
 const QUEUE_LABEL: &str = "events";
@@ -87,14 +88,14 @@ async fn handle_batch(
     }
     let messages: Vec<EventMessage> = decoded.iter().map(|(_, m)| m.clone()).collect();
     match apply_with_retry(state, &messages, shutdown).await {
-        Attempt::Committed(applied) => {
+        Disposition::Done(applied) => {
             record(state, &messages, &applied.results);
             ack_all(&decoded).await?;
-            crate::job_consumer::publish_jobs(state, &applied.jobs).await;
+            crate::publish::publish_jobs(state, &applied.jobs).await;
             Ok(true)
         }
-        Attempt::Interrupted => Ok(false),
-        Attempt::Permanent(error) if decoded.len() == 1 => {
+        Disposition::RetryLater(_) => Ok(false),
+        Disposition::GiveUp(error) if decoded.len() == 1 => {
             let (delivery, message) = &decoded[0];
             tracing::error!(
                 request_id = %message.request_id,
@@ -106,7 +107,7 @@ async fn handle_batch(
             dead_letter(state, delivery).await?;
             Ok(true)
         }
-        Attempt::Permanent(error) => {
+        Disposition::GiveUp(error) => {
             tracing::warn!(size = decoded.len(), error = %error, "batch failed; applying its messages one by one");
             for (delivery, _) in decoded {
                 if !Box::pin(handle_batch(state, vec![delivery], shutdown)).await? {
@@ -118,17 +119,11 @@ async fn handle_batch(
     }
 }
 
-enum Attempt {
-    Committed(Applied),
-    Interrupted,
-    Permanent(String),
-}
-
 async fn apply_with_retry(
     state: &WorkerState,
     messages: &[EventMessage],
     shutdown: &CancellationToken,
-) -> Attempt {
+) -> Disposition<Applied> {
     let mut delay = Duration::from_millis(100);
     loop {
         let started = Instant::now();
@@ -150,7 +145,7 @@ async fn apply_with_retry(
                     .batch_size
                     .with_label_values(&[QUEUE_LABEL])
                     .observe(messages.len() as f64);
-                return Attempt::Committed(applied);
+                return Disposition::Done(applied);
             }
             Ok(Err(error)) if is_transient(&error) => {
                 state
@@ -166,7 +161,7 @@ async fn apply_with_retry(
                     .batch_failures
                     .with_label_values(&[QUEUE_LABEL, "permanent"])
                     .inc();
-                return Attempt::Permanent(error.to_string());
+                return Disposition::GiveUp(error.to_string());
             }
             Err(_) => {
                 state
@@ -174,11 +169,11 @@ async fn apply_with_retry(
                     .batch_failures
                     .with_label_values(&[QUEUE_LABEL, "panic"])
                     .inc();
-                return Attempt::Permanent("handler panicked".into());
+                return Disposition::GiveUp("handler panicked".into());
             }
         }
         tokio::select! {
-            () = shutdown.cancelled() => return Attempt::Interrupted,
+            () = shutdown.cancelled() => return Disposition::RetryLater("shutdown"),
             () = tokio::time::sleep(delay) => {}
         }
         delay = (delay * 2).min(Duration::from_secs(10));

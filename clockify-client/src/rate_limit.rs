@@ -17,7 +17,7 @@ use governor::{DefaultKeyedRateLimiter, Quota};
 use redis::aio::ConnectionManager;
 use tokio::sync::Mutex;
 
-use crate::outbound_metrics::OutboundMetrics;
+use crate::metrics::OutboundMetrics;
 
 /// Reserves the next slot of a GCRA bucket. KEYS[1]: bucket. ARGV[1]: emission interval (µs).
 /// ARGV[2]: burst tolerance (µs). Returns the µs to wait before using the slot.

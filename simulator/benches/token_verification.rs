@@ -10,9 +10,9 @@
 use std::hint::black_box;
 
 use common::token::TokenVerifier;
-use common::token_cache::{CacheOutcome, CachedVerifier};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use futures::executor::block_on;
+use ingress::token_cache::{CacheOutcome, CachedVerifier};
 use simulator::ClockifySigner;
 
 const ADDON_KEY: &str = "bench-addon";

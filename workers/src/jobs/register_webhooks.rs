@@ -1,28 +1,29 @@
-//! Webhooks beyond the manifest's ten: the event types of `EXTRA_WEBHOOK_EVENTS`, registered
-//! through Clockify's webhooks API when a workspace installs. Their tokens are kept as hashes in
-//! `webhook_tokens` and checked exactly like the manifest's; an uninstall deletes them.
+//! The `RegisterWebhooks` job: webhooks beyond the manifest's ten, the event types of
+//! `EXTRA_WEBHOOK_EVENTS`, registered through Clockify's webhooks API when a workspace installs.
+//! Their tokens are kept as hashes in `webhook_tokens`, each bound to its event, and checked
+//! exactly like the manifest's; an uninstall deletes them (`delete_webhooks`).
 
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use common::clockify_client::OutboundRequest;
+use clockify_client::client::{OutboundRequest, RetryPolicy};
 use common::crypto::sha256_hex;
-use common::db::{webhook_deletions, webhook_tokens};
+use common::db::webhook_tokens;
 
-use crate::WorkerState;
 use crate::bootstrap::units::encode;
+use crate::disposition::Disposition;
 use crate::installation::{InstallationError, load_active};
-use crate::job_consumer::JobResult;
+use crate::state::WorkerState;
 
 /// Registers every extra event type not yet registered for the installation `addon_id`.
 pub async fn register(
     state: &WorkerState,
     workspace_id: &str,
     addon_id: &str,
-) -> anyhow::Result<JobResult> {
+) -> anyhow::Result<Disposition> {
     let events = &state.config.extra_webhook_events;
     if events.is_empty() {
-        return Ok(JobResult::Done);
+        return Ok(Disposition::done());
     }
     let installation = match load_active(&state.db, state.cipher.as_deref(), workspace_id).await {
         Ok(installation) if installation.addon_id == addon_id => installation,
@@ -30,7 +31,7 @@ pub async fn register(
         | Err(InstallationError::NotActive)
         | Err(InstallationError::NoBaseUrl)
         | Err(InstallationError::Sealed) => {
-            return Ok(JobResult::Done);
+            return Ok(Disposition::done());
         }
         Err(InstallationError::Database(error)) => return Err(error.into()),
     };
@@ -60,7 +61,7 @@ pub async fn register(
                 body: Some(&body),
                 token: &installation.token,
                 group: "webhooks",
-                retry: outbound.webhook_retry(),
+                retry: RetryPolicy::for_webhooks(outbound),
             })
             .await;
         let created = match answer {
@@ -109,55 +110,5 @@ pub async fn register(
             "extra webhook registered"
         );
     }
-    Ok(JobResult::Done)
-}
-
-/// Deletes the webhooks an uninstalled installation registered, with the webhook retry policy.
-/// Each row is removed after its attempt, whatever Clockify answered (a dead token's 401 or a
-/// 404 means there is nothing left to do), so the sealed token does not outlive the attempt.
-pub async fn delete_registered(
-    state: &WorkerState,
-    workspace_id: &str,
-) -> anyhow::Result<JobResult> {
-    let pending = webhook_deletions::pending(&state.db, workspace_id).await?;
-    let outbound = &state.config.outbound;
-    for webhook in pending {
-        let token = state
-            .cipher
-            .as_deref()
-            .and_then(|cipher| cipher.open(workspace_id, &webhook.sealed_auth_token).ok());
-        if let Some(token) = token {
-            let path = format!(
-                "/v1/workspaces/{}/webhooks/{}",
-                encode(workspace_id),
-                encode(&webhook.clockify_webhook_id)
-            );
-            let answer = state
-                .client
-                .send(&OutboundRequest {
-                    workspace_id,
-                    base_url: &webhook.backend_url,
-                    method: Method::DELETE,
-                    path: &path,
-                    query: &[],
-                    body: None,
-                    token: &token,
-                    group: "webhooks",
-                    retry: outbound.webhook_retry(),
-                })
-                .await;
-            match answer {
-                Ok(response) => tracing::info!(
-                    workspace_id,
-                    status = response.status,
-                    "registered webhook deletion answered"
-                ),
-                Err(error) => {
-                    tracing::warn!(workspace_id, error = %error, "registered webhook could not be deleted")
-                }
-            }
-        }
-        webhook_deletions::remove(&state.db, workspace_id, &webhook.clockify_webhook_id).await?;
-    }
-    Ok(JobResult::Done)
+    Ok(Disposition::done())
 }

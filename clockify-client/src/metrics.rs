@@ -2,7 +2,7 @@
 
 use prometheus::{Histogram, HistogramOpts, IntCounter, IntCounterVec, Registry};
 
-use crate::metrics::{counter, latency_buckets};
+use common::metrics::{counter, latency_buckets};
 
 /// What every outbound call records.
 pub struct OutboundMetrics {

@@ -10,18 +10,19 @@
 //! acked untouched, and a non-idempotent call found `running` (its worker died after sending)
 //! is marked failed rather than sent again, since it may have taken effect.
 
+use anyhow::Context as _;
 use chrono::Utc;
 use reqwest::Method;
 use uuid::Uuid;
 
-use common::clockify_client::{OutboundError, OutboundRequest};
+use clockify_client::client::{OutboundError, OutboundRequest, RetryPolicy, is_idempotent};
 use common::db::api_calls::{self, ApiBase, CallStatus, CallToRun, Outcome};
 
-use crate::WorkerState;
 use crate::api_call_body::capture_body;
 use crate::api_call_failure::{CallFailure, upstream_failure};
+use crate::disposition::Disposition;
 use crate::installation::{InstallationError, load_active_bases};
-use crate::job_consumer::JobResult;
+use crate::state::WorkerState;
 
 /// The message of a call whose token expired before it ran.
 const EXPIRED_MESSAGE: &str = "the viewer's token expired before the call ran; nothing was sent. Make the call again from the sidebar";
@@ -31,25 +32,26 @@ pub async fn run_api_call(
     state: &WorkerState,
     workspace_id: &str,
     call_id: Uuid,
-) -> anyhow::Result<JobResult> {
+) -> anyhow::Result<Disposition> {
     let call = api_calls::load_to_run(&state.db, workspace_id, call_id).await?;
     let Some(call) = call else {
-        return Ok(JobResult::Done);
+        return Ok(Disposition::done());
     };
-    let method = Method::from_bytes(call.method.as_bytes()).unwrap_or(Method::GET);
-    let idempotent = matches!(
-        method,
-        Method::GET | Method::HEAD | Method::PUT | Method::DELETE
-    );
+    // The row was written from a validated catalog operation; a method that does not parse means
+    // the row is corrupt, and guessing one could send a request nobody asked for.
+    let Ok(method) = Method::from_bytes(call.method.as_bytes()) else {
+        anyhow::bail!("call {call_id} has an unparsable method");
+    };
+    let idempotent = is_idempotent(&method);
     match call.status {
-        CallStatus::Succeeded | CallStatus::Failed => return Ok(JobResult::Done),
+        CallStatus::Succeeded | CallStatus::Failed => return Ok(Disposition::done()),
         CallStatus::Running if !idempotent => {
             let failure = Outcome::failed(
                 CallFailure::Interrupted,
                 "the worker stopped after sending this request; it was not repeated because it may have taken effect",
             );
             finish(state, workspace_id, call_id, failure).await?;
-            return Ok(JobResult::Done);
+            return Ok(Disposition::done());
         }
         _ => {}
     }
@@ -57,7 +59,7 @@ pub async fn run_api_call(
         Ok(token) => token,
         Err(failure) => {
             finish(state, workspace_id, call_id, failure).await?;
-            return Ok(JobResult::Done);
+            return Ok(Disposition::done());
         }
     };
     api_calls::mark_running(&state.db, workspace_id, call_id).await?;
@@ -67,7 +69,7 @@ pub async fn run_api_call(
         Err(error) => {
             let failure = Outcome::failed(CallFailure::NotInstalled, &error.to_string());
             finish(state, workspace_id, call_id, failure).await?;
-            return Ok(JobResult::Done);
+            return Ok(Disposition::done());
         }
     };
     let base_url = if call.api_base == ApiBase::Reports {
@@ -75,7 +77,8 @@ pub async fn run_api_call(
     } else {
         &bases.backend_url
     };
-    let query: Vec<(String, String)> = serde_json::from_value(call.query).unwrap_or_default();
+    let query: Vec<(String, String)> = serde_json::from_value(call.query)
+        .with_context(|| format!("call {call_id} has a query that is not a list of pairs"))?;
     let answer = state
         .client
         .send(&OutboundRequest {
@@ -87,7 +90,7 @@ pub async fn run_api_call(
             body: call.body.as_ref(),
             token: &token,
             group: &call.tag,
-            retry: state.config.outbound.call_retry(),
+            retry: RetryPolicy::for_calls(&state.config.outbound),
         })
         .await;
     drop(token);
@@ -111,7 +114,7 @@ pub async fn run_api_call(
         Err(error) => Outcome::failed(CallFailure::RequestFailed, &error.to_string()),
     };
     finish(state, workspace_id, call_id, result).await?;
-    Ok(JobResult::Done)
+    Ok(Disposition::done())
 }
 
 /// Opens the viewer's token, unless it is missing, expired or cannot be opened.

@@ -12,8 +12,8 @@ use lapin::options::{BasicAckOptions, BasicGetOptions, BasicNackOptions};
 use lapin::types::AMQPValue;
 use serde::Serialize;
 
-use crate::broker::QueueNames;
-use crate::publisher::Publisher;
+use common::broker::QueueNames;
+use common::publisher::Publisher;
 
 /// One dead letter as an operator sees it.
 #[derive(Debug, Clone, Serialize)]

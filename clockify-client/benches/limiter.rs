@@ -8,8 +8,8 @@
 
 use std::sync::Arc;
 
-use common::outbound_metrics::OutboundMetrics;
-use common::rate_limit::{LimiterMode, RateLimitSettings, RateLimiter};
+use clockify_client::metrics::OutboundMetrics;
+use clockify_client::rate_limit::{LimiterMode, RateLimitSettings, RateLimiter};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 
 const REDIS_URL: &str = "redis://127.0.0.1:6379";

@@ -7,7 +7,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
-use crate::token::{ClockifyClaims, TokenVerifier, VerifyError};
+use common::token::{ClockifyClaims, TokenVerifier, VerifyError};
 
 /// A verifier that remembers tokens it has already accepted.
 #[derive(Clone)]

@@ -1,0 +1,26 @@
+//! The state every handler shares: cheap handles to the broker, the verifier, the database pool
+//! (studio and admin APIs only), the catalog and the metrics.
+
+use std::sync::Arc;
+
+use common::broker::QueueNames;
+use common::config::Config;
+use common::crypto::TokenCipher;
+use common::publisher::Publisher;
+
+use crate::metrics::IngressMetrics;
+use crate::token_cache::CachedVerifier;
+
+/// Cheap handles shared by every request.
+#[derive(Clone)]
+pub struct AppState {
+    pub config: Arc<Config>,
+    pub verifier: CachedVerifier,
+    pub publisher: Publisher,
+    pub queues: QueueNames,
+    pub cipher: Option<Arc<TokenCipher>>,
+    pub metrics: Arc<IngressMetrics>,
+    /// Read by the studio and admin APIs only; the event hot path never touches it.
+    pub db: sqlx::PgPool,
+    pub catalog: Arc<catalog::Catalog>,
+}

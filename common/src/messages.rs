@@ -100,9 +100,10 @@ pub struct StatusChanged {
     pub status: InstallationStatus,
 }
 
-/// Clockify's installation status.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+/// Clockify's installation status, stored as it is named in `installations.status`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, sqlx::Type)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+#[sqlx(type_name = "text", rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum InstallationStatus {
     Active,
     Inactive,

@@ -45,12 +45,9 @@ pub async fn start_for_operator(
     Path(workspace_id): Path<String>,
     Extension(RequestId(request_id)): Extension<RequestId>,
 ) -> Result<Response, ApiError> {
-    let installed: Option<(String,)> =
-        sqlx::query_as("select workspace_id from installations where workspace_id = $1 and deleted_at is null and status = 'ACTIVE'")
-            .bind(&workspace_id)
-            .fetch_optional(&state.db)
-            .await
-            .map_err(|e| ApiError::Internal(e.into()))?;
+    let installed = common::db::installations::active_addon_id(&state.db, &workspace_id)
+        .await
+        .map_err(|e| ApiError::Internal(e.into()))?;
     if installed.is_none() {
         return Err(ApiError::NotFound);
     }

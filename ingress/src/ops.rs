@@ -25,7 +25,7 @@ pub async fn get_ready(State(state): State<AppState>) -> Response {
     // The studio and admin APIs need it; the event hot path does not.
     let database = tokio::time::timeout(
         std::time::Duration::from_secs(2),
-        sqlx::query("select 1").execute(&state.db),
+        common::db::server::ping(&state.db),
     )
     .await;
     checks.insert(

@@ -8,11 +8,12 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
 use catalog::{ApiBase, CallRequest, OperationFilter};
+use common::db::api_calls::{self, CallView};
 use common::jobs::{Job, JobMessage};
 
 use crate::body::{read_limited, require_json};
@@ -94,23 +95,14 @@ pub async fn create_call(
         Job::ApiCall { call_id: id },
     );
     if let Err(error) = crate::enqueue::enqueue_job(&state, &message).await {
-        let _ = sqlx::query(
-            "update api_calls set status = 'failed', error = 'could not be queued', error_code = 'not_queued',
-                    sealed_user_token = null, finished_at = now()
-             where workspace_id = $1 and id = $2",
-        )
-        .bind(&user.workspace_id)
-        .bind(id)
-        .execute(&state.db)
-        .await;
+        if let Err(db_error) = api_calls::mark_not_queued(&state.db, &user.workspace_id, id).await {
+            tracing::warn!(error = %db_error, "a call that could not be queued was not marked failed");
+        }
         return Err(error);
     }
     let answer = json!({"id": id, "status": "queued", "operationId": call.operation_id, "method": call.method, "path": call.path});
     Ok((StatusCode::ACCEPTED, Json(answer)).into_response())
 }
-
-/// First key of the advisory lock that serialises one workspace's cap checks ("CALL").
-const CALL_CAP_LOCK_CLASS: i32 = 0x4341_4c4c;
 
 /// Seconds a client over the cap is asked to wait: a workspace's calls drain at up to its
 /// Clockify rate (50 per second), so a slot is usually free again within a second or two.
@@ -139,46 +131,33 @@ async fn record_call(
 ) -> anyhow::Result<Recorded> {
     let call = new.call;
     let api_base = match call.base {
-        ApiBase::Backend => "backend",
-        ApiBase::Reports => "reports",
-        ApiBase::Pto => "pto",
+        ApiBase::Backend => api_calls::ApiBase::Backend,
+        ApiBase::Reports => api_calls::ApiBase::Reports,
+        ApiBase::Pto => api_calls::ApiBase::Pto,
     };
     let mut tx = state.db.begin().await?;
-    sqlx::query("select pg_advisory_xact_lock($1, hashtext($2))")
-        .bind(CALL_CAP_LOCK_CLASS)
-        .bind(&user.workspace_id)
-        .execute(&mut *tx)
-        .await?;
-    let pending: i64 = sqlx::query_scalar(
-        "select count(*) from api_calls where workspace_id = $1 and status in ('queued', 'running')",
-    )
-    .bind(&user.workspace_id)
-    .fetch_one(&mut *tx)
-    .await?;
+    api_calls::lock_workspace_cap(&mut tx, &user.workspace_id).await?;
+    let pending = api_calls::count_pending(&mut *tx, &user.workspace_id).await?;
     if pending >= i64::from(state.config.api_call_max_pending_per_workspace) {
         tx.rollback().await?;
         return Ok(Recorded::OverCap { pending });
     }
-    sqlx::query(
-        "insert into api_calls (id, workspace_id, user_id, request_id, operation_id, api_base, tag, method, path, query, body,
-                                status, sealed_user_token, user_token_expires_at)
-         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 'queued', $12, $13)",
-    )
-    .bind(new.id)
-    .bind(&user.workspace_id)
-    .bind(&user.user_id)
-    .bind(new.request_id)
-    .bind(&call.operation_id)
-    .bind(api_base)
-    .bind(&call.tag)
-    .bind(&call.method)
-    .bind(&call.path)
-    .bind(serde_json::to_value(&call.query)?)
-    .bind(&call.body)
-    .bind(new.sealed_token)
-    .bind(new.expires_at)
-    .execute(&mut *tx)
-    .await?;
+    let row = api_calls::NewCall {
+        id: new.id,
+        workspace_id: &user.workspace_id,
+        user_id: user.user_id.as_deref(),
+        request_id: new.request_id,
+        operation_id: &call.operation_id,
+        api_base,
+        tag: &call.tag,
+        method: &call.method,
+        path: &call.path,
+        query: serde_json::to_value(&call.query)?,
+        body: call.body.as_ref(),
+        sealed_user_token: new.sealed_token,
+        user_token_expires_at: new.expires_at,
+    };
+    api_calls::insert_queued(&mut *tx, &row).await?;
     tx.commit().await?;
     Ok(Recorded::Queued)
 }
@@ -197,33 +176,6 @@ fn too_many_pending(cap: u16) -> Response {
     response
 }
 
-/// One call as the API shows it. No token is ever part of it: the sealed user token is not
-/// selected, and the stored body was redacted before it was stored.
-#[derive(Debug, Serialize, sqlx::FromRow)]
-#[serde(rename_all = "camelCase")]
-pub struct CallView {
-    pub id: Uuid,
-    pub operation_id: String,
-    pub method: String,
-    pub path: String,
-    pub query: Value,
-    pub status: String,
-    pub upstream_status: Option<i32>,
-    pub duration_ms: Option<i32>,
-    pub attempts: Option<i32>,
-    pub response_body: Option<Value>,
-    pub response_truncated: bool,
-    pub error: Option<String>,
-    /// A closed set (`token_expired`, `token_refused`, `forbidden`, ...) for failed calls.
-    pub error_code: Option<String>,
-    pub created_at: DateTime<Utc>,
-    pub finished_at: Option<DateTime<Utc>>,
-}
-
-const CALL_COLUMNS: &str =
-    "id, operation_id, method, path, query, status, upstream_status, duration_ms, attempts,
-     response_body, response_truncated, error, error_code, created_at, finished_at";
-
 /// `GET /api/calls/{id}`.
 #[tracing::instrument(name = "studio.get_call", skip_all, fields(request_id = %request_id))]
 pub async fn get_call(
@@ -233,11 +185,7 @@ pub async fn get_call(
     Path(id): Path<String>,
 ) -> Result<Json<CallView>, ApiError> {
     let id: Uuid = id.parse().map_err(|_| ApiError::NotFound)?;
-    let query = format!("select {CALL_COLUMNS} from api_calls where workspace_id = $1 and id = $2");
-    sqlx::query_as::<_, CallView>(sqlx::AssertSqlSafe(query))
-        .bind(&user.workspace_id)
-        .bind(id)
-        .fetch_optional(&state.db)
+    api_calls::get_view(&state.db, &user.workspace_id, id)
         .await
         .map_err(|e| ApiError::Internal(e.into()))?
         .map(Json)
@@ -262,16 +210,14 @@ pub async fn list_calls(
 ) -> Result<Json<Value>, ApiError> {
     let page = paging.page.unwrap_or(1).max(1);
     let page_size = paging.page_size.unwrap_or(20).clamp(1, 100);
-    let query = format!(
-        "select {CALL_COLUMNS} from api_calls where workspace_id = $1 order by created_at desc, id desc limit $2 offset $3"
-    );
-    let items = sqlx::query_as::<_, CallView>(sqlx::AssertSqlSafe(query))
-        .bind(&user.workspace_id)
-        .bind(i64::from(page_size))
-        .bind(i64::from(page - 1) * i64::from(page_size))
-        .fetch_all(&state.db)
-        .await
-        .map_err(|e| ApiError::Internal(e.into()))?;
+    let items = api_calls::list_views(
+        &state.db,
+        &user.workspace_id,
+        i64::from(page_size),
+        i64::from(page - 1) * i64::from(page_size),
+    )
+    .await
+    .map_err(|e| ApiError::Internal(e.into()))?;
     Ok(Json(
         json!({"page": page, "pageSize": page_size, "items": items}),
     ))

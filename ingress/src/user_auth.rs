@@ -92,14 +92,11 @@ impl FromRequestParts<AppState> for StudioUser {
             secret: token.trim().to_owned(),
             expires_at,
         };
-        let installation: Option<(String,)> = sqlx::query_as(
-            "select addon_id from installations where workspace_id = $1 and deleted_at is null and status = 'ACTIVE'",
-        )
-        .bind(&claims.workspace_id)
-        .fetch_optional(&state.db)
-        .await
-        .map_err(|e| ApiError::Internal(e.into()))?;
-        let Some((addon_id,)) = installation else {
+        let installation =
+            common::db::installations::active_addon_id(&state.db, &claims.workspace_id)
+                .await
+                .map_err(|e| ApiError::Internal(e.into()))?;
+        let Some(addon_id) = installation else {
             return Err(ApiError::Forbidden(
                 "the add-on is not installed and active in this workspace",
             ));

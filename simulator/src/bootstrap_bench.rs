@@ -6,6 +6,9 @@ use std::time::{Duration, Instant};
 use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
 
+use common::db::bootstrap_jobs::{self, JobStatus};
+use common::db::entities;
+
 use crate::demo::system;
 use crate::scenario::IngressCaller;
 use crate::signer::ClockifySigner;
@@ -43,11 +46,8 @@ pub async fn run_bootstrap_bench(options: BootstrapBenchOptions) -> anyhow::Resu
     let started = Instant::now();
     client.install("bench-ws", &clockify.api_url()).await?;
     let status = loop {
-        let status: Option<String> =
-            sqlx::query_scalar("select status from bootstrap_jobs where workspace_id = 'bench-ws' order by created_at desc limit 1")
-                .fetch_optional(&db)
-                .await?;
-        if let Some(status) = status.filter(|s| s != "running") {
+        let status = bootstrap_jobs::latest_status(&db, "bench-ws").await?;
+        if let Some(status) = status.filter(|s| *s != JobStatus::Running) {
             break status;
         }
         anyhow::ensure!(
@@ -57,10 +57,7 @@ pub async fn run_bootstrap_bench(options: BootstrapBenchOptions) -> anyhow::Resu
         tokio::time::sleep(Duration::from_millis(20)).await;
     };
     let elapsed = started.elapsed().as_secs_f64();
-    let stored: i64 =
-        sqlx::query_scalar("select count(*) from entities where workspace_id = 'bench-ws'")
-            .fetch_one(&db)
-            .await?;
+    let stored = entities::count_for_workspace(&db, "bench-ws").await?;
     let recorder = clockify.recorder();
     let ideal_requests = spec.bootstrap_request_count(options.page_size as usize);
     let ideal = ideal_requests as f64 / 50.0;

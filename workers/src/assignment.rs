@@ -17,6 +17,8 @@ use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
+use common::db::worker_heartbeats;
+
 /// How often a worker beats and re-reads the live set.
 pub const HEARTBEAT: Duration = Duration::from_secs(2);
 /// A worker not seen for this long is taken for dead.
@@ -62,31 +64,17 @@ pub async fn run_assignment(
             () = tokio::time::sleep(HEARTBEAT) => {}
         }
     }
-    let _ = sqlx::query("delete from worker_heartbeats where worker_id = $1")
-        .bind(worker_id)
-        .execute(&db)
-        .await;
+    if let Err(error) = worker_heartbeats::remove(&db, worker_id).await {
+        // The others take over once this heartbeat expires instead.
+        tracing::warn!(error = %error, "could not remove this worker's heartbeat");
+    }
 }
 
 /// Records this worker as alive; returns how many workers are alive and this one's rank.
 async fn beat_and_rank(db: &PgPool, worker_id: Uuid) -> sqlx::Result<(usize, usize)> {
-    sqlx::query(
-        "insert into worker_heartbeats (worker_id) values ($1)
-         on conflict (worker_id) do update set seen_at = now()",
-    )
-    .bind(worker_id)
-    .execute(db)
-    .await?;
-    sqlx::query("delete from worker_heartbeats where seen_at < now() - make_interval(secs => $1)")
-        .bind(EXPIRY_SECS * 6.0)
-        .execute(db)
-        .await?;
-    let live: Vec<Uuid> = sqlx::query_scalar(
-        "select worker_id from worker_heartbeats where seen_at > now() - make_interval(secs => $1) order by worker_id",
-    )
-    .bind(EXPIRY_SECS)
-    .fetch_all(db)
-    .await?;
+    worker_heartbeats::beat(db, worker_id).await?;
+    worker_heartbeats::forget_older_than(db, EXPIRY_SECS * 6.0).await?;
+    let live = worker_heartbeats::live_workers(db, EXPIRY_SECS).await?;
     let rank = live.iter().position(|id| *id == worker_id).unwrap_or(0);
     Ok((live.len().max(1), rank))
 }

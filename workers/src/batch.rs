@@ -10,12 +10,14 @@ use std::collections::{HashMap, HashSet};
 
 use sqlx::{PgConnection, PgPool};
 
+use common::db::entities::{self, EntityKey, EntityState};
+use common::db::event_log;
+use common::db::installations::{self, InstallationView};
 use common::jobs::JobMessage;
 use common::messages::{Event, EventMessage};
 
 use crate::event_outcome::Processed;
 use crate::lifecycle::{InstallFollowUps, apply_lifecycle};
-use crate::store::{self, EntityKey, EntityState, InstallationView};
 use crate::webhooks::{StagedWrites, entity_key, stage_webhook};
 
 /// A committed batch: each message's outcome in order, and the jobs to publish now.
@@ -45,15 +47,15 @@ async fn apply_in(
 ) -> sqlx::Result<Vec<Processed>> {
     let workspace_ids: Vec<String> = unique(messages.iter().map(|m| m.workspace_id.clone()));
     let message_ids: Vec<_> = messages.iter().map(|m| m.message_id).collect();
-    let mut handled = store::already_logged(&mut *conn, &workspace_ids, &message_ids).await?;
+    let mut handled = event_log::already_logged(&mut *conn, &workspace_ids, &message_ids).await?;
     let mut installations: HashMap<String, InstallationView> =
-        store::load_installations(&mut *conn, &workspace_ids).await?;
+        installations::load_for_admission(&mut *conn, &workspace_ids).await?;
     let keys: Vec<EntityKey> = unique(messages.iter().filter_map(|m| match &m.event {
         Event::Webhook(webhook) => entity_key(m, webhook),
         _ => None,
     }));
     let mut entities: HashMap<EntityKey, EntityState> =
-        store::load_entity_states(&mut *conn, &keys).await?;
+        entities::load_states(&mut *conn, &keys).await?;
     let mut staged = StagedWrites::default();
     let mut results = Vec::with_capacity(messages.len());
     for message in messages {
@@ -77,7 +79,7 @@ async fn apply_in(
                 results.push(apply_lifecycle(conn, message, follow_ups, jobs).await?);
                 // Later messages of this workspace must see the new installation and entities.
                 let workspace = std::slice::from_ref(&message.workspace_id);
-                match store::load_installations(&mut *conn, workspace)
+                match installations::load_for_admission(&mut *conn, workspace)
                     .await?
                     .remove(&message.workspace_id)
                 {
@@ -98,8 +100,8 @@ async fn flush(conn: &mut PgConnection, staged: &mut StagedWrites) -> sqlx::Resu
     if staged.is_empty() {
         return Ok(());
     }
-    store::upsert_webhook_entities(&mut *conn, &staged.entities).await?;
-    store::insert_log_rows(&mut *conn, &staged.log).await?;
+    entities::upsert_from_webhooks(&mut *conn, &staged.entities).await?;
+    event_log::insert_rows(&mut *conn, &staged.log).await?;
     staged.clear();
     Ok(())
 }

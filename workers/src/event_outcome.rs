@@ -1,5 +1,7 @@
 //! What became of one message: the closed set used in the event log, metrics and logs.
 
+use common::db::event_log::LogOutcome;
+
 /// The outcome of one message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Outcome {
@@ -26,6 +28,18 @@ impl Outcome {
             Outcome::Rejected => "rejected",
             Outcome::Ignored => "ignored",
             Outcome::DeadLettered => "dead_lettered",
+        }
+    }
+
+    /// The event log's name for it; `None` for the outcomes never logged: a redelivery's row is
+    /// already there, and a dead letter's transaction never committed.
+    pub fn logged_as(self) -> Option<LogOutcome> {
+        match self {
+            Outcome::Applied => Some(LogOutcome::Applied),
+            Outcome::Duplicate => Some(LogOutcome::Duplicate),
+            Outcome::Rejected => Some(LogOutcome::Rejected),
+            Outcome::Ignored => Some(LogOutcome::Ignored),
+            Outcome::Redelivered | Outcome::DeadLettered => None,
         }
     }
 }

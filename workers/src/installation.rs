@@ -4,6 +4,7 @@
 use sqlx::PgExecutor;
 
 use common::crypto::TokenCipher;
+use common::db::installations::{self, ActiveRow};
 
 /// What an outbound call needs. The token lives only as long as the call that uses it.
 pub struct ActiveInstallation {
@@ -37,15 +38,10 @@ pub async fn load_active_bases(
     executor: impl PgExecutor<'_>,
     workspace_id: &str,
 ) -> Result<ApiBases, InstallationError> {
-    let row: Option<(Option<String>, Option<String>, Option<String>)> = sqlx::query_as(
-        "select backend_url, api_url, reports_url from installations
-         where workspace_id = $1 and deleted_at is null and status = 'ACTIVE'",
-    )
-    .bind(workspace_id)
-    .fetch_optional(executor)
-    .await?;
-    let (backend_url, api_url, reports_url) = row.ok_or(InstallationError::NotActive)?;
-    api_bases(backend_url.or(api_url), reports_url)
+    let urls = installations::active_api_urls(executor, workspace_id)
+        .await?
+        .ok_or(InstallationError::NotActive)?;
+    api_bases(urls.backend_url.or(urls.api_url), urls.reports_url)
 }
 
 fn api_bases(
@@ -66,28 +62,15 @@ pub async fn load_active(
     cipher: Option<&TokenCipher>,
     workspace_id: &str,
 ) -> Result<ActiveInstallation, InstallationError> {
-    #[derive(sqlx::FromRow)]
-    struct Row {
-        addon_id: String,
-        sealed_auth_token: Option<String>,
-        backend_url: Option<String>,
-        api_url: Option<String>,
-        reports_url: Option<String>,
-    }
-    let row: Option<Row> = sqlx::query_as(
-        "select addon_id, sealed_auth_token, backend_url, api_url, reports_url from installations
-         where workspace_id = $1 and deleted_at is null and status = 'ACTIVE'",
-    )
-    .bind(workspace_id)
-    .fetch_optional(executor)
-    .await?;
-    let Row {
+    let ActiveRow {
         addon_id,
         sealed_auth_token: sealed,
         backend_url,
         api_url,
         reports_url,
-    } = row.ok_or(InstallationError::NotActive)?;
+    } = installations::active_with_token(executor, workspace_id)
+        .await?
+        .ok_or(InstallationError::NotActive)?;
     let bases = api_bases(backend_url.or(api_url), reports_url)?;
     let token = cipher
         .zip(sealed)

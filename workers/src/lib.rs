@@ -24,7 +24,6 @@ mod reconciler;
 mod redaction;
 mod routes;
 mod state;
-pub mod store;
 mod subscription;
 pub mod webhooks;
 

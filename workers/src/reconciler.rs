@@ -7,9 +7,9 @@ use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
 
+use common::db::bootstrap_units::{StalledUnit, claim_stalled};
 use common::jobs::{Job, JobMessage};
 
-use crate::bootstrap::store::claim_stalled_units;
 use crate::jobs::api_call::expire_abandoned_calls;
 use crate::publish::publish_jobs;
 use crate::state::WorkerState;
@@ -28,7 +28,7 @@ pub async fn run_reconciler(state: WorkerState, shutdown: CancellationToken) {
             Ok(ended) => tracing::info!(calls = ended, "ended studio calls whose token expired"),
             Err(error) => tracing::warn!(error = %error, "reconciler could not end expired calls"),
         }
-        match claim_stalled_units(&state.db, IDLE_SECS).await {
+        match claim_stalled(&state.db, IDLE_SECS).await {
             Ok(stalled) if !stalled.is_empty() => {
                 tracing::info!(
                     units = stalled.len(),
@@ -36,13 +36,19 @@ pub async fn run_reconciler(state: WorkerState, shutdown: CancellationToken) {
                 );
                 let messages: Vec<JobMessage> = stalled
                     .into_iter()
-                    .map(|(workspace_id, job_id, unit_key)| {
-                        JobMessage::new(
-                            &workspace_id,
-                            "reconciler",
-                            Job::BootstrapUnit { job_id, unit_key },
-                        )
-                    })
+                    .map(
+                        |StalledUnit {
+                             workspace_id,
+                             job_id,
+                             unit_key,
+                         }| {
+                            JobMessage::new(
+                                &workspace_id,
+                                "reconciler",
+                                Job::BootstrapUnit { job_id, unit_key },
+                            )
+                        },
+                    )
                     .collect();
                 publish_jobs(&state, &messages).await;
             }

@@ -24,11 +24,8 @@ pub fn router(state: WorkerState) -> Router {
 /// Ready when both the database and the broker answer: a worker needs both to make progress.
 async fn get_ready(State(state): State<WorkerState>) -> Response {
     let mut checks = BTreeMap::new();
-    let database = tokio::time::timeout(
-        Duration::from_secs(2),
-        sqlx::query("select 1").execute(&state.db),
-    )
-    .await;
+    let database =
+        tokio::time::timeout(Duration::from_secs(2), common::db::server::ping(&state.db)).await;
     checks.insert(
         "postgres",
         match database {

@@ -9,11 +9,13 @@
 use std::collections::HashMap;
 
 use common::crypto::constant_time_eq;
+use common::db::entities::{EntityKey, EntityState, EntityWrite};
+use common::db::event_log::{LogRow, LogSource};
+use common::db::installations::InstallationView;
 use common::events::Effect;
 use common::messages::{EventMessage, SignatureScheme, WebhookEvent};
 
 use crate::event_outcome::Processed;
-use crate::store::{EntityKey, EntityState, EntityWrite, InstallationView, LogRow};
 
 /// Writes staged by a run of webhooks, flushed in two multi-row statements.
 #[derive(Default)]
@@ -95,14 +97,18 @@ pub fn stage_webhook(
         },
     };
     let rejected = processed.outcome == crate::event_outcome::Outcome::Rejected;
+    // Every outcome decided above is one the log holds.
+    let Some(outcome) = processed.outcome.logged_as() else {
+        return processed;
+    };
     staged.log.push(LogRow {
         workspace_id: message.workspace_id.clone(),
         message_id: message.message_id,
-        source: "webhook",
+        source: LogSource::Webhook,
         event_type: webhook.event_type.as_str(),
         entity_kind: key.as_ref().map(|k| k.kind),
         entity_id: key.map(|k| k.entity_id),
-        outcome: processed.outcome.as_str(),
+        outcome,
         reason: processed.reason,
         request_id: message.request_id.clone(),
         accepted_at: message.accepted_at,

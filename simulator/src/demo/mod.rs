@@ -11,6 +11,8 @@ use serde_json::{Value, json};
 use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
 
+use common::db::bootstrap_jobs::{self, JobStatus};
+use common::db::{entities, event_log, installations};
 use common::events::EventType;
 
 use crate::scenario::{DemoWorkspace, IngressCaller, deliver_stream, settings_body};
@@ -62,13 +64,8 @@ pub async fn run_demo(options: DemoOptions) -> anyhow::Result<()> {
     let started = Instant::now();
     let alpha = client.install(WORKSPACES[0], &clockify.api_url()).await?;
     let beta = client.install(WORKSPACES[1], &clockify.api_url()).await?;
-    wait_until(
-        &db,
-        "select count(*) from installations",
-        2,
-        Duration::from_secs(60),
-    )
-    .await?;
+    let installed = || installations::count_all(&db);
+    wait_until("installations", installed, 2, Duration::from_secs(60)).await?;
 
     let per = options.webhooks_per_workspace;
     step(&format!(
@@ -88,10 +85,16 @@ pub async fn run_demo(options: DemoOptions) -> anyhow::Result<()> {
     }
     let accepted = results.iter().filter(|(status, _)| *status == 200).count();
     let send_time = sent_at.elapsed();
-    let logged_query = "select count(*) from event_log where source = 'webhook'";
-    wait_until(&db, logged_query, accepted as i64, Duration::from_secs(60)).await?;
+    let logged = || event_log::count_webhooks(&db);
+    wait_until(
+        "webhooks logged",
+        logged,
+        accepted as i64,
+        Duration::from_secs(60),
+    )
+    .await?;
     let persisted_after = sent_at.elapsed();
-    let logged: i64 = sqlx::query_scalar(logged_query).fetch_one(&db).await?;
+    let logged = event_log::count_webhooks(&db).await?;
 
     step("waiting for both bootstraps to finish");
     let mut bootstraps = Vec::new();
@@ -143,13 +146,8 @@ pub async fn run_demo(options: DemoOptions) -> anyhow::Result<()> {
     client
         .lifecycle("/lifecycle/deleted", "demo-beta", &beta.addon_id, &deleted)
         .await?;
-    wait_until(
-        &db,
-        "select count(*) from installations where deleted_at is not null",
-        1,
-        Duration::from_secs(30),
-    )
-    .await?;
+    let deleted = || installations::count_deleted(&db);
+    wait_until("installations deleted", deleted, 1, Duration::from_secs(30)).await?;
 
     let mut latencies: Vec<Duration> = results.iter().map(|(_, d)| *d).collect();
     latencies.sort();
@@ -162,13 +160,9 @@ pub async fn run_demo(options: DemoOptions) -> anyhow::Result<()> {
         bootstraps,
         calls,
         logged,
-        entities: counts(&db, "select workspace_id || ' ' || kind, count(*) from entities group by 1 order by 1").await?,
-        outcomes: counts(&db, "select outcome, count(*) from event_log where workspace_id = 'demo-alpha' group by 1 order by 1").await?,
-        installations: counts(
-            &db,
-            "select workspace_id || ' ' || case when deleted_at is null then status else 'DELETED' end, 1::bigint from installations order by 1",
-        )
-        .await?,
+        entities: entities::counts_by_kind(&db).await?,
+        outcomes: event_log::outcome_counts(&db, WORKSPACES[0]).await?,
+        installations: installations::list_states(&db).await?,
     }
     .print();
     println!("\nRunning:");
@@ -272,13 +266,9 @@ async fn studio_calls(
 async fn wait_for_bootstrap(db: &PgPool, workspace_id: &str) -> anyhow::Result<String> {
     let started = Instant::now();
     loop {
-        let status: Option<String> =
-            sqlx::query_scalar("select status from bootstrap_jobs where workspace_id = $1 order by created_at desc limit 1")
-                .bind(workspace_id)
-                .fetch_optional(db)
-                .await?;
-        if let Some(status) = status.filter(|s| s != "running") {
-            return Ok(status);
+        let status = bootstrap_jobs::latest_status(db, workspace_id).await?;
+        if let Some(status) = status.filter(|s| *s != JobStatus::Running) {
+            return Ok(status.to_string());
         }
         anyhow::ensure!(
             started.elapsed() < Duration::from_secs(300),
@@ -288,28 +278,29 @@ async fn wait_for_bootstrap(db: &PgPool, workspace_id: &str) -> anyhow::Result<S
     }
 }
 
-async fn wait_until(
-    db: &PgPool,
-    query: &'static str,
+/// Polls `count` until it reaches `expected`, for at most `limit`.
+async fn wait_until<F, Fut>(
+    what: &str,
+    count: F,
     expected: i64,
     limit: Duration,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<()>
+where
+    F: Fn() -> Fut,
+    Fut: Future<Output = sqlx::Result<i64>>,
+{
     let started = Instant::now();
     loop {
-        let count: i64 = sqlx::query_scalar(query).fetch_one(db).await.unwrap_or(-1);
+        let count: i64 = count().await.unwrap_or(-1);
         if count >= expected {
             return Ok(());
         }
         anyhow::ensure!(
             started.elapsed() < limit,
-            "`{query}` reached {count}, expected {expected}"
+            "{what} reached {count}, expected {expected}"
         );
         tokio::time::sleep(Duration::from_millis(25)).await;
     }
-}
-
-async fn counts(db: &PgPool, query: &'static str) -> anyhow::Result<Vec<(String, i64)>> {
-    Ok(sqlx::query_as(query).fetch_all(db).await?)
 }
 
 fn step(text: &str) {

@@ -25,7 +25,7 @@ pub struct Report {
     pub calls: Vec<(String, String, Option<i64>, Option<i64>)>,
     pub entities: Vec<(String, i64)>,
     pub outcomes: Vec<(String, i64)>,
-    pub installations: Vec<(String, i64)>,
+    pub installations: Vec<String>,
     pub logged: i64,
 }
 
@@ -80,7 +80,7 @@ impl Report {
             println!("    {operation:<22} {status:<10} upstream {upstream:<4} {millis}");
         }
         println!("  installations:");
-        for (name, _) in &self.installations {
+        for name in &self.installations {
             println!("    {name}");
         }
         println!("  demo-alpha event log by outcome:");

@@ -60,11 +60,7 @@ pub async fn reset(config: &common::config::Config, name: &str) -> anyhow::Resul
     let admin = PgPool::connect("postgres://postgres@127.0.0.1:5432/postgres").await.context(
         "PostgreSQL is not answering on 127.0.0.1:5432 (start it: pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start)",
     )?;
-    sqlx::query(sqlx::AssertSqlSafe(format!(
-        "drop database if exists studio_{name} with (force)"
-    )))
-    .execute(&admin)
-    .await?;
+    common::db::server::drop_database_if_exists(&admin, &format!("studio_{name}")).await?;
     let pool = common::broker::connection_pool(&config.amqp_url)?;
     let connection = pool.get().await.context(
         "RabbitMQ is not answering on 127.0.0.1:5672 (start it: rabbitmq-server -detached)",

@@ -9,6 +9,8 @@ use std::time::{Duration, Instant};
 use anyhow::Context as _;
 use sqlx::PgPool;
 
+use common::db::event_log;
+
 use crate::scenario::IngressCaller;
 use crate::signer::ClockifySigner;
 
@@ -21,8 +23,6 @@ use super::system::System;
 use super::usage::CpuSample;
 use super::watch::{services, tier_pids};
 use super::{scrape, webhooks};
-
-const WEBHOOK_COUNT: &str = "select count(*) from event_log where source = 'webhook'";
 
 /// Installs, sends and waits for persistence, filling `report`.
 pub async fn drive(
@@ -50,7 +50,7 @@ pub async fn drive(
         ids.len()
     ));
     let workspaces = Arc::new(webhooks::install_all(&client, &db, ids).await?);
-    let baseline: i64 = sqlx::query_scalar(WEBHOOK_COUNT).fetch_one(&db).await?;
+    let baseline = event_log::count_webhooks(&db).await?;
     if options.backlog
         && let Some(system) = system.as_deref_mut()
     {
@@ -81,12 +81,7 @@ pub async fn drive(
     report.delayed_launches = sent.delayed_launches;
     report.answers = sent.answers;
     let accepted = report.answers.iter().filter(|(s, _)| *s == 200).count() as i64;
-    let count = || async {
-        sqlx::query_scalar::<_, i64>(WEBHOOK_COUNT)
-            .fetch_one(&db)
-            .await
-            .map(|c| c - baseline)
-    };
+    let count = || async { event_log::count_webhooks(&db).await.map(|c| c - baseline) };
     report.persisted_at_send_end = count().await?;
 
     let mut drain_start = (Instant::now(), send_end);
@@ -155,14 +150,5 @@ async fn end_to_end(
     db: &PgPool,
     since: chrono::DateTime<chrono::Utc>,
 ) -> sqlx::Result<Option<(f64, f64)>> {
-    let (p50, p99): (Option<f64>, Option<f64>) = sqlx::query_as(
-        "select percentile_cont(0.5) within group (order by ms),
-                percentile_cont(0.99) within group (order by ms)
-         from (select extract(epoch from processed_at - accepted_at)::float8 * 1000 as ms
-               from event_log where source = 'webhook' and accepted_at >= $1) as t",
-    )
-    .bind(since)
-    .fetch_one(db)
-    .await?;
-    Ok(p50.zip(p99))
+    event_log::webhook_latency_percentiles(db, since).await
 }

@@ -12,10 +12,11 @@ use sqlx::PgPool;
 use common::broker::{QueueNames, connection_pool, declare_topology};
 use common::config::Config;
 use common::crypto::sha256_hex;
+use common::db::entities::{self, EntityKey, EntityWrite};
+use common::db::event_log::{self, LogOutcome, LogRow, LogSource};
 use common::events::EventType;
 use common::messages::{Event, EventMessage, SignatureScheme, WebhookEvent, partition_of};
 use common::publisher::Publisher;
-use workers::store::{EntityKey, EntityWrite, LogRow, insert_log_rows, upsert_webhook_entities};
 
 use super::system::{admin_url, database_name, delete_queues, sibling_database_url};
 use super::usage::{CpuSample, CpuUse, Watched};
@@ -145,10 +146,7 @@ pub async fn database_rate(
 ) -> anyhow::Result<(Rate, CpuUse)> {
     let scratch = format!("{}_raw", database_name(database_url)?);
     let admin = PgPool::connect(&admin_url(database_url)).await?;
-    let drop_scratch = format!("drop database if exists {scratch} with (force)");
-    sqlx::query(sqlx::AssertSqlSafe(drop_scratch.clone()))
-        .execute(&admin)
-        .await?;
+    common::db::server::drop_database_if_exists(&admin, &scratch).await?;
     let url = sibling_database_url(database_url, &scratch);
     let db = common::db::connect_and_migrate(&url, writers as u32 + 1).await?;
     // Open every writer's connection before the clock starts.
@@ -165,11 +163,11 @@ pub async fn database_rate(
         tasks.spawn(async move {
             let mut seq = 0usize;
             while Instant::now() < deadline {
-                let (entities, log) = worker_rows(&workspace_id, writer, seq);
+                let (rows, log) = worker_rows(&workspace_id, writer, seq);
                 seq += BATCH;
                 let mut tx = db.begin().await?;
-                upsert_webhook_entities(&mut *tx, &entities).await?;
-                insert_log_rows(&mut *tx, &log).await?;
+                entities::upsert_from_webhooks(&mut *tx, &rows).await?;
+                event_log::insert_rows(&mut *tx, &log).await?;
                 tx.commit().await?;
                 written.fetch_add(BATCH as u64, Ordering::Relaxed);
             }
@@ -182,11 +180,9 @@ pub async fn database_rate(
     let elapsed = started.elapsed();
     let cpu = before.until(&CpuSample::take(), watched);
     db.close().await;
-    sqlx::query(sqlx::AssertSqlSafe(drop_scratch))
-        .execute(&admin)
-        .await?;
+    common::db::server::drop_database_if_exists(&admin, &scratch).await?;
     // Start what follows with the scratch writes flushed, not with a checkpoint due.
-    sqlx::query("checkpoint").execute(&admin).await?;
+    common::db::server::checkpoint(&admin).await?;
     let count = written.load(Ordering::Relaxed);
     Ok((Rate { count, elapsed }, cpu))
 }
@@ -229,11 +225,11 @@ fn worker_rows(
         log.push(LogRow {
             workspace_id: workspace_id.to_owned(),
             message_id,
-            source: "webhook",
+            source: LogSource::Webhook,
             event_type: EventType::NewTimeEntry.as_str(),
             entity_kind: Some(kind),
             entity_id: Some(entity_id),
-            outcome: "applied",
+            outcome: LogOutcome::Applied,
             reason: None,
             request_id: uuid::Uuid::new_v4().to_string(),
             accepted_at,

@@ -161,11 +161,7 @@ pub async fn reset(config: &Config) -> anyhow::Result<()> {
     let admin = PgPool::connect(&admin_url(&config.database_url))
         .await
         .context("PostgreSQL is not answering (start it: pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start)")?;
-    sqlx::query(sqlx::AssertSqlSafe(format!(
-        "drop database if exists {name} with (force)"
-    )))
-    .execute(&admin)
-    .await?;
+    common::db::server::drop_database_if_exists(&admin, &name).await?;
     delete_queues(config, &QueueNames::from_config(config)).await
 }
 

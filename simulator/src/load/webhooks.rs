@@ -66,15 +66,9 @@ pub async fn install_all(
     let addon_ids: Vec<String> = installed.iter().map(|w| w.addon_id.clone()).collect();
     let started = Instant::now();
     loop {
-        let ready: i64 = sqlx::query_scalar(
-            "select count(distinct i.workspace_id) from installations i
-             join webhook_tokens t on t.workspace_id = i.workspace_id
-             where i.addon_id = any($1) and i.deleted_at is null",
-        )
-        .bind(&addon_ids)
-        .fetch_one(db)
-        .await
-        .unwrap_or(0);
+        let ready = common::db::installations::count_ready(db, &addon_ids)
+            .await
+            .unwrap_or(0);
         if ready >= ids.len() as i64 {
             return Ok(installed);
         }

@@ -9,5 +9,4 @@
 //! to bootstrap queues by workspace, so one workspace's backlog does not stall another's import.
 //! A webhook newer than the page's read is never overwritten.
 
-pub mod store;
 pub mod units;

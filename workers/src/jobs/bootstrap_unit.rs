@@ -4,12 +4,15 @@
 use chrono::Utc;
 use reqwest::Method;
 use serde_json::Value;
+use sqlx::PgConnection;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 use clockify_client::client::{OutboundRequest, RetryPolicy};
+use common::db::bootstrap_jobs::{self, JobStatus};
+use common::db::bootstrap_units::{self, UnitStatus};
+use common::db::entities;
 
-use crate::bootstrap::store;
 use crate::bootstrap::units::Unit;
 use crate::disposition::Disposition;
 use crate::installation::{InstallationError, load_active};
@@ -35,15 +38,17 @@ pub async fn run_unit(
         if shutdown.is_cancelled() {
             return Ok(Disposition::RetryLater("shutdown"));
         }
-        let Some(current) = store::load_unit(&state.db, workspace_id, job_id, unit_key).await?
+        let Some(current) =
+            bootstrap_units::load_with_job(&state.db, workspace_id, job_id, unit_key).await?
         else {
             return Ok(Disposition::done());
         };
-        if current.status != "pending" {
+        if current.status != UnitStatus::Pending {
             return Ok(Disposition::done());
         }
-        if current.job_status != "running" {
-            return end(state, workspace_id, job_id, unit_key, "cancelled", None).await;
+        if current.job_status != JobStatus::Running {
+            let cancelled = UnitStatus::Cancelled;
+            return end(state, workspace_id, job_id, unit_key, cancelled, None).await;
         }
         let installation = match load_active(&state.db, state.cipher.as_deref(), workspace_id).await
         {
@@ -109,7 +114,7 @@ pub async fn run_unit(
             .collect();
         let child_keys = unit.children(&items.iter().map(|(id, _)| id.clone()).collect::<Vec<_>>());
         let mut tx = state.db.begin().await?;
-        store::upsert_bootstrap_entities(
+        entities::upsert_from_bootstrap(
             &mut *tx,
             workspace_id,
             unit.entity_kind(),
@@ -117,13 +122,13 @@ pub async fn run_unit(
             read_at,
         )
         .await?;
-        if !store::checkpoint_page(
+        if !bootstrap_units::checkpoint_page(
             &mut *tx,
             workspace_id,
             job_id,
             unit_key,
             current.next_page,
-            items.len(),
+            i32::try_from(items.len()).unwrap_or(i32::MAX),
             done,
         )
         .await?
@@ -137,7 +142,7 @@ pub async fn run_unit(
             common::bootstrap_jobs::add_units(&mut tx, workspace_id, job_id, &keys, request_id)
                 .await?;
         let finished = if done {
-            store::finish_job_if_complete(&mut tx, workspace_id, job_id).await?
+            finish_job_if_complete(&mut tx, workspace_id, job_id).await?
         } else {
             None
         };
@@ -151,9 +156,9 @@ pub async fn run_unit(
             state
                 .metrics
                 .bootstrap_jobs
-                .with_label_values(&[&outcome])
+                .with_label_values(&[outcome.as_str()])
                 .inc();
-            tracing::info!(workspace_id, %job_id, outcome, "bootstrap finished");
+            tracing::info!(workspace_id, %job_id, outcome = outcome.as_str(), "bootstrap finished");
         }
         publish_jobs(state, &messages).await;
         if done {
@@ -169,15 +174,8 @@ async fn fail(
     unit_key: &str,
     reason: &str,
 ) -> anyhow::Result<Disposition> {
-    end(
-        state,
-        workspace_id,
-        job_id,
-        unit_key,
-        "failed",
-        Some(reason),
-    )
-    .await
+    let failed = UnitStatus::Failed;
+    end(state, workspace_id, job_id, unit_key, failed, Some(reason)).await
 }
 
 async fn end(
@@ -185,22 +183,48 @@ async fn end(
     workspace_id: &str,
     job_id: Uuid,
     unit_key: &str,
-    status: &str,
+    status: UnitStatus,
     error: Option<&str>,
 ) -> anyhow::Result<Disposition> {
     if let Some(error) = error {
         tracing::warn!(workspace_id, %job_id, unit_key, error, "bootstrap unit ended without finishing");
     }
     let mut tx = state.db.begin().await?;
-    store::end_unit(&mut *tx, workspace_id, job_id, unit_key, status, error).await?;
-    let finished = store::finish_job_if_complete(&mut tx, workspace_id, job_id).await?;
+    bootstrap_units::end_pending(&mut *tx, workspace_id, job_id, unit_key, status, error).await?;
+    let finished = finish_job_if_complete(&mut tx, workspace_id, job_id).await?;
     tx.commit().await?;
     if let Some(outcome) = finished {
         state
             .metrics
             .bootstrap_jobs
-            .with_label_values(&[&outcome])
+            .with_label_values(&[outcome.as_str()])
             .inc();
     }
     Ok(Disposition::done())
+}
+
+/// Ends the job when no unit is pending; returns its final status when this call ended it.
+/// The job row is locked first, so two units finishing at once cannot both miss the end.
+async fn finish_job_if_complete(
+    conn: &mut PgConnection,
+    workspace_id: &str,
+    job_id: Uuid,
+) -> sqlx::Result<Option<JobStatus>> {
+    let status = bootstrap_jobs::lock_status(&mut *conn, workspace_id, job_id).await?;
+    if status != Some(JobStatus::Running) {
+        return Ok(None);
+    }
+    let units = bootstrap_units::count_by_state(&mut *conn, workspace_id, job_id).await?;
+    if units.pending > 0 {
+        return Ok(None);
+    }
+    let outcome = if units.failed == 0 {
+        JobStatus::Completed
+    } else if units.failed == units.total {
+        JobStatus::Failed
+    } else {
+        JobStatus::CompletedWithErrors
+    };
+    bootstrap_jobs::finish(&mut *conn, workspace_id, job_id, outcome).await?;
+    Ok(Some(outcome))
 }

@@ -5,6 +5,7 @@
 use reqwest::Method;
 
 use clockify_client::client::{OutboundRequest, RetryPolicy};
+use common::db::webhook_deletions;
 
 use crate::bootstrap::units::encode;
 use crate::disposition::Disposition;
@@ -18,18 +19,7 @@ pub async fn delete_registered(
     state: &WorkerState,
     workspace_id: &str,
 ) -> anyhow::Result<Disposition> {
-    #[derive(sqlx::FromRow)]
-    struct Pending {
-        clockify_webhook_id: String,
-        sealed_auth_token: String,
-        backend_url: String,
-    }
-    let pending: Vec<Pending> = sqlx::query_as(
-        "select clockify_webhook_id, sealed_auth_token, backend_url from webhook_deletions where workspace_id = $1",
-    )
-    .bind(workspace_id)
-    .fetch_all(&state.db)
-    .await?;
+    let pending = webhook_deletions::pending(&state.db, workspace_id).await?;
     let outbound = &state.config.outbound;
     for webhook in pending {
         let token = state
@@ -67,13 +57,7 @@ pub async fn delete_registered(
                 }
             }
         }
-        sqlx::query(
-            "delete from webhook_deletions where workspace_id = $1 and clockify_webhook_id = $2",
-        )
-        .bind(workspace_id)
-        .bind(&webhook.clockify_webhook_id)
-        .execute(&state.db)
-        .await?;
+        webhook_deletions::remove(&state.db, workspace_id, &webhook.clockify_webhook_id).await?;
     }
     Ok(Disposition::done())
 }

@@ -8,6 +8,7 @@ use serde_json::{Value, json};
 
 use clockify_client::client::{OutboundRequest, RetryPolicy};
 use common::crypto::sha256_hex;
+use common::db::webhook_tokens;
 
 use crate::bootstrap::units::encode;
 use crate::disposition::Disposition;
@@ -39,12 +40,7 @@ pub async fn register(
         }
         Err(InstallationError::Database(error)) => return Err(error.into()),
     };
-    let registered: Vec<String> = sqlx::query_scalar(
-        "select webhook_type from webhook_tokens where workspace_id = $1 and clockify_webhook_id is not null and webhook_type is not null",
-    )
-    .bind(workspace_id)
-    .fetch_all(&state.db)
-    .await?;
+    let registered = webhook_tokens::registered_event_types(&state.db, workspace_id).await?;
     let outbound = &state.config.outbound;
     let path = format!("/v1/workspaces/{}/webhooks", encode(workspace_id));
     for event in events
@@ -103,20 +99,16 @@ pub async fn register(
             );
             continue;
         };
-        sqlx::query(
-            "insert into webhook_tokens (workspace_id, addon_id, path, webhook_type, event_type, token_sha256, clockify_webhook_id)
-             select $1, $2, $3, $4, $4, $5, $6
-             where exists (select 1 from installations where workspace_id = $1 and addon_id = $2 and deleted_at is null)
-             on conflict do nothing",
-        )
-        .bind(workspace_id)
-        .bind(addon_id)
-        .bind(&url)
-        .bind(event.as_str())
-        .bind(sha256_hex(token.as_bytes()))
-        .bind(id)
-        .execute(&state.db)
-        .await?;
+        let token_sha256 = sha256_hex(token.as_bytes());
+        let webhook = webhook_tokens::Registered {
+            workspace_id,
+            addon_id,
+            url: &url,
+            event_type: event.as_str(),
+            token_sha256: &token_sha256,
+            clockify_webhook_id: id,
+        };
+        webhook_tokens::insert_registered(&state.db, &webhook).await?;
         tracing::info!(
             workspace_id,
             event = event.as_str(),

@@ -1,4 +1,22 @@
-//! PostgreSQL: the pool, creating the database when it is missing, and the one schema's migrations.
+//! PostgreSQL: the pool, creating the database when it is missing, the one schema's migrations,
+//! and a module per table holding every statement on it.
+//!
+//! Handlers, consumers and jobs call the free functions of these modules and hold no SQL. Each
+//! function takes `impl PgExecutor<'_>` (a pool or a transaction), or `&mut PgConnection` when it
+//! runs several statements; the transaction is the caller's. Every query is checked against the
+//! schema at compile time (`sqlx::query!`), from the offline data in `.sqlx/` when no database is
+//! at hand. Statuses and other closed sets are enums stored as their text names.
+
+pub mod api_calls;
+pub mod bootstrap_jobs;
+pub mod bootstrap_units;
+pub mod entities;
+pub mod event_log;
+pub mod installations;
+pub mod server;
+pub mod webhook_deletions;
+pub mod webhook_tokens;
+pub mod worker_heartbeats;
 
 use std::time::Duration;
 

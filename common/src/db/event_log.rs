@@ -1,0 +1,159 @@
+//! `event_log`: every message a worker handled, lifecycle callbacks and webhooks alike, with what
+//! became of it. Its primary key makes a redelivered message a no-op.
+
+use std::collections::HashSet;
+
+use chrono::{DateTime, Utc};
+use sqlx::PgExecutor;
+use uuid::Uuid;
+
+/// Where a logged message came from (`event_log.source`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, sqlx::Type)]
+#[sqlx(type_name = "text", rename_all = "snake_case")]
+pub enum LogSource {
+    Lifecycle,
+    Webhook,
+}
+
+/// What became of a logged message (`event_log.outcome`). Redeliveries and dead letters are
+/// never logged: the first is already there, the second never committed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, sqlx::Type)]
+#[sqlx(type_name = "text", rename_all = "snake_case")]
+pub enum LogOutcome {
+    Applied,
+    Duplicate,
+    Rejected,
+    Ignored,
+}
+
+/// One `event_log` row.
+#[derive(Debug, Clone)]
+pub struct LogRow {
+    pub workspace_id: String,
+    pub message_id: Uuid,
+    pub source: LogSource,
+    pub event_type: &'static str,
+    pub entity_kind: Option<&'static str>,
+    pub entity_id: Option<String>,
+    pub outcome: LogOutcome,
+    pub reason: Option<&'static str>,
+    pub request_id: String,
+    pub accepted_at: DateTime<Utc>,
+    pub body_sha256: Option<String>,
+    pub payload: Option<serde_json::Value>,
+}
+
+/// The message ids among `message_ids` that a worker already handled: a batch skips them.
+pub async fn already_logged(
+    executor: impl PgExecutor<'_>,
+    workspace_ids: &[String],
+    message_ids: &[Uuid],
+) -> sqlx::Result<HashSet<Uuid>> {
+    let ids = sqlx::query_scalar!(
+        "select message_id from event_log where workspace_id = any($1) and message_id = any($2)",
+        workspace_ids,
+        message_ids,
+    )
+    .fetch_all(executor)
+    .await?;
+    Ok(ids.into_iter().collect())
+}
+
+/// Appends rows in one statement, so a batch costs one round trip; a row already there is left
+/// as it is.
+pub async fn insert_rows(executor: impl PgExecutor<'_>, rows: &[LogRow]) -> sqlx::Result<()> {
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let text = |f: fn(&LogRow) -> String| rows.iter().map(f).collect::<Vec<String>>();
+    let optional =
+        |f: fn(&LogRow) -> Option<String>| rows.iter().map(f).collect::<Vec<Option<String>>>();
+    let message_ids: Vec<Uuid> = rows.iter().map(|r| r.message_id).collect();
+    let sources: Vec<LogSource> = rows.iter().map(|r| r.source).collect();
+    let outcomes: Vec<LogOutcome> = rows.iter().map(|r| r.outcome).collect();
+    let accepted: Vec<DateTime<Utc>> = rows.iter().map(|r| r.accepted_at).collect();
+    let payloads: Vec<Option<&serde_json::Value>> =
+        rows.iter().map(|r| r.payload.as_ref()).collect();
+    sqlx::query!(
+        "insert into event_log
+             (workspace_id, message_id, source, event_type, entity_kind, entity_id, outcome, reason,
+              request_id, accepted_at, body_sha256, payload)
+         select * from unnest($1::text[], $2::uuid[], $3::text[], $4::text[], $5::text[], $6::text[],
+                              $7::text[], $8::text[], $9::text[], $10::timestamptz[], $11::text[], $12::jsonb[])
+         on conflict (workspace_id, message_id) do nothing",
+        &text(|r| r.workspace_id.clone()),
+        &message_ids,
+        &sources as &[LogSource],
+        &text(|r| r.event_type.to_owned()),
+        &optional(|r| r.entity_kind.map(str::to_owned)) as &[Option<String>],
+        &optional(|r| r.entity_id.clone()) as &[Option<String>],
+        &outcomes as &[LogOutcome],
+        &optional(|r| r.reason.map(str::to_owned)) as &[Option<String>],
+        &text(|r| r.request_id.clone()),
+        &accepted,
+        &optional(|r| r.body_sha256.clone()) as &[Option<String>],
+        // Borrowed, not cloned: a batch's payloads are the bulk of what it writes.
+        &payloads as _,
+    )
+    .execute(executor)
+    .await?;
+    Ok(())
+}
+
+/// Forgets the workspace's log (on uninstall).
+pub async fn delete_for_workspace(
+    executor: impl PgExecutor<'_>,
+    workspace_id: &str,
+) -> sqlx::Result<()> {
+    sqlx::query!(
+        "delete from event_log where workspace_id = $1",
+        workspace_id
+    )
+    .execute(executor)
+    .await?;
+    Ok(())
+}
+
+/// How many webhooks the workers have handled in all: the demo and load tools count what is
+/// persisted with it.
+pub async fn count_webhooks(executor: impl PgExecutor<'_>) -> sqlx::Result<i64> {
+    sqlx::query_scalar!(r#"select count(*) as "count!" from event_log where source = 'webhook'"#)
+        .fetch_one(executor)
+        .await
+}
+
+/// The median and 99th percentile, in milliseconds, from a webhook's acceptance at ingress to
+/// its commit, over webhooks accepted since `since`; `None` when there are none.
+pub async fn webhook_latency_percentiles(
+    executor: impl PgExecutor<'_>,
+    since: DateTime<Utc>,
+) -> sqlx::Result<Option<(f64, f64)>> {
+    let row = sqlx::query!(
+        "select percentile_cont(0.5) within group (order by ms) as p50,
+                percentile_cont(0.99) within group (order by ms) as p99
+         from (select extract(epoch from processed_at - accepted_at)::float8 * 1000 as ms
+               from event_log where source = 'webhook' and accepted_at >= $1) as t",
+        since,
+    )
+    .fetch_one(executor)
+    .await?;
+    Ok(row.p50.zip(row.p99))
+}
+
+/// How many of the workspace's messages ended with each outcome, for the demo's report.
+pub async fn outcome_counts(
+    executor: impl PgExecutor<'_>,
+    workspace_id: &str,
+) -> sqlx::Result<Vec<(String, i64)>> {
+    let rows = sqlx::query!(
+        r#"select outcome, count(*) as "count!" from event_log where workspace_id = $1
+           group by outcome order by outcome"#,
+        workspace_id,
+    )
+    .fetch_all(executor)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|row| (row.outcome, row.count))
+        .collect())
+}

@@ -1,0 +1,66 @@
+//! `webhook_deletions`: webhooks registered through the webhooks API that an uninstall must
+//! delete at Clockify. The installation's sealed token stays here only until the deletion job has
+//! tried, then the row goes.
+
+use sqlx::PgExecutor;
+
+/// Queues the deletion of every webhook the workspace registered through the API, with the
+/// installation's sealed token and API URL; run by an uninstall before it erases the token.
+/// Returns how many were queued.
+pub async fn queue_for_uninstall(
+    executor: impl PgExecutor<'_>,
+    workspace_id: &str,
+) -> sqlx::Result<u64> {
+    let queued = sqlx::query!(
+        "insert into webhook_deletions (workspace_id, clockify_webhook_id, sealed_auth_token, backend_url)
+         select t.workspace_id, t.clockify_webhook_id, i.sealed_auth_token, coalesce(i.backend_url, i.api_url)
+         from webhook_tokens t join installations i on i.workspace_id = t.workspace_id
+         where t.workspace_id = $1 and t.clockify_webhook_id is not null
+           and i.sealed_auth_token is not null and coalesce(i.backend_url, i.api_url) is not null
+         on conflict do nothing",
+        workspace_id,
+    )
+    .execute(executor)
+    .await?;
+    Ok(queued.rows_affected())
+}
+
+/// A webhook left to delete.
+#[derive(Debug, Clone)]
+pub struct PendingDeletion {
+    pub clockify_webhook_id: String,
+    pub sealed_auth_token: String,
+    pub backend_url: String,
+}
+
+/// The workspace's webhooks left to delete.
+pub async fn pending(
+    executor: impl PgExecutor<'_>,
+    workspace_id: &str,
+) -> sqlx::Result<Vec<PendingDeletion>> {
+    sqlx::query_as!(
+        PendingDeletion,
+        "select clockify_webhook_id, sealed_auth_token, backend_url
+         from webhook_deletions where workspace_id = $1",
+        workspace_id,
+    )
+    .fetch_all(executor)
+    .await
+}
+
+/// Removes one deletion once it was tried, whatever Clockify answered, so the sealed token does
+/// not outlive the attempt.
+pub async fn remove(
+    executor: impl PgExecutor<'_>,
+    workspace_id: &str,
+    clockify_webhook_id: &str,
+) -> sqlx::Result<()> {
+    sqlx::query!(
+        "delete from webhook_deletions where workspace_id = $1 and clockify_webhook_id = $2",
+        workspace_id,
+        clockify_webhook_id,
+    )
+    .execute(executor)
+    .await?;
+    Ok(())
+}

@@ -74,7 +74,10 @@ impl App {
             .acquire_timeout(std::time::Duration::from_secs(3))
             .connect_lazy(&config.database_url)
             .context("parsing DATABASE_URL")?;
+        let outboxed = crate::outbox::OutboxedWorkspaces::default();
+        crate::outbox::load_waiting(&outboxed, &db).await;
         let state = AppState {
+            outboxed,
             db,
             catalog: Arc::new(catalog),
             verifier: CachedVerifier::new(verifier, config.webhook_token_cache_size),
@@ -105,6 +108,12 @@ impl App {
             idle: limits.idle_timeout,
         };
         let metrics = self.state.metrics.clone();
+        let refresher = tokio::spawn(crate::outbox::run_refresher(
+            self.state.outboxed.clone(),
+            self.state.db.clone(),
+            metrics.outboxed_workspaces.clone(),
+            shutdown.clone(),
+        ));
         serve::serve(
             self.listener,
             router(self.state),
@@ -113,6 +122,7 @@ impl App {
             shutdown,
         )
         .await;
+        refresher.abort();
         Ok(())
     }
 }

@@ -19,6 +19,7 @@ mod load_shed;
 mod manifest;
 mod metrics;
 mod ops;
+mod outbox;
 mod rejection;
 mod request_id;
 mod route_table;

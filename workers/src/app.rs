@@ -140,6 +140,10 @@ impl App {
             ));
         }
         consumers.spawn(run_reconciler(state.clone(), shutdown.clone()));
+        consumers.spawn(crate::outbox_relay::run_outbox_relay(
+            state.clone(),
+            shutdown.clone(),
+        ));
         shutdown.cancelled().await;
         let drained = tokio::time::timeout(state.config.shutdown_timeout, async {
             while consumers.join_next().await.is_some() {}

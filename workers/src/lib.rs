@@ -19,6 +19,7 @@ mod job_consumer;
 pub mod jobs;
 mod lifecycle;
 mod metrics;
+mod outbox_relay;
 mod publish;
 mod reconciler;
 mod redaction;

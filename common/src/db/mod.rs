@@ -13,6 +13,7 @@ pub mod bootstrap_units;
 pub mod entities;
 pub mod event_log;
 pub mod installations;
+pub mod outbox;
 pub mod server;
 pub mod webhook_deletions;
 pub mod webhook_tokens;

@@ -3,6 +3,7 @@
 //! in for Clockify. Helpers are methods on [`TestApp`].
 
 pub mod env;
+pub mod forwarder;
 pub mod heavy;
 pub mod logs;
 pub mod process;

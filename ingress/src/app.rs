@@ -10,7 +10,6 @@ use tokio_util::sync::CancellationToken;
 
 use common::broker::{QueueNames, connection_pool, declare_topology_with};
 use common::config::Config;
-use common::crypto::TokenCipher;
 use common::publisher::Publisher;
 use common::token::TokenVerifier;
 
@@ -83,9 +82,7 @@ impl App {
             verifier: CachedVerifier::new(verifier, config.webhook_token_cache_size),
             publisher: Publisher::new(pool, config.publish_channels),
             queues,
-            cipher: config
-                .encryption_key()
-                .map(|key| Arc::new(TokenCipher::new(key))),
+            cipher: config.token_cipher().map(Arc::new),
             metrics,
             config: Arc::new(config),
         };

@@ -41,17 +41,35 @@ pub async fn latest_for_user(
 #[tracing::instrument(name = "admin.bootstrap.start", skip_all, fields(request_id = %request_id))]
 pub async fn start_for_operator(
     State(state): State<AppState>,
-    _operator: Operator,
+    operator: Operator,
     Path(workspace_id): Path<String>,
     Extension(RequestId(request_id)): Extension<RequestId>,
 ) -> Result<Response, ApiError> {
     let installed = common::db::installations::active_addon_id(&state.db, &workspace_id)
         .await
         .map_err(|e| ApiError::Internal(e.into()))?;
-    if installed.is_none() {
-        return Err(ApiError::NotFound);
-    }
-    start(&state, &workspace_id, "operator", &request_id).await
+    let result = if installed.is_none() {
+        Err(ApiError::NotFound)
+    } else {
+        start(&state, &workspace_id, "operator", &request_id).await
+    };
+    let outcome = match &result {
+        Ok(response) if response.status().is_success() => "started",
+        Ok(_) => "refused",
+        Err(ApiError::NotFound) => "not_found",
+        Err(_) => "failed",
+    };
+    crate::audit::record(
+        &state,
+        &operator,
+        "bootstrap.start",
+        Some(&workspace_id),
+        &request_id,
+        outcome,
+        None,
+    )
+    .await;
+    result
 }
 
 #[tracing::instrument(name = "admin.bootstrap.latest", skip_all, fields(request_id = %request_id))]

@@ -56,7 +56,16 @@ pub async fn enqueue_event(state: &AppState, message: &EventMessage) -> Result<(
     }
     let queue = state.queues.event_partition(partition);
     let message_id = message.message_id.to_string();
-    match publish(state, "events", &queue, &message_id, &message.request_id, &body).await {
+    match publish(
+        state,
+        "events",
+        &queue,
+        &message_id,
+        &message.request_id,
+        &body,
+    )
+    .await
+    {
         Ok(()) => Ok(()),
         Err(failure) => {
             let write = state.outboxed.start_write(&message.workspace_id);

@@ -6,6 +6,7 @@
 //! router); every other module is a handler or a piece one of them uses.
 
 mod app;
+mod audit;
 mod body;
 mod body_deadline;
 mod bootstrap_api;
@@ -22,6 +23,7 @@ mod ops;
 mod outbox;
 mod rejection;
 mod request_id;
+mod reseal;
 mod route_table;
 mod routes;
 mod serve;

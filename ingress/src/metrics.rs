@@ -49,6 +49,9 @@ pub struct IngressMetrics {
     pub outbox_write_failures: IntCounter,
     /// `studio_outboxed_workspaces`: workspaces whose new events go to the outbox now.
     pub outboxed_workspaces: IntGauge,
+    /// `studio_tokens_under_old_keys`: sealed tokens not under the current key, as the last
+    /// `POST /admin/reseal` counted them.
+    pub tokens_under_old_keys: IntGauge,
 }
 
 impl IngressMetrics {
@@ -160,6 +163,11 @@ impl IngressMetrics {
                 &r,
                 "outboxed_workspaces",
                 "Workspaces whose new events go to the outbox until the relay drains it.",
+            ),
+            tokens_under_old_keys: gauge(
+                &r,
+                "tokens_under_old_keys",
+                "Sealed tokens not under the current key, at the last re-seal.",
             ),
             registry: r,
         }

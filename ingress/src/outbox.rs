@@ -66,7 +66,9 @@ impl Drop for OutboxWrite {
 impl OutboxedWorkspaces {
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Entry>> {
         // A panic while holding this lock leaves a consistent map (every update is one step).
-        self.entries.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.entries
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// Starts an outbox write when `workspace_id` is outboxed; `None` means publish directly.
@@ -123,7 +125,9 @@ impl OutboxedWorkspaces {
     /// Forgets the workspaces without rows at `asked_at`, unless written since or in flight.
     fn forget_drained(&self, still_waiting: &HashSet<String>, asked_at: Instant) {
         self.lock().retain(|workspace_id, entry| {
-            still_waiting.contains(workspace_id) || entry.writing > 0 || entry.last_write >= asked_at
+            still_waiting.contains(workspace_id)
+                || entry.writing > 0
+                || entry.last_write >= asked_at
         });
     }
 }
@@ -131,7 +135,12 @@ impl OutboxedWorkspaces {
 /// Loads the workspaces an earlier process left in the outbox; a database that is away (or not
 /// migrated yet) leaves the map empty, with a warning.
 pub async fn load_waiting(map: &OutboxedWorkspaces, db: &PgPool) {
-    match tokio::time::timeout(Duration::from_secs(5), common::db::outbox::all_workspaces(db)).await {
+    match tokio::time::timeout(
+        Duration::from_secs(5),
+        common::db::outbox::all_workspaces(db),
+    )
+    .await
+    {
         Ok(Ok(workspaces)) => map.remember(workspaces),
         Ok(Err(error)) => tracing::warn!(%error, "could not read the outbox at start"),
         Err(_) => tracing::warn!("reading the outbox at start timed out"),

@@ -11,7 +11,9 @@ use crate::load_shed::{self, ConcurrencyLimit};
 use crate::route_table::{SIDEBAR_PATH, lifecycle_routes, webhook_routes};
 use crate::state::AppState;
 use crate::webhooks::handle_webhook;
-use crate::{bootstrap_api, dead_letters_api, manifest, ops, request_id, sidebar, studio_api};
+use crate::{
+    audit, bootstrap_api, dead_letters_api, manifest, ops, request_id, reseal, sidebar, studio_api,
+};
 
 /// The HTTP surface; a plain function so tests can drive it without a socket.
 ///
@@ -54,6 +56,8 @@ pub fn router(state: AppState) -> Router {
             "/admin/dead-letters/{message_id}/replay",
             post(dead_letters_api::replay_dead_letter),
         )
+        .route("/admin/audit", get(audit::list_audit))
+        .route("/admin/reseal", post(reseal::reseal))
         .route(
             "/admin/workspaces/{workspace_id}/bootstrap",
             get(bootstrap_api::latest_for_operator).post(bootstrap_api::start_for_operator),

@@ -118,8 +118,12 @@ impl FromRequestParts<AppState> for StudioUser {
 }
 
 /// An operator, authenticated by `ADMIN_TOKEN`. The admin API does not exist when it is unset.
-#[derive(Debug, Clone, Copy)]
-pub struct Operator;
+/// `name` is who the audit log says acted: `OPERATOR_NAME`, or else `admin-token:` and the first
+/// 12 hex digits of the admin token's SHA-256 (an id that names the token without revealing it).
+#[derive(Debug, Clone)]
+pub struct Operator {
+    pub name: String,
+}
 
 impl FromRequestParts<AppState> for Operator {
     type Rejection = ApiError;
@@ -133,7 +137,14 @@ impl FromRequestParts<AppState> for Operator {
         };
         let given = bearer(parts).ok_or(ApiError::Unauthorized("the admin token is required"))?;
         if constant_time_eq(given.as_bytes(), expected.expose_secret().as_bytes()) {
-            Ok(Operator)
+            let name = match &state.config.operator_name {
+                Some(name) => name.clone(),
+                None => format!(
+                    "admin-token:{}",
+                    &common::crypto::sha256_hex(expected.expose_secret().as_bytes())[..12]
+                ),
+            };
+            Ok(Operator { name })
         } else {
             Err(ApiError::Unauthorized("the admin token is not valid"))
         }

@@ -50,7 +50,9 @@ impl Forwarder {
     pub fn switch_on(&self) {
         let socket = TcpSocket::new_v4().expect("socket");
         socket.set_reuseaddr(true).expect("reuseaddr");
-        socket.bind(self.address).expect("rebinding the forwarder's port");
+        socket
+            .bind(self.address)
+            .expect("rebinding the forwarder's port");
         self.serve(socket);
     }
 

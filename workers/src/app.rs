@@ -14,7 +14,6 @@ use clockify_client::client::ClockifyClient;
 use clockify_client::rate_limit::{RateLimitSettings, RateLimiter};
 use common::broker::{QueueNames, connection_pool, declare_topology_with};
 use common::config::Config;
-use common::crypto::TokenCipher;
 use common::jobs::JobQueue;
 use common::publisher::Publisher;
 
@@ -73,9 +72,7 @@ impl App {
         );
         let state = WorkerState {
             publisher: Publisher::new(broker.clone(), 2),
-            cipher: config
-                .encryption_key()
-                .map(|key| Arc::new(TokenCipher::new(key))),
+            cipher: config.token_cipher().map(Arc::new),
             client,
             config: Arc::new(config),
             db,

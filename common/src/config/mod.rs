@@ -4,6 +4,7 @@
 
 mod error;
 mod http_limits;
+mod key_ring;
 mod vars;
 
 pub use error::ConfigError;
@@ -12,7 +13,6 @@ use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use base64::Engine as _;
 use secrecy::{CloneableSecret, SecretBox, SecretSlice, SecretString};
 
 pub use http_limits::{DEFAULT_UI_FRAME_ANCESTORS, HttpLimits};
@@ -69,6 +69,10 @@ pub struct Config {
     pub admin_token: Option<SecretString>,
     /// `TOKEN_ENCRYPTION_KEY`; read through [`Config::encryption_key`] by the token cipher.
     pub token_encryption_key: Option<SecretBox<EncryptionKey>>,
+    /// `TOKEN_ENCRYPTION_KEYS` (or the single key above, id empty): the first seals, all open.
+    pub token_encryption_keys: Vec<key_ring::RingKey>,
+    /// `OPERATOR_NAME`: who the audit log names for admin-API actions (else the token's id).
+    pub operator_name: Option<String>,
     pub webhook_events: Vec<EventType>,
     pub event_partitions: u16,
     pub queue_prefix: String,
@@ -204,10 +208,8 @@ impl Config {
             return Err(invalid("ADDON_NAME", "must be 1 to 50 characters"));
         }
         let require_signature_verification = env.boolean("REQUIRE_SIGNATURE_VERIFICATION", true)?;
-        let token_encryption_key = env
-            .optional("TOKEN_ENCRYPTION_KEY")
-            .map(decode_key)
-            .transpose()?;
+        let token_encryption_keys = key_ring::encryption_keys(&env)?;
+        let token_encryption_key = token_encryption_keys.first().map(|(_, key)| key.clone());
         if require_signature_verification && token_encryption_key.is_none() {
             return Err(invalid(
                 "TOKEN_ENCRYPTION_KEY",
@@ -241,6 +243,8 @@ impl Config {
             )?,
             admin_token: admin_token(&env)?,
             token_encryption_key,
+            token_encryption_keys,
+            operator_name: env.optional("OPERATOR_NAME"),
             webhook_events: webhook_events(&env)?,
             event_partitions: env.ranged("EVENT_PARTITIONS", 8, 1..=256)?,
             queue_prefix: queue_prefix(&env)?,
@@ -332,6 +336,20 @@ impl Config {
         })
     }
 
+    /// The cipher over the key ring; absent only in unverified development mode.
+    pub fn token_cipher(&self) -> Option<crate::crypto::TokenCipher> {
+        use secrecy::ExposeSecret as _;
+        if self.token_encryption_keys.is_empty() {
+            return None;
+        }
+        let keys: Vec<(&str, &[u8; 32])> = self
+            .token_encryption_keys
+            .iter()
+            .map(|(id, key)| (id.as_str(), &key.expose_secret().0))
+            .collect();
+        Some(crate::crypto::TokenCipher::with_keys(&keys))
+    }
+
     /// The key that encrypts installation tokens; absent only in unverified development mode.
     pub fn encryption_key(&self) -> Option<&[u8; 32]> {
         use secrecy::ExposeSecret as _;
@@ -354,16 +372,6 @@ fn api_call_slots(env: &Vars<'_>) -> Result<(u16, u16), ConfigError> {
         ));
     }
     Ok((concurrency, cap))
-}
-
-fn decode_key(text: String) -> Result<SecretBox<EncryptionKey>, ConfigError> {
-    let bytes = base64::engine::general_purpose::STANDARD
-        .decode(text.trim())
-        .map_err(|_| invalid("TOKEN_ENCRYPTION_KEY", "not standard base64"))?;
-    let key: [u8; 32] = bytes
-        .try_into()
-        .map_err(|_| invalid("TOKEN_ENCRYPTION_KEY", "must decode to exactly 32 bytes"))?;
-    Ok(SecretBox::new(Box::new(EncryptionKey(key))))
 }
 
 fn public_key_pem(env: &Vars<'_>) -> Result<String, ConfigError> {

@@ -422,3 +422,59 @@ pub async fn delete_for_workspace(
     .await?;
     Ok(())
 }
+
+/// Up to `limit` sealed user tokens of waiting calls not starting with `current_prefix`, after
+/// `after_key` (the call id as text).
+pub async fn sealed_not_under(
+    executor: impl PgExecutor<'_>,
+    current_prefix: &str,
+    after_key: &str,
+    limit: i64,
+) -> sqlx::Result<Vec<super::SealedToken>> {
+    sqlx::query_as!(
+        super::SealedToken,
+        r#"select id::text as "row_key!", workspace_id, sealed_user_token as "sealed!"
+           from api_calls
+           where sealed_user_token is not null and not starts_with(sealed_user_token, $1)
+             and id::text > $2
+           order by id::text limit $3"#,
+        current_prefix,
+        after_key,
+        limit,
+    )
+    .fetch_all(executor)
+    .await
+}
+
+/// Replaces a waiting call's sealed user token, only if it is still `old`.
+pub async fn replace_sealed(
+    executor: impl PgExecutor<'_>,
+    row_key: &str,
+    old: &str,
+    new: &str,
+) -> sqlx::Result<bool> {
+    let done = sqlx::query!(
+        "update api_calls set sealed_user_token = $3
+         where id::text = $1 and sealed_user_token = $2",
+        row_key,
+        old,
+        new,
+    )
+    .execute(executor)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Sealed user tokens of waiting calls not under the current key.
+pub async fn count_sealed_not_under(
+    executor: impl PgExecutor<'_>,
+    current_prefix: &str,
+) -> sqlx::Result<i64> {
+    sqlx::query_scalar!(
+        r#"select count(*) as "count!" from api_calls
+           where sealed_user_token is not null and not starts_with(sealed_user_token, $1)"#,
+        current_prefix,
+    )
+    .fetch_one(executor)
+    .await
+}

@@ -44,7 +44,10 @@ pub async fn insert(
 
 /// Takes the relay lock of `partition` for the rest of the transaction `connection` is in;
 /// false when another relay holds it.
-pub async fn try_lock_partition(connection: &mut PgConnection, partition: u16) -> sqlx::Result<bool> {
+pub async fn try_lock_partition(
+    connection: &mut PgConnection,
+    partition: u16,
+) -> sqlx::Result<bool> {
     let locked = sqlx::query_scalar!(
         "select pg_try_advisory_xact_lock($1, $2) as \"locked!\"",
         RELAY_LOCK_CLASS,
@@ -95,11 +98,10 @@ pub async fn workspaces_waiting(
 
 /// Rows waiting and the acceptance time of the oldest.
 pub async fn depth(executor: impl PgExecutor<'_>) -> sqlx::Result<(i64, Option<DateTime<Utc>>)> {
-    let row = sqlx::query!(
-        "select count(*) as \"rows!\", min(created_at) as oldest from event_outbox"
-    )
-    .fetch_one(executor)
-    .await?;
+    let row =
+        sqlx::query!("select count(*) as \"rows!\", min(created_at) as oldest from event_outbox")
+            .fetch_one(executor)
+            .await?;
     Ok((row.rows, row.oldest))
 }
 

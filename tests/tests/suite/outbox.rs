@@ -18,9 +18,18 @@ async fn post_projects(app: &TestApp, ws: &Installation, from: usize, to: usize)
     for i in from..to {
         let body = payloads::project(&ws.workspace_id, &format!("p{i}"), "outboxed");
         let response = app
-            .post_webhook(EventType::NewProject, ws.token_for(EventType::NewProject), &body)
+            .post_webhook(
+                EventType::NewProject,
+                ws.token_for(EventType::NewProject),
+                &body,
+            )
             .await;
-        assert_eq!(response.status(), 200, "p{i} of {} accepted", ws.workspace_id);
+        assert_eq!(
+            response.status(),
+            200,
+            "p{i} of {} accepted",
+            ws.workspace_id
+        );
     }
 }
 
@@ -35,9 +44,15 @@ async fn assert_logged_once_in_order(app: &TestApp, workspace_id: &str, count: u
     .fetch_all(&app.db)
     .await
     .expect("event log");
-    let ids: Vec<String> = rows.iter().map(|(id, _)| id.clone().unwrap_or_default()).collect();
+    let ids: Vec<String> = rows
+        .iter()
+        .map(|(id, _)| id.clone().unwrap_or_default())
+        .collect();
     let expected: Vec<String> = (0..count).map(|i| format!("p{i}")).collect();
-    assert_eq!(ids, expected, "{workspace_id}: every event once, in acceptance order");
+    assert_eq!(
+        ids, expected,
+        "{workspace_id}: every event once, in acceptance order"
+    );
     for pair in rows.windows(2) {
         assert!(
             pair[0].1 <= pair[1].1,
@@ -72,7 +87,8 @@ async fn events_accepted_while_the_broker_is_unreachable_are_relayed_once_in_ord
     post_projects(&app, &a, 8, 11).await;
     post_projects(&app, &b, 8, 11).await;
 
-    app.wait_for_count("select count(*) from event_outbox", 0, WAIT).await;
+    app.wait_for_count("select count(*) from event_outbox", 0, WAIT)
+        .await;
     app.wait_for_count(
         "select count(*) from event_log where source = 'webhook'",
         22,
@@ -86,10 +102,8 @@ async fn events_accepted_while_the_broker_is_unreachable_are_relayed_once_in_ord
         ingress_metrics.contains("studio_events_outboxed_total{reason=\"unavailable\"}"),
         "outboxed events counted"
     );
-    let relayed = super::hostile_clients::sample(
-        &app.workers_metrics().await,
-        "studio_outbox_relayed_total",
-    );
+    let relayed =
+        super::hostile_clients::sample(&app.workers_metrics().await, "studio_outbox_relayed_total");
     assert!(relayed >= 10.0, "relayed {relayed}");
     app.stop().await;
 }
@@ -121,9 +135,14 @@ async fn events_over_a_full_partition_wait_in_the_outbox_until_workers_drain_it(
         .await
         .expect("worker builds");
     let running = tokio::spawn(worker.run_until_stopped(shutdown.clone()));
-    app.wait_for_count("select count(*) from event_log where workspace_id = 'ws-full'", 8, WAIT)
+    app.wait_for_count(
+        "select count(*) from event_log where workspace_id = 'ws-full'",
+        8,
+        WAIT,
+    )
+    .await;
+    app.wait_for_count("select count(*) from event_outbox", 0, WAIT)
         .await;
-    app.wait_for_count("select count(*) from event_outbox", 0, WAIT).await;
     assert_logged_once_in_order(&app, "ws-full", 8).await;
     shutdown.cancel();
     let _ = tokio::time::timeout(Duration::from_secs(15), running).await;

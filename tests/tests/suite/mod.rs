@@ -11,6 +11,7 @@ mod lifecycle;
 mod limiter_fallback;
 mod manifest_and_ops;
 mod migrations;
+mod operator_repair;
 mod outbox;
 mod pipeline;
 mod processes;

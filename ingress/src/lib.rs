@@ -22,6 +22,7 @@ mod metrics;
 mod ops;
 mod outbox;
 mod rejection;
+mod replay_api;
 mod request_id;
 mod reseal;
 mod route_table;

@@ -12,7 +12,8 @@ use crate::route_table::{SIDEBAR_PATH, lifecycle_routes, webhook_routes};
 use crate::state::AppState;
 use crate::webhooks::handle_webhook;
 use crate::{
-    audit, bootstrap_api, dead_letters_api, manifest, ops, request_id, reseal, sidebar, studio_api,
+    audit, bootstrap_api, dead_letters_api, manifest, ops, replay_api, request_id, reseal, sidebar,
+    studio_api,
 };
 
 /// The HTTP surface; a plain function so tests can drive it without a socket.
@@ -58,6 +59,14 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/admin/audit", get(audit::list_audit))
         .route("/admin/reseal", post(reseal::reseal))
+        .route(
+            "/admin/workspaces/{workspace_id}/replay",
+            get(replay_api::latest_replay).post(replay_api::start_replay),
+        )
+        .route(
+            "/admin/workspaces/{workspace_id}/replay/{replay_id}",
+            get(replay_api::get_replay),
+        )
         .route(
             "/admin/workspaces/{workspace_id}/bootstrap",
             get(bootstrap_api::latest_for_operator).post(bootstrap_api::start_for_operator),

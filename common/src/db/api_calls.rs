@@ -478,3 +478,22 @@ pub async fn count_sealed_not_under(
     .fetch_one(executor)
     .await
 }
+
+/// Deletes up to `limit` finished calls created more than `days` days ago; how many went.
+pub async fn purge_older_than(
+    executor: impl PgExecutor<'_>,
+    days: i32,
+    limit: i64,
+) -> sqlx::Result<u64> {
+    let done = sqlx::query!(
+        "delete from api_calls where id = any(array(
+             select id from api_calls
+             where status in ('succeeded', 'failed')
+               and created_at < now() - make_interval(days => $1) limit $2))",
+        days,
+        limit,
+    )
+    .execute(executor)
+    .await?;
+    Ok(done.rows_affected())
+}

@@ -157,3 +157,60 @@ pub async fn outcome_counts(
         .map(|row| (row.outcome, row.count))
         .collect())
 }
+
+/// One applied webhook of the log, as a replay re-applies it.
+#[derive(Debug, Clone)]
+pub struct ReplayRow {
+    pub message_id: Uuid,
+    pub event_type: String,
+    pub accepted_at: DateTime<Utc>,
+    pub body_sha256: Option<String>,
+    pub payload: Option<serde_json::Value>,
+}
+
+/// The next `limit` webhooks of `workspace_id` that were applied (or were duplicates of what was
+/// stored) and accepted in `[from, to)`, after `(after_at, after_id)`, in acceptance order.
+pub async fn replay_page(
+    executor: impl PgExecutor<'_>,
+    workspace_id: &str,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+    after: Option<(DateTime<Utc>, Uuid)>,
+    limit: i64,
+) -> sqlx::Result<Vec<ReplayRow>> {
+    let (after_at, after_id) = after.unzip();
+    sqlx::query_as!(
+        ReplayRow,
+        "select message_id, event_type, accepted_at, body_sha256, payload from event_log
+         where workspace_id = $1 and source = 'webhook' and outcome in ('applied', 'duplicate')
+           and payload is not null and accepted_at >= $2 and accepted_at < $3
+           and ($4::timestamptz is null or (accepted_at, message_id) > ($4, $5::uuid))
+         order by accepted_at, message_id limit $6",
+        workspace_id,
+        from,
+        to,
+        after_at,
+        after_id,
+        limit,
+    )
+    .fetch_all(executor)
+    .await
+}
+
+/// Deletes up to `limit` rows processed more than `days` days ago; how many went.
+pub async fn purge_older_than(
+    executor: impl PgExecutor<'_>,
+    days: i32,
+    limit: i64,
+) -> sqlx::Result<u64> {
+    let done = sqlx::query!(
+        "delete from event_log where ctid = any(array(
+             select ctid from event_log
+             where processed_at < now() - make_interval(days => $1) limit $2))",
+        days,
+        limit,
+    )
+    .execute(executor)
+    .await?;
+    Ok(done.rows_affected())
+}

@@ -13,12 +13,14 @@ pub mod bootstrap_units;
 pub mod entities;
 pub mod event_log;
 pub mod installations;
+pub mod maintenance;
 pub mod operator_audit;
 pub mod outbox;
 pub mod server;
 pub mod webhook_deletions;
 pub mod webhook_tokens;
 pub mod worker_heartbeats;
+pub mod workspace_replays;
 
 use std::time::Duration;
 

@@ -1,11 +1,14 @@
-//! Operator repairs: key rotation with re-sealing, and the audit log of operator actions.
+//! Operator repairs: key rotation with re-sealing, replaying a workspace's event log, and the
+//! audit log of operator actions.
 
 use std::net::SocketAddr;
 
 use base64::Engine as _;
 use common::crypto::TokenCipher;
+use common::events::EventType;
 use integration_tests::{TestApp, TestEnv};
 use serde_json::Value;
+use simulator::payloads;
 use tokio_util::sync::CancellationToken;
 
 use super::bootstrap::OPERATOR_TOKEN;
@@ -211,5 +214,128 @@ async fn operator_actions_are_audited_with_the_admin_tokens_id_when_no_name_is_c
         .await
         .expect("answer");
     assert_eq!(unauthenticated.status(), 401);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_replayed_workspace_gets_back_the_entities_its_event_log_built() {
+    let app = TestApp::spawn_with(TestEnv::new(), true, &[("ADMIN_TOKEN", OPERATOR_TOKEN)]).await;
+    let events = [
+        EventType::NewProject,
+        EventType::ProjectUpdated,
+        EventType::NewTag,
+        EventType::TagDeleted,
+    ];
+    let ws = app.install("ws-replay", &events).await;
+    let deliveries = [
+        (
+            EventType::NewProject,
+            payloads::project("ws-replay", "p1", "Apollo"),
+        ),
+        (
+            EventType::NewProject,
+            payloads::project("ws-replay", "p2", "Gemini"),
+        ),
+        (
+            EventType::ProjectUpdated,
+            payloads::project("ws-replay", "p1", "Apollo II"),
+        ),
+        (
+            EventType::NewTag,
+            payloads::named("ws-replay", "t1", "urgent"),
+        ),
+        (
+            EventType::TagDeleted,
+            payloads::named("ws-replay", "t1", "urgent"),
+        ),
+    ];
+    for (event, body) in &deliveries {
+        let response = app.post_webhook(*event, ws.token_for(*event), body).await;
+        assert_eq!(response.status(), 200);
+    }
+    app.wait_for_count(
+        "select count(*) from event_log where workspace_id = 'ws-replay' and source = 'webhook'",
+        5,
+        std::time::Duration::from_secs(20),
+    )
+    .await;
+    let snapshot = || async {
+        sqlx::query_as::<_, (String, String, Value, bool, String)>(
+            "select kind, entity_id, data, deleted, body_sha256 from entities
+             where workspace_id = 'ws-replay' order by kind, entity_id",
+        )
+        .fetch_all(&app.db)
+        .await
+        .expect("entities")
+    };
+    let before = snapshot().await;
+    assert_eq!(before.len(), 3, "{before:?}");
+
+    // The copy is lost; a replay of the whole log rebuilds it.
+    sqlx::query("delete from entities where workspace_id = 'ws-replay'")
+        .execute(&app.db)
+        .await
+        .expect("delete");
+    let started = admin_post(
+        &app,
+        app.address,
+        "/admin/workspaces/ws-replay/replay",
+        "req-replay",
+    )
+    .await;
+    assert_eq!(started.status(), 202);
+    let started: Value = started.json().await.expect("json");
+    let replay_id = started["replay"]["id"].as_str().expect("an id").to_owned();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let finished = loop {
+        let replay: Value = app
+            .http
+            .get(app.url(&format!("/admin/workspaces/ws-replay/replay/{replay_id}")))
+            .bearer_auth(OPERATOR_TOKEN)
+            .send()
+            .await
+            .expect("answer")
+            .json()
+            .await
+            .expect("json");
+        if replay["replay"]["status"] == "completed" {
+            break replay;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "replay stuck: {replay}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    };
+    assert_eq!(finished["replay"]["eventsApplied"], 5, "{finished}");
+    assert_eq!(snapshot().await, before, "entities are back as they were");
+
+    // Replaying again changes nothing (idempotent), and both replays are audited.
+    let again = admin_post(
+        &app,
+        app.address,
+        "/admin/workspaces/ws-replay/replay",
+        "req-replay-2",
+    )
+    .await;
+    assert_eq!(again.status(), 202);
+    app.wait_for_count(
+        "select count(*) from workspace_replays where workspace_id = 'ws-replay' and status = 'completed'",
+        2,
+        std::time::Duration::from_secs(30),
+    )
+    .await;
+    assert_eq!(snapshot().await, before);
+    let audited = audit(&app, app.address).await;
+    let replays: Vec<&Value> = audited
+        .iter()
+        .filter(|e| e["action"] == "workspace.replay")
+        .collect();
+    assert_eq!(replays.len(), 2);
+    assert!(
+        replays
+            .iter()
+            .all(|e| e["target"] == "ws-replay" && e["outcome"] == "queued")
+    );
     app.stop().await;
 }

@@ -137,6 +137,10 @@ impl App {
             ));
         }
         consumers.spawn(run_reconciler(state.clone(), shutdown.clone()));
+        consumers.spawn(crate::retention::run_retention(
+            state.clone(),
+            shutdown.clone(),
+        ));
         consumers.spawn(crate::outbox_relay::run_outbox_relay(
             state.clone(),
             shutdown.clone(),

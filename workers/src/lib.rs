@@ -23,6 +23,7 @@ mod outbox_relay;
 mod publish;
 mod reconciler;
 mod redaction;
+mod retention;
 mod routes;
 mod state;
 mod subscription;

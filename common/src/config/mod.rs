@@ -100,6 +100,9 @@ pub struct Config {
     pub http: HttpLimits,
     /// Messages one event partition queue holds before the broker refuses publishes.
     pub event_queue_max_length: u32,
+    /// Retention (`EVENT_LOG_RETENTION_DAYS`, `API_CALL_RETENTION_DAYS`,
+    /// `DEAD_LETTER_RETENTION_DAYS`, `RETENTION_INTERVAL_SECS`).
+    pub retention: Retention,
     /// `OTEL_EXPORTER_OTLP_ENDPOINT`: the collector's base URL; no span export when unset.
     pub otlp_endpoint: Option<String>,
 }
@@ -116,6 +119,16 @@ impl secrecy::zeroize::Zeroize for EncryptionKey {
 }
 
 impl CloneableSecret for EncryptionKey {}
+
+/// How long data is kept: the workers purge older log rows and calls every `interval`; dead
+/// letters expire through the dead-letter queue's message TTL.
+#[derive(Debug, Clone)]
+pub struct Retention {
+    pub event_log_days: i32,
+    pub api_call_days: i32,
+    pub dead_letter_days: u32,
+    pub interval: Duration,
+}
 
 /// Outbound calls to Clockify: hosts, pace and patience.
 #[derive(Debug, Clone)]
@@ -332,6 +345,12 @@ impl Config {
                 250_000,
                 1..=100_000_000,
             )?,
+            retention: Retention {
+                event_log_days: env.ranged("EVENT_LOG_RETENTION_DAYS", 30, 1..=36_500)?,
+                api_call_days: env.ranged("API_CALL_RETENTION_DAYS", 90, 1..=36_500)?,
+                dead_letter_days: env.ranged("DEAD_LETTER_RETENTION_DAYS", 14, 1..=24_000)?,
+                interval: env.seconds("RETENTION_INTERVAL_SECS", 300.0)?,
+            },
             otlp_endpoint: otlp_endpoint(&env)?,
         })
     }

@@ -16,6 +16,7 @@ mod outbox;
 mod pipeline;
 mod processes;
 mod rejections;
+mod retention;
 mod signatures;
 mod studio;
 mod studio_fairness;

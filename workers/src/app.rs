@@ -137,6 +137,7 @@ impl App {
             ));
         }
         consumers.spawn(run_reconciler(state.clone(), shutdown.clone()));
+        consumers.spawn(crate::gauges::run_gauges(state.clone(), shutdown.clone()));
         consumers.spawn(crate::retention::run_retention(
             state.clone(),
             shutdown.clone(),

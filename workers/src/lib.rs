@@ -14,6 +14,7 @@ mod bootstrap;
 mod disposition;
 mod event_consumer;
 mod event_outcome;
+mod gauges;
 mod installation;
 mod job_consumer;
 pub mod jobs;

@@ -34,6 +34,14 @@ pub struct WorkerMetrics {
     pub outbox_relayed: IntCounterVec,
     /// `studio_rows_purged_total{table}`: rows removed by retention (`event_log`, `api_calls`).
     pub rows_purged: IntCounterVec,
+    /// `studio_dead_letters`: messages waiting in the dead-letter queue.
+    pub dead_letters: IntGauge,
+    /// `studio_bootstrap_jobs_running`: bootstrap jobs running in every workspace.
+    pub bootstrap_jobs_running: IntGauge,
+    /// `studio_worker_ready`: 1 when this worker reached PostgreSQL and RabbitMQ at the last sample.
+    pub ready: IntGauge,
+    /// `studio_limiter_degraded`: 1 while Redis is away and the local fallback limiter decides.
+    pub limiter_degraded: IntGauge,
     /// Outbound request, retry and limiter metrics.
     pub outbound: std::sync::Arc<clockify_client::metrics::OutboundMetrics>,
 }
@@ -116,6 +124,22 @@ impl WorkerMetrics {
                 "rows_purged_total",
                 "Rows removed by retention, by table.",
                 &["table"],
+            ),
+            dead_letters: gauge(&r, "dead_letters", "Messages in the dead-letter queue."),
+            bootstrap_jobs_running: gauge(
+                &r,
+                "bootstrap_jobs_running",
+                "Bootstrap jobs running in every workspace.",
+            ),
+            ready: gauge(
+                &r,
+                "worker_ready",
+                "1 when this worker reached PostgreSQL and RabbitMQ at the last sample.",
+            ),
+            limiter_degraded: gauge(
+                &r,
+                "limiter_degraded",
+                "1 while the local fallback limiter decides (Redis away).",
             ),
             outbound: std::sync::Arc::new(clockify_client::metrics::OutboundMetrics::new(&r)),
             registry: r,

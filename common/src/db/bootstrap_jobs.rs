@@ -162,3 +162,12 @@ pub async fn delete_for_workspace(
     .await?;
     Ok(())
 }
+
+/// Bootstrap jobs running now, in every workspace (a gauge for stalled-import alerts).
+pub async fn count_running(executor: impl PgExecutor<'_>) -> sqlx::Result<i64> {
+    sqlx::query_scalar!(
+        r#"select count(*) as "count!" from bootstrap_jobs where status = 'running'"#
+    )
+    .fetch_one(executor)
+    .await
+}

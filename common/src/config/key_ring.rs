@@ -3,11 +3,23 @@
 //! without an id (the `v1:` format).
 
 use base64::Engine as _;
-use secrecy::SecretBox;
+use secrecy::{CloneableSecret, SecretBox};
 
-use super::EncryptionKey;
 use super::error::ConfigError;
 use super::vars::{Vars, invalid};
+
+/// The 32 bytes that seal tokens at rest: a type of its own so `secrecy` can hold it (cloned
+/// with the config, wiped on drop, never printed).
+#[derive(Clone)]
+pub struct EncryptionKey(pub [u8; 32]);
+
+impl secrecy::zeroize::Zeroize for EncryptionKey {
+    fn zeroize(&mut self) {
+        self.0.zeroize();
+    }
+}
+
+impl CloneableSecret for EncryptionKey {}
 
 /// One key of the ring: its id (empty for the legacy single key) and its bytes.
 pub type RingKey = (String, SecretBox<EncryptionKey>);

@@ -8,12 +8,13 @@ mod key_ring;
 mod vars;
 
 pub use error::ConfigError;
+pub use key_ring::{EncryptionKey, RingKey};
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use secrecy::{CloneableSecret, SecretBox, SecretSlice, SecretString};
+use secrecy::{SecretBox, SecretSlice, SecretString};
 
 pub use http_limits::{DEFAULT_UI_FRAME_ANCESTORS, HttpLimits};
 use vars::{Vars, invalid};
@@ -70,7 +71,7 @@ pub struct Config {
     /// `TOKEN_ENCRYPTION_KEY`; read through [`Config::encryption_key`] by the token cipher.
     pub token_encryption_key: Option<SecretBox<EncryptionKey>>,
     /// `TOKEN_ENCRYPTION_KEYS` (or the single key above, id empty): the first seals, all open.
-    pub token_encryption_keys: Vec<key_ring::RingKey>,
+    pub token_encryption_keys: Vec<RingKey>,
     /// `OPERATOR_NAME`: who the audit log names for admin-API actions (else the token's id).
     pub operator_name: Option<String>,
     pub webhook_events: Vec<EventType>,
@@ -106,19 +107,6 @@ pub struct Config {
     /// `OTEL_EXPORTER_OTLP_ENDPOINT`: the collector's base URL; no span export when unset.
     pub otlp_endpoint: Option<String>,
 }
-
-/// The 32 bytes that seal tokens at rest: a type of its own so `secrecy` can hold it (cloned
-/// with the config, wiped on drop, never printed).
-#[derive(Clone)]
-pub struct EncryptionKey(pub [u8; 32]);
-
-impl secrecy::zeroize::Zeroize for EncryptionKey {
-    fn zeroize(&mut self) {
-        self.0.zeroize();
-    }
-}
-
-impl CloneableSecret for EncryptionKey {}
 
 /// How long data is kept: the workers purge older log rows and calls every `interval`; dead
 /// letters expire through the dead-letter queue's message TTL.

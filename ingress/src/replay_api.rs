@@ -13,7 +13,7 @@ use serde_json::json;
 use uuid::Uuid;
 
 use common::db::workspace_replays;
-use common::jobs::{Job, JobMessage};
+use common::job_messages::{Job, JobMessage};
 
 use crate::error::ApiError;
 use crate::request_id::RequestId;

@@ -10,7 +10,7 @@ pub mod replay_workspace;
 
 use tokio_util::sync::CancellationToken;
 
-use common::jobs::{Job, JobMessage};
+use common::job_messages::{Job, JobMessage};
 
 use crate::disposition::Disposition;
 use crate::state::WorkerState;

@@ -121,11 +121,21 @@ fn a_key_ring_replaces_the_single_key_and_bad_rings_are_refused_by_name() {
         .map(|(id, _)| id.as_str())
         .collect();
     assert_eq!(ids, ["new", "old"]);
-    assert_eq!(config.encryption_key(), Some(&[1u8; 32]), "the first key seals");
+    assert_eq!(
+        config.encryption_key(),
+        Some(&[1u8; 32]),
+        "the first key seals"
+    );
     let cipher = config.token_cipher().expect("a cipher");
     assert!(cipher.seal("ws", "t").starts_with("v2:new:"));
     let legacy = Config::from_vars(&vars(&[("TOKEN_ENCRYPTION_KEY", KEY)])).expect("valid");
-    assert!(legacy.token_cipher().expect("cipher").seal("ws", "t").starts_with("v1:"));
+    assert!(
+        legacy
+            .token_cipher()
+            .expect("cipher")
+            .seal("ws", "t")
+            .starts_with("v1:")
+    );
     for bad in [
         KEY.to_owned(),
         format!("a:{KEY},a:{other}"),

@@ -7,7 +7,7 @@ use uuid::Uuid;
 
 /// Advisory-lock class of the relay: `(RELAY_LOCK_CLASS, partition)` is held by the one relay
 /// working on that partition, for the length of its transaction.
-const RELAY_LOCK_CLASS: i32 = 0x0b0c_0001;
+pub const RELAY_LOCK_CLASS: i32 = 0x0b0c_0001;
 
 /// One event as it waits to be published: the exact body ingress would have published.
 #[derive(Debug, Clone)]

@@ -4,6 +4,8 @@
 
 use std::time::Duration;
 
+use sqlx::Connection as _;
+
 use common::events::EventType;
 use integration_tests::forwarder::Forwarder;
 use integration_tests::{Installation, TestApp, TestEnv};
@@ -73,19 +75,40 @@ async fn events_accepted_while_the_broker_is_unreachable_are_relayed_once_in_ord
     post_projects(&app, &a, 0, 3).await;
     post_projects(&app, &b, 0, 3).await;
 
+    // Hold the relay off (its per-partition locks) until the broker is back for ingress, so
+    // the outboxed events are still waiting when the next ones arrive.
+    let mut relay_blocker = sqlx::PgConnection::connect(&app.env.database_url)
+        .await
+        .expect("connection");
+    for partition in 0..i32::from(app.env.partitions) {
+        sqlx::query("select pg_advisory_lock($1, $2)")
+            .bind(common::db::outbox::RELAY_LOCK_CLASS)
+            .bind(partition)
+            .execute(&mut relay_blocker)
+            .await
+            .expect("relay lock");
+    }
+
     // The broker is gone for ingress: every event is answered 200 from the outbox.
     forwarder.switch_off();
     post_projects(&app, &a, 3, 8).await;
     post_projects(&app, &b, 3, 8).await;
-    let outboxed = app
-        .count("select count(*) from event_outbox where workspace_id in ('ws-outbox-a', 'ws-outbox-b')")
-        .await;
-    assert!(outboxed >= 10, "{outboxed} rows in the outbox");
+    assert_eq!(
+        app.count("select count(*) from event_outbox").await,
+        10,
+        "the unconfirmed events wait in the outbox"
+    );
 
     // Back: the new events must queue behind the outboxed ones, not overtake them.
     forwarder.switch_on();
     post_projects(&app, &a, 8, 11).await;
     post_projects(&app, &b, 8, 11).await;
+    assert_eq!(
+        app.count("select count(*) from event_outbox").await,
+        16,
+        "a workspace with events in the outbox sends its next ones there too"
+    );
+    relay_blocker.close().await.expect("locks released");
 
     app.wait_for_count("select count(*) from event_outbox", 0, WAIT)
         .await;

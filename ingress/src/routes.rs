@@ -11,7 +11,7 @@ use crate::load_shed::{self, ConcurrencyLimit};
 use crate::route_table::{SIDEBAR_PATH, lifecycle_routes, webhook_routes};
 use crate::state::AppState;
 use crate::webhooks::handle_webhook;
-use crate::{bootstrap_api, dead_letters_api, manifest, ops, request_id, sidebar, studio_api};
+use crate::{bootstrap_api, data_api, dead_letters_api, manifest, ops, request_id, sidebar, studio_api};
 
 /// The HTTP surface; a plain function so tests can drive it without a socket.
 ///
@@ -39,8 +39,14 @@ pub fn router(state: AppState) -> Router {
         .route("/api/calls/{id}", get(studio_api::get_call))
         .route(
             "/api/bootstrap",
-            get(bootstrap_api::latest_for_user).post(bootstrap_api::start_for_user),
+            get(bootstrap_api::latest_for_user)
+                .post(bootstrap_api::start_for_user)
+                .delete(bootstrap_api::cancel_for_user),
         )
+        .route("/api/me", get(data_api::get_me))
+        .route("/api/entities", get(data_api::list_entities))
+        .route("/api/entities/{kind}/{id}", get(data_api::get_entity))
+        .route("/api/events", get(data_api::list_events))
         .route(
             "/admin/dead-letters",
             get(dead_letters_api::list_dead_letters),

@@ -10,6 +10,7 @@
 //! value can change which path is called.
 
 mod encode;
+mod example;
 mod error;
 mod loader;
 mod media;

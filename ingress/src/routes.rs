@@ -31,6 +31,7 @@ pub fn router(state: AppState) -> Router {
         .route("/metrics", get(ops::get_metrics))
         .route(sidebar::SCRIPT_PATH, get(sidebar::get_script))
         .route(sidebar::STYLE_PATH, get(sidebar::get_style))
+        .route(sidebar::ICON_PATH, get(sidebar::get_icon))
         .route("/api/operations", get(studio_api::list_operations))
         .route(
             "/api/calls",

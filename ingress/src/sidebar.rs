@@ -15,11 +15,18 @@ use crate::state::AppState;
 const PAGE: &str = include_str!("sidebar.html");
 const SCRIPT: &str = include_str!("sidebar.js");
 const STYLE: &str = include_str!("sidebar.css");
+/// The page's icon, so the browser does not ask for a missing `/favicon.ico`.
+const ICON: &str = "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 16 16\">\
+<rect width=\"16\" height=\"16\" rx=\"3\" fill=\"#03a9f4\"/>\
+<path d=\"M4 5l3 3-3 3M8 11h4\" stroke=\"#fff\" stroke-width=\"1.6\" fill=\"none\"/></svg>";
 
 /// The script's path, as the page names it.
 pub const SCRIPT_PATH: &str = "/ui/app.js";
 /// The style's path, as the page names it.
 pub const STYLE_PATH: &str = "/ui/app.css";
+
+/// The icon's path, as the page names it.
+pub const ICON_PATH: &str = "/ui/icon.svg";
 
 /// The page's Content-Security-Policy, framed by `frame_ancestors` only.
 pub fn content_security_policy(frame_ancestors: &str) -> String {
@@ -50,6 +57,11 @@ pub async fn get_script() -> Response {
 /// `GET /ui/app.css`.
 pub async fn get_style() -> Response {
     asset("text/css; charset=utf-8", STYLE)
+}
+
+/// `GET /ui/icon.svg`.
+pub async fn get_icon() -> Response {
+    asset("image/svg+xml", ICON)
 }
 
 fn asset(content_type: &'static str, body: &'static str) -> Response {

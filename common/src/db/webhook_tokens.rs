@@ -110,11 +110,11 @@ pub async fn never_heard_types(
     workspace_id: &str,
 ) -> sqlx::Result<Vec<String>> {
     sqlx::query_scalar!(
-        r#"select distinct t.webhook_type as "webhook_type!" from webhook_tokens t
-           where t.workspace_id = $1 and t.webhook_type is not null
+        r#"select distinct t.event_type as "event_type!" from webhook_tokens t
+           where t.workspace_id = $1 and t.event_type is not null
              and not exists (select 1 from event_log l
                              where l.workspace_id = t.workspace_id and l.source = 'webhook'
-                               and l.event_type = t.webhook_type)
+                               and l.event_type = t.event_type)
            order by 1"#,
         workspace_id,
     )

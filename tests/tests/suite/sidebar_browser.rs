@@ -73,7 +73,7 @@ async fn an_owner_calls_list_projects_and_follows_history_data_events_and_a_boot
     let answered = "return /succeeded/.test(document.getElementById('result-status').textContent)";
     browser.wait_until("a succeeded call", answered, WAIT).await;
     let names: Vec<String> = sqlx::query_scalar(
-        "select name from entities where workspace_id = $1 and kind = 'projects' and name is not null",
+        "select name from entities where workspace_id = $1 and kind = 'project' and name is not null",
     )
     .bind(&ws.workspace_id)
     .fetch_all(&app.db)

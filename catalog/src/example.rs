@@ -25,17 +25,32 @@ fn example_at<'doc>(document: &Document<'doc>, schema: &'doc Value, depth: usize
     if let Some(given) = schema.get("example").or_else(|| schema.get("default")) {
         return given.clone();
     }
-    if let Some(first) = schema.get("enum").and_then(Value::as_array).and_then(|v| v.first()) {
+    if let Some(first) = schema
+        .get("enum")
+        .and_then(Value::as_array)
+        .and_then(|v| v.first())
+    {
         return first.clone();
     }
     for combinator in ["allOf", "oneOf", "anyOf"] {
-        if let Some(first) = schema.get(combinator).and_then(Value::as_array).and_then(|v| v.first()) {
+        if let Some(first) = schema
+            .get(combinator)
+            .and_then(Value::as_array)
+            .and_then(|v| v.first())
+        {
             return example_at(document, first, depth + 1);
         }
     }
-    let type_name = schema.get("type").and_then(Value::as_str).unwrap_or_else(|| {
-        if schema.get("properties").is_some() { "object" } else { "" }
-    });
+    let type_name = schema
+        .get("type")
+        .and_then(Value::as_str)
+        .unwrap_or_else(|| {
+            if schema.get("properties").is_some() {
+                "object"
+            } else {
+                ""
+            }
+        });
     match type_name {
         "object" => {
             let mut object = Map::new();

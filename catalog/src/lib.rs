@@ -10,8 +10,8 @@
 //! value can change which path is called.
 
 mod encode;
-mod example;
 mod error;
+mod example;
 mod loader;
 mod media;
 mod model;

@@ -11,7 +11,9 @@ use crate::load_shed::{self, ConcurrencyLimit};
 use crate::route_table::{SIDEBAR_PATH, lifecycle_routes, webhook_routes};
 use crate::state::AppState;
 use crate::webhooks::handle_webhook;
-use crate::{bootstrap_api, data_api, dead_letters_api, manifest, ops, request_id, sidebar, studio_api};
+use crate::{
+    bootstrap_api, data_api, dead_letters_api, manifest, ops, request_id, sidebar, studio_api,
+};
 
 /// The HTTP surface; a plain function so tests can drive it without a socket.
 ///

@@ -223,7 +223,7 @@ function fieldFor(param, where, value) {
   } else if (param.kind === "Integer" || param.kind === "Number") {
     input = el("input", { id, type: "number", step: param.kind === "Integer" ? "1" : "any", inputMode: "numeric" });
   } else {
-    input = el("input", { id, autocomplete: "off" });
+    input = el("input", { id, autocomplete: "off", placeholder: param.kind === "Array" ? "comma-separated values" : "" });
   }
   Object.assign(input.dataset, { where, name: param.name, kind: param.kind });
   input.required = param.required;
@@ -279,6 +279,7 @@ function readForm() {
         throw new Error(name + " must be " + (kind === "Integer" ? "a whole number" : "a number"));
       }
     } else if (kind === "Boolean") value = raw === "true";
+    else if (kind === "Array") value = raw.split(",").map((part) => part.trim()).filter(Boolean);
     if (where === "path") call.pathParams[name] = raw; else call.query[name] = value;
   }
   if (!$("body-field").hidden && $("body").value.trim()) {
@@ -355,7 +356,9 @@ function curlFor(op, call) {
   let path = op.path;
   for (const [name, value] of Object.entries(call.pathParams)) path = path.replace("{" + name + "}", encodeURIComponent(value));
   const query = new URLSearchParams();
-  for (const [name, value] of Object.entries(call.query)) query.append(name, String(value));
+  for (const [name, value] of Object.entries(call.query)) {
+    for (const one of Array.isArray(value) ? value : [value]) query.append(name, String(one));
+  }
   const url = (BASES[op.base] || BASES.Backend) + path + (query.toString() ? "?" + query : "");
   const quote = (text) => "'" + text.replace(/'/g, "'\\''") + "'";
   let command = "curl -X " + op.method + " " + quote(url) + " \\\n  -H 'X-Addon-Token: <YOUR_ADDON_TOKEN>'";

@@ -45,7 +45,10 @@ fn free_port() -> u16 {
 impl Browser {
     /// Starts chromedriver and a headless Chromium `width` by `height` pixels.
     pub async fn start(width: u32, height: u32) -> Browser {
-        let chromium = find_program("CHROMIUM", &["chromium", "chromium-browser", "google-chrome"]);
+        let chromium = find_program(
+            "CHROMIUM",
+            &["chromium", "chromium-browser", "google-chrome"],
+        );
         let chromedriver = find_program("CHROMEDRIVER", &["chromedriver"]);
         let port = free_port();
         let driver = Command::new(&chromedriver)
@@ -56,7 +59,8 @@ impl Browser {
             .unwrap_or_else(|e| panic!("starting {}: {e}; {INSTALL_HINT}", chromedriver.display()));
         let driver_url = format!("http://127.0.0.1:{port}");
         wait_for_driver(&driver_url).await;
-        let profile = std::env::temp_dir().join(format!("sidebar-chromium-{}", uuid::Uuid::new_v4()));
+        let profile =
+            std::env::temp_dir().join(format!("sidebar-chromium-{}", uuid::Uuid::new_v4()));
         let capabilities = json!({
             "browserName": "chrome",
             "goog:chromeOptions": {
@@ -72,6 +76,13 @@ impl Browser {
             },
             "goog:loggingPrefs": {"browser": "ALL"},
         });
+        // Headless windows are at least 500 px wide: a narrower page is emulated, exactly.
+        let mut capabilities = capabilities;
+        if width < 500 {
+            capabilities["goog:chromeOptions"]["mobileEmulation"] = json!({
+                "deviceMetrics": {"width": width, "height": height, "pixelRatio": 1.0, "mobile": false, "touch": false}
+            });
+        }
         let Value::Object(capabilities) = capabilities else {
             unreachable!("a JSON object literal")
         };
@@ -80,7 +91,9 @@ impl Browser {
             .capabilities(capabilities)
             .connect(&driver_url)
             .await
-            .unwrap_or_else(|e| panic!("a Chromium session through chromedriver: {e}; {INSTALL_HINT}"));
+            .unwrap_or_else(|e| {
+                panic!("a Chromium session through chromedriver: {e}; {INSTALL_HINT}")
+            });
         Browser {
             client,
             driver,

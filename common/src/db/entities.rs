@@ -264,7 +264,10 @@ pub async fn list_page(
     offset: i64,
 ) -> sqlx::Result<(Vec<EntitySummary>, i64)> {
     let pattern = search.map(|text| {
-        let escaped = text.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+        let escaped = text
+            .replace('\\', "\\\\")
+            .replace('%', "\\%")
+            .replace('_', "\\_");
         format!("%{escaped}%")
     });
     let rows = sqlx::query!(

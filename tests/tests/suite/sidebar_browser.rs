@@ -24,7 +24,9 @@ async fn bootstrapped(workspace_id: &str) -> (TestApp, StandIn, Installation) {
     let ws = app
         .install_full(workspace_id, &addon_id, &events, &clockify.api_url())
         .await;
-    let status = app.wait_for_bootstrap(workspace_id, Duration::from_secs(60)).await;
+    let status = app
+        .wait_for_bootstrap(workspace_id, Duration::from_secs(60))
+        .await;
     assert_eq!(status, "completed");
     (app, clockify, ws)
 }
@@ -37,17 +39,22 @@ fn sidebar_url(app: &TestApp, ws: &Installation, role: &str, theme: &str) -> (St
         theme,
         valid_for_secs: 30 * 60,
     };
-    let token = app
-        .env
-        .signer
-        .sidebar_token(&ws.workspace_id, &ws.addon_id, &viewer, "http://127.0.0.1:1/api");
+    let token = app.env.signer.sidebar_token(
+        &ws.workspace_id,
+        &ws.addon_id,
+        &viewer,
+        "http://127.0.0.1:1/api",
+    );
     (format!("{}?auth_token={token}", app.url("/ui")), token)
 }
 
 async fn assert_token_gone_and_console_clean(browser: &Browser, token: &str) {
     let href = browser.eval("return location.href").await;
     let href = href.as_str().expect("a string");
-    assert!(!href.contains("auth_token") && !href.contains(token), "token still in {href}");
+    assert!(
+        !href.contains("auth_token") && !href.contains(token),
+        "token still in {href}"
+    );
     let errors = browser.console_errors().await;
     assert!(errors.is_empty(), "browser console errors: {errors:#?}");
 }
@@ -88,13 +95,20 @@ async fn an_owner_calls_list_projects_and_follows_history_data_events_and_a_boot
 
     // History lists the call.
     browser.click("#tab-history").await;
-    let in_history = "return /listProjects/.test(document.querySelector('#history-table tbody').textContent)";
-    browser.wait_until("the call in History", in_history, WAIT).await;
+    let in_history =
+        "return /listProjects/.test(document.querySelector('#history-table tbody').textContent)";
+    browser
+        .wait_until("the call in History", in_history, WAIT)
+        .await;
 
     // Data shows the counts the bootstrap stored, per kind.
     browser.click("#tab-data").await;
     browser
-        .wait_until("counts", "return document.querySelectorAll('#data-counts .chip').length > 0", WAIT)
+        .wait_until(
+            "counts",
+            "return document.querySelectorAll('#data-counts .chip').length > 0",
+            WAIT,
+        )
         .await;
     let stored: Vec<(String, i64)> = sqlx::query_as(
         "select kind, count(*) from entities where workspace_id = $1 and not deleted group by kind",
@@ -106,29 +120,51 @@ async fn an_owner_calls_list_projects_and_follows_history_data_events_and_a_boot
     assert!(!stored.is_empty());
     for (kind, count) in stored {
         let shown = browser
-            .eval(&text_of(&format!("#data-counts [data-kind=\"{kind}\"] .count")))
+            .eval(&text_of(&format!(
+                "#data-counts [data-kind=\"{kind}\"] .count"
+            )))
             .await;
         assert_eq!(shown.as_str(), Some(count.to_string().as_str()), "{kind}");
     }
 
     // A webhook sent now appears in Events; the other subscription was never heard from.
-    let body = simulator::event_bodies::body_for(EventType::NewProject, &ws.workspace_id, "p-from-webhook");
-    let response = app.post_webhook(EventType::NewProject, ws.token_for(EventType::NewProject), &body).await;
-    assert_eq!(response.status(), 200);
-    app.wait_for_count("select count(*) from event_log where source = 'webhook'", 1, WAIT)
+    let body = simulator::event_bodies::body_for(
+        EventType::NewProject,
+        &ws.workspace_id,
+        "p-from-webhook",
+    );
+    let response = app
+        .post_webhook(
+            EventType::NewProject,
+            ws.token_for(EventType::NewProject),
+            &body,
+        )
         .await;
+    assert_eq!(response.status(), 200);
+    app.wait_for_count(
+        "select count(*) from event_log where source = 'webhook'",
+        1,
+        WAIT,
+    )
+    .await;
     browser.click("#tab-events").await;
     let heard = "return !!document.querySelector('#events-table tr[data-type=NEW_PROJECT]')";
-    browser.wait_until("the webhook in Events", heard, WAIT).await;
+    browser
+        .wait_until("the webhook in Events", heard, WAIT)
+        .await;
     let never = browser.eval(&text_of("#events-never")).await;
-    assert!(never.as_str().unwrap_or_default().contains("NEW_CLIENT"), "{never}");
+    assert!(
+        never.as_str().unwrap_or_default().contains("NEW_CLIENT"),
+        "{never}"
+    );
 
     // Bootstrap: start one and watch it reach completed.
     browser.click("#tab-bootstrap").await;
     let enabled = "return !document.getElementById('bootstrap-start').disabled";
     browser.wait_until("the start button", enabled, WAIT).await;
     browser.click("#bootstrap-start").await;
-    app.wait_for_count("select count(*) from bootstrap_jobs", 2, WAIT).await;
+    app.wait_for_count("select count(*) from bootstrap_jobs", 2, WAIT)
+        .await;
     let second: uuid::Uuid =
         sqlx::query_scalar("select id from bootstrap_jobs order by created_at desc limit 1")
             .fetch_one(&app.db)
@@ -139,9 +175,17 @@ async fn an_owner_calls_list_projects_and_follows_history_data_events_and_a_boot
          return state.dataset.job === '{second}' && state.dataset.status === 'completed' \
          && !document.getElementById('bootstrap-start').disabled"
     );
-    browser.wait_until("the bootstrap completed", &completed, Duration::from_secs(60)).await;
+    browser
+        .wait_until(
+            "the bootstrap completed",
+            &completed,
+            Duration::from_secs(60),
+        )
+        .await;
 
-    let theme = browser.eval("return document.documentElement.classList.contains('dark')").await;
+    let theme = browser
+        .eval("return document.documentElement.classList.contains('dark')")
+        .await;
     assert_eq!(theme, false, "the light theme for theme DEFAULT");
     assert_token_gone_and_console_clean(&browser, &token).await;
     browser.click("#tab-explorer").await;
@@ -162,33 +206,72 @@ async fn a_member_at_360_px_in_the_dark_theme_finds_write_operations_disabled() 
     browser.wait_until("the catalog", listed, WAIT).await;
     browser.type_into("#op-search", "createProject").await;
     browser.click("[data-operation=createProject]").await;
-    let send_disabled = browser.eval("return document.getElementById('send').disabled").await;
-    assert_eq!(send_disabled, true, "a member's Send is disabled for a write operation");
+    let send_disabled = browser
+        .eval("return document.getElementById('send').disabled")
+        .await;
+    assert_eq!(
+        send_disabled, true,
+        "a member's Send is disabled for a write operation"
+    );
     let reason = browser.eval(&text_of("#call-denied")).await;
-    assert!(reason.as_str().unwrap_or_default().contains("owners and admins"), "{reason}");
+    assert!(
+        reason
+            .as_str()
+            .unwrap_or_default()
+            .contains("owners and admins"),
+        "{reason}"
+    );
     // A read stays allowed.
     browser.type_into("#op-search", "listProjects").await;
     browser.click("[data-operation=listProjects]").await;
-    assert_eq!(browser.eval("return document.getElementById('send').disabled").await, false);
+    assert_eq!(
+        browser
+            .eval("return document.getElementById('send').disabled")
+            .await,
+        false
+    );
 
     let dark = "return document.documentElement.classList.contains('dark') \
                 && getComputedStyle(document.body).backgroundColor === 'rgb(30, 34, 39)'";
-    assert_eq!(browser.eval(dark).await, true, "the dark theme for theme DARK");
-    let fits = "return document.documentElement.scrollWidth <= document.documentElement.clientWidth";
-    assert_eq!(browser.eval(fits).await, true, "horizontal scroll in Explorer at 360 px");
+    assert_eq!(
+        browser.eval(dark).await,
+        true,
+        "the dark theme for theme DARK"
+    );
+    let width = browser.eval("return window.innerWidth").await;
+    assert_eq!(width, 360, "the page is laid out 360 px wide");
+    let fits =
+        "return document.documentElement.scrollWidth <= document.documentElement.clientWidth";
+    assert_eq!(
+        browser.eval(fits).await,
+        true,
+        "horizontal scroll in Explorer at 360 px"
+    );
     browser.screenshot("sidebar-member-360-explorer").await;
 
     for tab in ["history", "data", "events", "bootstrap"] {
         browser.click(&format!("#tab-{tab}")).await;
         tokio::time::sleep(Duration::from_millis(500)).await;
-        assert_eq!(browser.eval(fits).await, true, "horizontal scroll in {tab} at 360 px");
+        assert_eq!(
+            browser.eval(fits).await,
+            true,
+            "horizontal scroll in {tab} at 360 px"
+        );
     }
     let loaded = "return document.getElementById('bootstrap-state').dataset.status === 'completed'";
     browser.wait_until("the last bootstrap", loaded, WAIT).await;
-    let start_disabled = browser.eval("return document.getElementById('bootstrap-start').disabled").await;
+    let start_disabled = browser
+        .eval("return document.getElementById('bootstrap-start').disabled")
+        .await;
     assert_eq!(start_disabled, true, "a member cannot start a bootstrap");
     let denied = browser.eval(&text_of("#bootstrap-denied")).await;
-    assert!(denied.as_str().unwrap_or_default().contains("owners and admins"), "{denied}");
+    assert!(
+        denied
+            .as_str()
+            .unwrap_or_default()
+            .contains("owners and admins"),
+        "{denied}"
+    );
 
     assert_token_gone_and_console_clean(&browser, &token).await;
     browser.screenshot("sidebar-member-360-bootstrap").await;

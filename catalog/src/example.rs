@@ -101,3 +101,53 @@ pub(crate) fn choices_of<'doc>(document: &Document<'doc>, schema: &'doc Value) -
         })
         .unwrap_or_default()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_example_follows_references_and_prefers_given_examples() {
+        let root = json!({"components": {"schemas": {
+            "Rate": {"type": "object", "properties": {"amount": {"type": "integer"}, "currency": {"example": "EUR"}}},
+            "Project": {"type": "object", "properties": {
+                "name": {"type": "string"},
+                "billable": {"type": "boolean"},
+                "color": {"enum": ["#03A9F4", "#FF0000"]},
+                "hourlyRate": {"$ref": "#/components/schemas/Rate"},
+                "memberships": {"type": "array", "items": {"type": "string"}}
+            }}
+        }}});
+        let document = Document::new(&root);
+        let schema = json!({"$ref": "#/components/schemas/Project"});
+        assert_eq!(
+            example_of(&document, &schema),
+            json!({"name": "", "billable": false, "color": "#03A9F4",
+                   "hourlyRate": {"amount": 0, "currency": "EUR"}, "memberships": [""]})
+        );
+    }
+
+    #[test]
+    fn a_self_referencing_schema_stops_at_the_depth_limit() {
+        let root = json!({"components": {"schemas": {"Node": {"type": "object", "properties": {
+            "child": {"$ref": "#/components/schemas/Node"}}}}}});
+        let document = Document::new(&root);
+        let schema = json!({"$ref": "#/components/schemas/Node"});
+        let example = example_of(&document, &schema);
+        assert_eq!(
+            example,
+            json!({"child": {"child": {"child": {"child": {"child": null}}}}})
+        );
+    }
+
+    #[test]
+    fn choices_come_from_an_enum_or_its_items() {
+        let root = json!({});
+        let document = Document::new(&root);
+        let direct = json!({"type": "string", "enum": ["ACTIVE", "ARCHIVED"]});
+        let listed = json!({"type": "array", "items": {"enum": ["A", 1]}});
+        assert_eq!(choices_of(&document, &direct), ["ACTIVE", "ARCHIVED"]);
+        assert_eq!(choices_of(&document, &listed), ["A", "1"]);
+        assert!(choices_of(&document, &json!({"type": "string"})).is_empty());
+    }
+}

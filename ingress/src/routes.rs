@@ -32,6 +32,11 @@ pub fn router(state: AppState) -> Router {
         .route("/ready", get(ops::get_ready))
         .route("/metrics", get(ops::get_metrics))
         .route(sidebar::SCRIPT_PATH, get(sidebar::get_script))
+        .route(
+            sidebar::EXPLORER_SCRIPT_PATH,
+            get(sidebar::get_explorer_script),
+        )
+        .route(sidebar::VIEWS_SCRIPT_PATH, get(sidebar::get_views_script))
         .route(sidebar::STYLE_PATH, get(sidebar::get_style))
         .route(sidebar::ICON_PATH, get(sidebar::get_icon))
         .route("/api/operations", get(studio_api::list_operations))

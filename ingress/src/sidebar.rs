@@ -1,6 +1,7 @@
 //! `GET /ui`: the sidebar page Clockify loads in an iframe with the viewing user's token, and its
-//! script and style (`/ui/app.js`, `/ui/app.css`). The token stays in the page (it calls `/api`
-//! with it); it is never logged or echoed here.
+//! scripts, style and icon (`/ui/app.js`, `/ui/explorer.js`, `/ui/views.js`, `/ui/app.css`,
+//! `/ui/icon.svg`), embedded in the binary: plain files, no build step, no CDN. The token stays
+//! in the page (it calls `/api` with it); it is never logged or echoed here.
 //!
 //! The page is framed by Clockify only (`frame-ancestors`, `UI_FRAME_ANCESTORS`), runs no inline
 //! script or style (everything from 'self'), talks to this origin only, and sends no referrer:
@@ -14,6 +15,8 @@ use crate::state::AppState;
 
 const PAGE: &str = include_str!("sidebar.html");
 const SCRIPT: &str = include_str!("sidebar.js");
+const EXPLORER_SCRIPT: &str = include_str!("sidebar_explorer.js");
+const VIEWS_SCRIPT: &str = include_str!("sidebar_views.js");
 const STYLE: &str = include_str!("sidebar.css");
 /// The page's icon, so the browser does not ask for a missing `/favicon.ico`.
 const ICON: &str = "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 16 16\">\
@@ -22,6 +25,10 @@ const ICON: &str = "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 16 1
 
 /// The script's path, as the page names it.
 pub const SCRIPT_PATH: &str = "/ui/app.js";
+/// The Explorer's script.
+pub const EXPLORER_SCRIPT_PATH: &str = "/ui/explorer.js";
+/// The History, Data, Events and Bootstrap views' script.
+pub const VIEWS_SCRIPT_PATH: &str = "/ui/views.js";
 /// The style's path, as the page names it.
 pub const STYLE_PATH: &str = "/ui/app.css";
 
@@ -52,6 +59,16 @@ pub async fn get_sidebar(State(state): State<AppState>) -> Response {
 /// `GET /ui/app.js`.
 pub async fn get_script() -> Response {
     asset("text/javascript; charset=utf-8", SCRIPT)
+}
+
+/// `GET /ui/explorer.js`.
+pub async fn get_explorer_script() -> Response {
+    asset("text/javascript; charset=utf-8", EXPLORER_SCRIPT)
+}
+
+/// `GET /ui/views.js`.
+pub async fn get_views_script() -> Response {
+    asset("text/javascript; charset=utf-8", VIEWS_SCRIPT)
 }
 
 /// `GET /ui/app.css`.

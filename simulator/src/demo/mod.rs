@@ -3,6 +3,7 @@
 //! workspace admin would, and reports what landed.
 
 mod report;
+mod sidebar_urls;
 pub(crate) mod system;
 
 use std::time::{Duration, Instant};
@@ -16,7 +17,7 @@ use common::db::{entities, event_log, installations};
 use common::events::EventType;
 
 use crate::scenario::{DemoWorkspace, IngressCaller, deliver_stream, settings_body};
-use crate::signer::{ClockifySigner, SidebarViewer};
+use crate::signer::ClockifySigner;
 use crate::standin::{StandIn, StandInConfig, WorkspaceSpec};
 use report::{BootstrapFigures, Report};
 
@@ -175,7 +176,7 @@ pub async fn run_demo(options: DemoOptions) -> anyhow::Result<()> {
     if options.exit {
         shutdown.cancel();
     } else {
-        print_sidebar_urls(&signer, &base_url, &alpha.addon_id, &clockify.api_url());
+        sidebar_urls::print_sidebar_urls(&signer, &base_url, &alpha.addon_id, &clockify.api_url());
         println!("\nCtrl-C to stop.");
         shutdown.cancelled().await;
     }
@@ -184,26 +185,6 @@ pub async fn run_demo(options: DemoOptions) -> anyhow::Result<()> {
     }
     clockify.stop().await;
     Ok(())
-}
-
-/// Prints sidebar URLs for demo-alpha's owner (light theme) and a member (dark theme), signed
-/// for the demo's key and valid for a working day, so the page opens in any browser.
-fn print_sidebar_urls(signer: &ClockifySigner, base_url: &str, addon_id: &str, api_url: &str) {
-    const DEMO_RUN_SECS: u64 = 12 * 60 * 60;
-    println!("\nSidebar (open in a browser; tokens valid for 12 hours):");
-    for (label, user_id, role, theme) in [
-        ("owner ", "demo-owner", "OWNER", "DEFAULT"),
-        ("member", "demo-member", "USER", "DARK"),
-    ] {
-        let viewer = SidebarViewer {
-            user_id,
-            role,
-            theme,
-            valid_for_secs: DEMO_RUN_SECS,
-        };
-        let token = signer.sidebar_token(WORKSPACES[0], addon_id, &viewer, api_url);
-        println!("  {label}  {base_url}/ui?auth_token={token}");
-    }
 }
 
 /// A few calls through `/api/calls`, waited for; returns (operation, status, upstream, ms).

@@ -14,6 +14,7 @@ mod migrations;
 mod pipeline;
 mod processes;
 mod rejections;
+mod sidebar_api;
 mod sidebar_browser;
 mod signatures;
 mod studio;

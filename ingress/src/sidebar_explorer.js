@@ -157,7 +157,10 @@ function showResult(view, roundTripMs) {
   showTree($("result-tree"), view.responseBody);
   $("result-search").value = "";
   const pages = state.current && state.current.queryParams.some((p) => p.name === "page");
-  $("next-page").hidden = !(pages && Array.isArray(view.responseBody) && view.responseBody.length > 0);
+  const asked = Number(state.lastRequest && state.lastRequest.query["page-size"]) || 0;
+  const full = Array.isArray(view.responseBody) && view.responseBody.length > 0 &&
+    (!asked || view.responseBody.length >= asked);
+  $("next-page").hidden = !(pages && full);
 }
 
 $("call").addEventListener("submit", (event) => {

@@ -93,6 +93,11 @@ async fn an_owner_calls_list_projects_and_follows_history_data_events_and_a_boot
         "no stand-in project in the answer: {tree}"
     );
 
+    browser
+        .eval("document.getElementById('result').scrollIntoView(); return true")
+        .await;
+    browser.screenshot("sidebar-owner-answer").await;
+
     // History lists the call.
     browser.click("#tab-history").await;
     let in_history =
@@ -126,6 +131,8 @@ async fn an_owner_calls_list_projects_and_follows_history_data_events_and_a_boot
             .await;
         assert_eq!(shown.as_str(), Some(count.to_string().as_str()), "{kind}");
     }
+
+    browser.screenshot("sidebar-owner-data").await;
 
     // A webhook sent now appears in Events; the other subscription was never heard from.
     let body = simulator::event_bodies::body_for(
@@ -277,5 +284,50 @@ async fn a_member_at_360_px_in_the_dark_theme_finds_write_operations_disabled() 
     browser.screenshot("sidebar-member-360-bootstrap").await;
     browser.stop().await;
     clockify.stop().await;
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_expired_token_is_announced_with_how_to_get_a_fresh_one() {
+    let app = TestApp::spawn().await;
+    let ws = app.install("ws-ui-expiry", &[]).await;
+    app.wait_for_count("select count(*) from installations", 1, WAIT)
+        .await;
+    let viewer = SidebarViewer {
+        user_id: "user-OWNER",
+        role: "OWNER",
+        theme: "DEFAULT",
+        valid_for_secs: 4,
+    };
+    let token = app.env.signer.sidebar_token(
+        &ws.workspace_id,
+        &ws.addon_id,
+        &viewer,
+        "http://127.0.0.1:1/api",
+    );
+    let browser = Browser::start(800, 600).await;
+    browser
+        .client
+        .goto(&format!("{}?auth_token={token}", app.url("/ui")))
+        .await
+        .expect("page opens");
+    let listed = "return !!document.querySelector('[data-operation=listProjects]')";
+    browser.wait_until("the catalog", listed, WAIT).await;
+    assert_eq!(
+        browser
+            .eval("return document.getElementById('banner').hidden")
+            .await,
+        true
+    );
+
+    let expired = "const banner = document.getElementById('banner'); \
+                   return !banner.hidden && /expired/.test(banner.textContent) \
+                   && /Reopen API Studio from the Clockify sidebar/.test(banner.textContent)";
+    browser
+        .wait_until("the expiry notice", expired, Duration::from_secs(15))
+        .await;
+    assert_token_gone_and_console_clean(&browser, &token).await;
+    browser.screenshot("sidebar-expired").await;
+    browser.stop().await;
     app.stop().await;
 }

@@ -14,7 +14,7 @@ use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument as _;
 
-use common::jobs::{Job, JobMessage, JobQueue};
+use common::job_messages::{Job, JobMessage, JobQueue};
 use common::messages::ENVELOPE_VERSION;
 use common::trace_context;
 

@@ -9,7 +9,7 @@ use uuid::Uuid;
 
 use crate::db::bootstrap_jobs::{self, JobStatus};
 use crate::db::bootstrap_units::{self, KindProgress};
-use crate::jobs::{Job, JobMessage};
+use crate::job_messages::{Job, JobMessage};
 
 /// The units every bootstrap starts with; tasks and time entries are added as projects and users
 /// are found.

@@ -176,7 +176,13 @@ pub async fn run_demo(options: DemoOptions) -> anyhow::Result<()> {
     if options.exit {
         shutdown.cancel();
     } else {
-        sidebar_urls::print_sidebar_urls(&signer, &base_url, &alpha.addon_id, &clockify.api_url());
+        sidebar_urls::print_sidebar_urls(
+            &signer,
+            &base_url,
+            WORKSPACES[0],
+            &alpha.addon_id,
+            &clockify.api_url(),
+        );
         println!("\nCtrl-C to stop.");
         shutdown.cancelled().await;
     }

@@ -2,11 +2,12 @@
 
 use crate::signer::{ClockifySigner, SidebarViewer};
 
-/// Prints sidebar URLs for demo-alpha's owner (light theme) and a member (dark theme), signed
+/// Prints sidebar URLs for the workspace's owner (light theme) and a member (dark theme), signed
 /// for the demo's key and valid for a working day, so the page opens in any browser.
 pub(super) fn print_sidebar_urls(
     signer: &ClockifySigner,
     base_url: &str,
+    workspace_id: &str,
     addon_id: &str,
     api_url: &str,
 ) {
@@ -22,7 +23,7 @@ pub(super) fn print_sidebar_urls(
             theme,
             valid_for_secs: DEMO_RUN_SECS,
         };
-        let token = signer.sidebar_token(super::WORKSPACES[0], addon_id, &viewer, api_url);
+        let token = signer.sidebar_token(workspace_id, addon_id, &viewer, api_url);
         println!("  {label}  {base_url}/ui?auth_token={token}");
     }
 }

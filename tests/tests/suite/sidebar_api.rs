@@ -166,3 +166,32 @@ async fn owners_cancel_a_running_bootstrap_and_members_cannot() {
     clockify.stop().await;
     app.stop().await;
 }
+
+#[tokio::test]
+async fn the_page_and_everything_it_loads_weigh_under_150_kb() {
+    let app = TestApp::spawn_ingress_only().await;
+    let page = app.http.get(app.url("/ui")).send().await.expect("page");
+    let html = page.text().await.expect("html");
+    let mut total = html.len();
+    let mut assets = 0;
+    for reference in html
+        .split(['"', '\''])
+        .filter(|part| part.starts_with("/ui/"))
+    {
+        let asset = app
+            .http
+            .get(app.url(reference))
+            .send()
+            .await
+            .expect("asset");
+        assert_eq!(asset.status(), 200, "{reference}");
+        total += asset.bytes().await.expect("body").len();
+        assets += 1;
+    }
+    assert!(assets >= 4, "the page names its scripts, style and icon");
+    assert!(
+        total < 150 * 1024,
+        "the page and its assets weigh {total} bytes"
+    );
+    app.stop().await;
+}

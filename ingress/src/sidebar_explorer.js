@@ -52,7 +52,7 @@ function fieldFor(param, where, value) {
   }
   Object.assign(input.dataset, { where, name: param.name, kind: param.kind });
   input.required = param.required;
-  if (value != null && param.name !== "workspaceId") input.value = String(value);
+  if (value != null && param.name !== "workspaceId") input.value = Array.isArray(value) ? value.join(", ") : String(value);
   const help = param.description ? el("p", { class: "muted small" }, param.description) : null;
   return el("div", { class: "field" }, label, input, help);
 }

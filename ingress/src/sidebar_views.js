@@ -25,11 +25,22 @@ async function loadHistory() {
   $("history-next").disabled = page.items.length < HISTORY_PAGE_SIZE;
 }
 
+// A stored call's query is a list of [name, value] pairs; a repeated name becomes a list.
+function queryObjectOf(stored) {
+  if (!Array.isArray(stored)) return stored || {};
+  const query = {};
+  for (const [name, value] of stored) {
+    if (!(name in query)) query[name] = value;
+    else query[name] = [].concat(query[name], value);
+  }
+  return query;
+}
+
 function showPastCall(call) {
   state.historyCall = call;
   $("history-detail").hidden = false;
   $("history-request").textContent = call.method + " " + call.path +
-    (call.query && Object.keys(call.query).length ? "\nquery: " + JSON.stringify(call.query) : "") +
+    (Object.keys(queryObjectOf(call.query)).length ? "\nquery: " + JSON.stringify(queryObjectOf(call.query)) : "") +
     (call.body != null ? "\nbody: " + JSON.stringify(call.body, null, 2) : "");
   $("history-status").textContent = statusLine(call);
   showTree($("history-tree"), call.responseBody);
@@ -51,7 +62,7 @@ $("history-rerun").addEventListener("click", () => {
   const op = state.groups.flatMap((g) => g.operations).find((o) => o.operationId === call.operationId);
   if (!op) { showBanner("That operation is no longer in the catalog."); return; }
   selectTab("explorer");
-  chooseOperation(op, { pathParams: pathParamsOf(op.path, call.path), query: call.query || {}, body: call.body == null ? undefined : call.body });
+  chooseOperation(op, { pathParams: pathParamsOf(op.path, call.path), query: queryObjectOf(call.query), body: call.body == null ? undefined : call.body });
   $("send").focus();
 });
 $("history-filter").addEventListener("submit", (event) => { event.preventDefault(); state.historyPage = 1; loadHistory().catch(report); });

@@ -105,6 +105,20 @@ async fn an_owner_calls_list_projects_and_follows_history_data_events_and_a_boot
     browser
         .wait_until("the call in History", in_history, WAIT)
         .await;
+    // A past call opens with its request and answer, and re-runs from the Explorer's form.
+    browser.click("#history-table tbody button.link").await;
+    let request = browser.eval(&text_of("#history-request")).await;
+    let request = request.as_str().unwrap_or_default();
+    assert!(
+        request.contains("GET /v1/workspaces/ws-ui-owner/projects")
+            && request.contains("page-size"),
+        "{request}"
+    );
+    browser.click("#history-rerun").await;
+    let page_size = browser
+        .eval("return document.getElementById('param-query-page-size').value")
+        .await;
+    assert_eq!(page_size, "5", "the past call's parameters fill the form");
 
     // Data shows the counts the bootstrap stored, per kind.
     browser.click("#tab-data").await;
@@ -132,6 +146,10 @@ async fn an_owner_calls_list_projects_and_follows_history_data_events_and_a_boot
         assert_eq!(shown.as_str(), Some(count.to_string().as_str()), "{kind}");
     }
 
+    // One entity opens with its JSON.
+    browser.click("#data-table tbody button.link").await;
+    let opened = "return document.querySelectorAll('#data-tree .leaf').length > 1";
+    browser.wait_until("an entity's JSON", opened, WAIT).await;
     browser.screenshot("sidebar-owner-data").await;
 
     // A webhook sent now appears in Events; the other subscription was never heard from.
@@ -297,7 +315,7 @@ async fn an_expired_token_is_announced_with_how_to_get_a_fresh_one() {
         user_id: "user-OWNER",
         role: "OWNER",
         theme: "DEFAULT",
-        valid_for_secs: 4,
+        valid_for_secs: 10,
     };
     let token = app.env.signer.sidebar_token(
         &ws.workspace_id,
@@ -313,18 +331,16 @@ async fn an_expired_token_is_announced_with_how_to_get_a_fresh_one() {
         .expect("page opens");
     let listed = "return !!document.querySelector('[data-operation=listProjects]')";
     browser.wait_until("the catalog", listed, WAIT).await;
-    assert_eq!(
-        browser
-            .eval("return document.getElementById('banner').hidden")
-            .await,
-        true
-    );
+    let banner = browser
+        .eval("const b = document.getElementById('banner'); return b.hidden ? '' : b.textContent")
+        .await;
+    assert_eq!(banner, "", "no notice while the token is valid");
 
     let expired = "const banner = document.getElementById('banner'); \
                    return !banner.hidden && /expired/.test(banner.textContent) \
                    && /Reopen API Studio from the Clockify sidebar/.test(banner.textContent)";
     browser
-        .wait_until("the expiry notice", expired, Duration::from_secs(15))
+        .wait_until("the expiry notice", expired, Duration::from_secs(25))
         .await;
     assert_token_gone_and_console_clean(&browser, &token).await;
     browser.screenshot("sidebar-expired").await;

@@ -108,6 +108,8 @@ async function showEntity(item) {
   $("data-detail-title").textContent = entity.kind + " · " + (entity.name || entity.id) +
     " · from " + entity.source + ", seen " + when(entity.observedAt);
   showTree($("data-tree"), entity.data);
+  $("data-detail-title").focus();
+  $("data-detail").scrollIntoView({ block: "start" });
 }
 $("data-filter").addEventListener("submit", (event) => { event.preventDefault(); state.dataPage = 1; loadData().catch(report); });
 $("data-prev").addEventListener("click", () => { state.dataPage -= 1; loadData().catch(report); });

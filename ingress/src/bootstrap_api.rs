@@ -129,3 +129,26 @@ async fn latest(state: &AppState, workspace_id: &str) -> Result<Response, ApiErr
     job.map(|job| Json(json!({"job": job})).into_response())
         .ok_or(ApiError::NotFound)
 }
+
+/// `DELETE /api/bootstrap`: cancels the running bootstrap (owners and admins); 404 when none runs.
+#[tracing::instrument(name = "bootstrap.cancel", skip_all, fields(request_id = %request_id))]
+pub async fn cancel_for_user(
+    State(state): State<AppState>,
+    user: StudioUser,
+    Extension(RequestId(request_id)): Extension<RequestId>,
+) -> Result<Response, ApiError> {
+    if !user.is_admin() {
+        return Err(ApiError::Forbidden(
+            "only workspace owners and admins may cancel a bootstrap",
+        ));
+    }
+    let internal = |e: sqlx::Error| ApiError::Internal(e.into());
+    let cancelled = common::db::bootstrap_jobs::cancel_running(&state.db, &user.workspace_id)
+        .await
+        .map_err(internal)?;
+    if cancelled.is_none() {
+        return Err(ApiError::NotFound);
+    }
+    tracing::info!(workspace_id = %user.workspace_id, "bootstrap cancelled by a workspace admin");
+    latest(&state, &user.workspace_id).await
+}

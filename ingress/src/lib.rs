@@ -11,6 +11,7 @@ mod body;
 mod body_deadline;
 mod bootstrap_api;
 mod connection_clock;
+mod data_api;
 mod dead_letters;
 mod dead_letters_api;
 mod enqueue;

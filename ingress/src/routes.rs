@@ -12,8 +12,8 @@ use crate::route_table::{SIDEBAR_PATH, lifecycle_routes, webhook_routes};
 use crate::state::AppState;
 use crate::webhooks::handle_webhook;
 use crate::{
-    audit, bootstrap_api, dead_letters_api, manifest, ops, replay_api, request_id, reseal, sidebar,
-    studio_api,
+    audit, bootstrap_api, data_api, dead_letters_api, manifest, ops, replay_api, request_id,
+    reseal, sidebar, studio_api,
 };
 
 /// The HTTP surface; a plain function so tests can drive it without a socket.
@@ -33,7 +33,13 @@ pub fn router(state: AppState) -> Router {
         .route("/ready", get(ops::get_ready))
         .route("/metrics", get(ops::get_metrics))
         .route(sidebar::SCRIPT_PATH, get(sidebar::get_script))
+        .route(
+            sidebar::EXPLORER_SCRIPT_PATH,
+            get(sidebar::get_explorer_script),
+        )
+        .route(sidebar::VIEWS_SCRIPT_PATH, get(sidebar::get_views_script))
         .route(sidebar::STYLE_PATH, get(sidebar::get_style))
+        .route(sidebar::ICON_PATH, get(sidebar::get_icon))
         .route("/api/operations", get(studio_api::list_operations))
         .route(
             "/api/calls",
@@ -42,8 +48,14 @@ pub fn router(state: AppState) -> Router {
         .route("/api/calls/{id}", get(studio_api::get_call))
         .route(
             "/api/bootstrap",
-            get(bootstrap_api::latest_for_user).post(bootstrap_api::start_for_user),
+            get(bootstrap_api::latest_for_user)
+                .post(bootstrap_api::start_for_user)
+                .delete(bootstrap_api::cancel_for_user),
         )
+        .route("/api/me", get(data_api::get_me))
+        .route("/api/entities", get(data_api::list_entities))
+        .route("/api/entities/{kind}/{id}", get(data_api::get_entity))
+        .route("/api/events", get(data_api::list_events))
         .route(
             "/admin/dead-letters",
             get(dead_letters_api::list_dead_letters),

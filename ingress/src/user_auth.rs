@@ -18,6 +18,10 @@ pub struct StudioUser {
     pub workspace_id: String,
     pub user_id: Option<String>,
     pub role: Option<String>,
+    /// Clockify's theme for the viewer (`DARK` or `DEFAULT`), from the token.
+    pub theme: Option<String>,
+    /// The viewer's language, from the token.
+    pub language: Option<String>,
     /// The user token itself: API Studio calls run with it, so Clockify applies this user's
     /// own permissions.
     pub token: UserToken,
@@ -112,6 +116,8 @@ impl FromRequestParts<AppState> for StudioUser {
             workspace_id: claims.workspace_id,
             user_id: claims.user,
             role: claims.workspace_role,
+            theme: claims.theme,
+            language: claims.language,
             token,
         })
     }

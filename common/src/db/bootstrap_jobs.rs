@@ -171,3 +171,18 @@ pub async fn count_running(executor: impl PgExecutor<'_>) -> sqlx::Result<i64> {
     .fetch_one(executor)
     .await
 }
+
+/// Cancels the workspace's running job, if any, and returns its id. Its pending units end as
+/// cancelled when a worker next picks them up.
+pub async fn cancel_running(
+    executor: impl PgExecutor<'_>,
+    workspace_id: &str,
+) -> sqlx::Result<Option<Uuid>> {
+    sqlx::query_scalar!(
+        "update bootstrap_jobs set status = 'cancelled', finished_at = now(), updated_at = now()
+         where workspace_id = $1 and status = 'running' returning id",
+        workspace_id,
+    )
+    .fetch_optional(executor)
+    .await
+}

@@ -214,3 +214,56 @@ pub async fn purge_older_than(
     .await?;
     Ok(done.rows_affected())
 }
+
+/// One received webhook as the sidebar's Events view shows it: no payload.
+#[derive(Debug, Clone, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WebhookView {
+    pub message_id: Uuid,
+    pub event_type: String,
+    pub entity_kind: Option<String>,
+    pub entity_id: Option<String>,
+    pub outcome: String,
+    pub reason: Option<String>,
+    pub accepted_at: DateTime<Utc>,
+    pub processed_at: DateTime<Utc>,
+}
+
+/// The workspace's latest webhooks, newest first.
+pub async fn latest_webhooks(
+    executor: impl PgExecutor<'_>,
+    workspace_id: &str,
+    limit: i64,
+) -> sqlx::Result<Vec<WebhookView>> {
+    sqlx::query_as!(
+        WebhookView,
+        "select message_id, event_type, entity_kind, entity_id, outcome, reason, accepted_at, processed_at
+         from event_log where workspace_id = $1 and source = 'webhook'
+         order by accepted_at desc, message_id desc limit $2",
+        workspace_id,
+        limit,
+    )
+    .fetch_all(executor)
+    .await
+}
+
+/// How many webhooks of each type the workspace received since `since`.
+pub async fn webhook_counts_since(
+    executor: impl PgExecutor<'_>,
+    workspace_id: &str,
+    since: DateTime<Utc>,
+) -> sqlx::Result<Vec<(String, i64)>> {
+    let rows = sqlx::query!(
+        r#"select event_type, count(*) as "count!" from event_log
+           where workspace_id = $1 and source = 'webhook' and accepted_at >= $2
+           group by event_type order by event_type"#,
+        workspace_id,
+        since,
+    )
+    .fetch_all(executor)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|row| (row.event_type, row.count))
+        .collect())
+}

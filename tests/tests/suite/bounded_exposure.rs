@@ -177,7 +177,10 @@ async fn the_sidebar_page_allows_only_clockify_to_frame_it_and_runs_no_inline_co
     // The assets the page names are served with their types and nosniff.
     for (path, content_type) in [
         ("/ui/app.js", "text/javascript"),
+        ("/ui/explorer.js", "text/javascript"),
+        ("/ui/views.js", "text/javascript"),
         ("/ui/app.css", "text/css"),
+        ("/ui/icon.svg", "image/svg+xml"),
     ] {
         assert!(
             html.contains(&format!("\"{path}\"")),

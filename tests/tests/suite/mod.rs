@@ -17,6 +17,8 @@ mod pipeline;
 mod processes;
 mod rejections;
 mod retention;
+mod sidebar_api;
+mod sidebar_browser;
 mod signatures;
 mod studio;
 mod studio_fairness;

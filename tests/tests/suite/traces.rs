@@ -44,8 +44,16 @@ async fn the_workers_span_for_a_webhook_is_the_child_of_the_ingress_span_that_pu
     .await;
 
     let ingress = wait_for_span(&spans, "webhook", &request_id).await;
+    // The publish runs in the handler's `enqueue_event` span (broker or outbox), whose context is
+    // what crosses the queue.
+    let publish = wait_for_span(&spans, "enqueue_event", &request_id).await;
     let worker = wait_for_span(&spans, "event", &request_id).await;
     assert_ne!(ingress.span_context.span_id(), SpanId::INVALID);
+    assert_eq!(
+        publish.parent_span_id,
+        ingress.span_context.span_id(),
+        "the publish is part of the handler's span"
+    );
     assert_eq!(
         worker.span_context.trace_id(),
         ingress.span_context.trace_id(),
@@ -53,8 +61,8 @@ async fn the_workers_span_for_a_webhook_is_the_child_of_the_ingress_span_that_pu
     );
     assert_eq!(
         worker.parent_span_id,
-        ingress.span_context.span_id(),
-        "the worker's message span is the child of the ingress span"
+        publish.span_context.span_id(),
+        "the worker's message span is the child of the ingress span that published it"
     );
     assert!(
         worker.parent_span_is_remote,
@@ -64,8 +72,8 @@ async fn the_workers_span_for_a_webhook_is_the_child_of_the_ingress_span_that_pu
     assert_eq!(attribute(&worker, "workspace_id"), Some("ws-traces"));
     assert_eq!(attribute(&worker, "outcome"), Some("applied"));
 
-    // The batch that carried it links to the ingress span.
-    let batches = wait_for_links(&spans, &ingress).await;
+    // The batch that carried it links to the ingress span that published it.
+    let batches = wait_for_links(&spans, &publish).await;
     assert!(batches.iter().all(|batch| batch.name == "events.batch"));
 
     // Spans hold closed-set fields only: no token anywhere in the trace.

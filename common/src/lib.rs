@@ -2,6 +2,7 @@
 //! topology and publisher, the database layer, metrics, telemetry and shutdown.
 
 pub mod bootstrap_jobs;
+pub mod bootstrap_kinds;
 pub mod broker;
 pub mod config;
 pub mod crypto;

@@ -73,10 +73,10 @@ pub async fn run_api_call(
             return Ok(Disposition::done());
         }
     };
-    let base_url = if call.api_base == ApiBase::Reports {
-        &bases.reports_url
-    } else {
-        &bases.backend_url
+    let base_url = match call.api_base {
+        ApiBase::Reports => &bases.reports_url,
+        ApiBase::Pto => &bases.pto_url,
+        ApiBase::Backend => &bases.backend_url,
     };
     let query: Vec<(String, String)> = serde_json::from_value(call.query)
         .with_context(|| format!("call {call_id} has a query that is not a list of pairs"))?;

@@ -1,6 +1,7 @@
 //! Test modules, one per concern.
 
 mod bootstrap;
+mod bootstrap_kinds;
 mod bounded_exposure;
 mod dead_letters;
 mod extra_webhooks;

@@ -11,7 +11,6 @@ use crate::db::bootstrap_jobs::{self, JobStatus};
 use crate::db::bootstrap_units::{self, KindProgress};
 use crate::jobs::{Job, JobMessage};
 
-
 /// A job just started or the one already running.
 #[derive(Debug, Clone)]
 pub struct StartedJob {

@@ -180,8 +180,14 @@ mod tests {
     fn unit_keys_name_their_kind_and_parent() {
         let (kind, parent) = parse_unit("tasks:p1").expect("a task unit");
         assert_eq!((kind.key, parent), ("tasks", Some("p1")));
-        assert_eq!(parse_unit("invoices").map(|(k, _)| k.entity), Some(EntityKind::Invoice));
-        assert!(parse_unit("tasks").is_none(), "a child kind needs its parent");
+        assert_eq!(
+            parse_unit("invoices").map(|(k, _)| k.entity),
+            Some(EntityKind::Invoice)
+        );
+        assert!(
+            parse_unit("tasks").is_none(),
+            "a child kind needs its parent"
+        );
         assert!(parse_unit("users:u1").is_none(), "a root kind has none");
         assert!(parse_unit("nonsense").is_none());
     }
@@ -189,7 +195,11 @@ mod tests {
     #[test]
     fn every_kind_has_one_entry_and_every_parent_is_a_kind() {
         for (i, kind) in KINDS.iter().enumerate() {
-            assert!(KINDS[i + 1..].iter().all(|k| k.key != kind.key), "{}", kind.key);
+            assert!(
+                KINDS[i + 1..].iter().all(|k| k.key != kind.key),
+                "{}",
+                kind.key
+            );
             if let Some(parent) = kind.parent {
                 assert!(KINDS.iter().any(|k| k.key == parent), "{parent}");
             }

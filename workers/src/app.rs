@@ -124,6 +124,7 @@ impl App {
                 JobQueue::Bootstrap,
                 queue,
                 state.config.bootstrap.concurrency,
+                state.config.bootstrap.prefetch,
                 shutdown.clone(),
             ));
         }
@@ -135,6 +136,7 @@ impl App {
                 state.clone(),
                 JobQueue::ApiCalls,
                 queue,
+                state.config.api_call_concurrency,
                 state.config.api_call_concurrency,
                 shutdown.clone(),
             ));

@@ -44,7 +44,11 @@ pub async fn load_active_bases(
     let urls = installations::active_api_urls(executor, workspace_id)
         .await?
         .ok_or(InstallationError::NotActive)?;
-    api_bases(urls.backend_url.or(urls.api_url), urls.reports_url, urls.pto_url)
+    api_bases(
+        urls.backend_url.or(urls.api_url),
+        urls.reports_url,
+        urls.pto_url,
+    )
 }
 
 fn api_bases(

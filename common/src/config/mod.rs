@@ -142,6 +142,9 @@ pub struct BootstrapConfig {
     pub partitions: u16,
     /// Bootstrap units a worker process runs at once from each bootstrap queue.
     pub concurrency: u16,
+    /// Bootstrap units a worker process holds from each queue, running or waiting for their
+    /// workspace's rate limit without a slot (at least `concurrency`).
+    pub prefetch: u16,
 }
 
 impl std::fmt::Debug for Config {
@@ -302,6 +305,7 @@ impl Config {
                     1..=64,
                 )?,
                 concurrency: env.ranged("BOOTSTRAP_CONCURRENCY", 4, 1..=64)?,
+                prefetch: env.ranged("BOOTSTRAP_PREFETCH", 64, 1..=1_000)?,
             },
             api_call_max_payload_bytes: env.ranged(
                 "API_CALL_MAX_PAYLOAD_BYTES",

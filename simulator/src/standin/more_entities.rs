@@ -126,7 +126,9 @@ impl More {
 pub(crate) fn policy_index(spec: &WorkspaceSpec, id: &str) -> Option<usize> {
     let prefix = format!("{}-{}", spec.workspace_id, More::TimeOffPolicies.id_part());
     let n: usize = id.strip_prefix(&prefix)?.parse().ok()?;
-    (1..=spec.more.time_off_policies).contains(&n).then(|| n - 1)
+    (1..=spec.more.time_off_policies)
+        .contains(&n)
+        .then(|| n - 1)
 }
 
 /// Balance `index` of policy `policy`: one user's balance in it.

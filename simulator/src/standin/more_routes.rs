@@ -35,17 +35,28 @@ pub(crate) fn routes() -> Router<Arc<Shared>> {
     let pto = "/pto/v1/workspaces/{ws}";
     let list = |kind: More, shape: Shape| {
         get(
-            move |State(shared): State<Arc<Shared>>, Path(ws): Path<String>, Query(query): Params| async move {
+            move |State(shared): State<Arc<Shared>>,
+                  Path(ws): Path<String>,
+                  Query(query): Params| async move {
                 answer_list(&shared, &ws, &query, kind, shape)
             },
         )
     };
     Router::new()
-        .route(&format!("{v1}/user-groups"), list(More::UserGroups, Shape::Paged))
-        .route(&format!("{v1}/custom-fields"), list(More::CustomFields, Shape::Whole))
+        .route(
+            &format!("{v1}/user-groups"),
+            list(More::UserGroups, Shape::Paged),
+        )
+        .route(
+            &format!("{v1}/custom-fields"),
+            list(More::CustomFields, Shape::Whole),
+        )
         .route(
             &format!("{v1}/expenses/categories"),
-            list(More::ExpenseCategories, Shape::Wrapped("categories", "count")),
+            list(
+                More::ExpenseCategories,
+                Shape::Wrapped("categories", "count"),
+            ),
         )
         .route(&format!("{v1}/expenses"), get(list_expenses))
         .route(
@@ -60,12 +71,18 @@ pub(crate) fn routes() -> Router<Arc<Shared>> {
             &format!("{v1}/time-off/policies"),
             list(More::TimeOffPolicies, Shape::Paged),
         )
-        .route(&format!("{v1}/holidays"), list(More::Holidays, Shape::Whole))
+        .route(
+            &format!("{v1}/holidays"),
+            list(More::Holidays, Shape::Whole),
+        )
         .route(
             &format!("{v1}/scheduling/assignments/all"),
             get(list_assignments),
         )
-        .route(&format!("{pto}/time-off/requests"), post(list_time_off_requests))
+        .route(
+            &format!("{pto}/time-off/requests"),
+            post(list_time_off_requests),
+        )
         .route(
             &format!("{pto}/time-off/balance/policy/{{policy}}"),
             get(list_balances),

@@ -13,8 +13,8 @@ use chrono::{DateTime, Utc};
 
 use super::answer::{Answer, ApiError, Paging, bad_request, not_found, ok, page_of};
 use super::entities;
-use super::more_routes;
 use super::gate::gate;
+use super::more_routes;
 use super::projects;
 use super::settings;
 use super::shared::{Shared, workspace};

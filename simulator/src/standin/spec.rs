@@ -192,7 +192,10 @@ mod tests {
         assert_eq!(spec.projects, 250);
         assert!(spec.tasks_per_project >= 3, "{spec:?}");
         assert!(spec.users * spec.time_entries_per_user > 6_000, "{spec:?}");
-        assert!(spec.more.expenses > 0 && spec.more.balances_per_policy > 0, "{spec:?}");
+        assert!(
+            spec.more.expenses > 0 && spec.more.balances_per_policy > 0,
+            "{spec:?}"
+        );
     }
 
     #[test]

@@ -155,6 +155,9 @@ mod tests {
         assert_eq!(page.method, Method::POST);
         assert_eq!(page.body, Some(json!({"page": 2, "pageSize": 50})));
         let policies = Unit::parse("time_off_policies").expect("a kind");
-        assert_eq!(policies.children(&["p1".into()]), vec!["time_off_balances:p1"]);
+        assert_eq!(
+            policies.children(&["p1".into()]),
+            vec!["time_off_balances:p1"]
+        );
     }
 }

@@ -16,6 +16,7 @@ use reqwest::Method;
 use uuid::Uuid;
 
 use clockify_client::client::{OutboundError, OutboundRequest, RetryPolicy, is_idempotent};
+use clockify_client::rate_limit::Priority;
 use common::db::api_calls::{self, ApiBase, CallStatus, CallToRun, Outcome};
 
 use crate::api_call_body::capture_body;
@@ -92,6 +93,9 @@ pub async fn run_api_call(
             token: &token,
             group: &call.tag,
             retry: RetryPolicy::for_calls(&state.config.outbound),
+            priority: Priority::Interactive,
+            slot: None,
+            first_attempt_paced: false,
         })
         .await;
     drop(token);

@@ -9,6 +9,8 @@ use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 use clockify_client::client::{OutboundRequest, RetryPolicy};
+use clockify_client::rate_limit::Priority;
+use clockify_client::worker_slot::WorkerSlot;
 use common::bootstrap_kinds::KindBase;
 use common::db::bootstrap_jobs::{self, JobStatus};
 use common::db::bootstrap_units::{self, UnitStatus};
@@ -29,6 +31,7 @@ pub async fn run_unit(
     request_id: &str,
     job_id: Uuid,
     unit_key: &str,
+    slot: &WorkerSlot,
     shutdown: &CancellationToken,
 ) -> anyhow::Result<Disposition> {
     let Some(unit) = Unit::parse(unit_key) else {
@@ -39,6 +42,12 @@ pub async fn run_unit(
         if shutdown.is_cancelled() {
             return Ok(Disposition::RetryLater("shutdown"));
         }
+        // The workspace's next slot first, without the worker slot; then the unit's state, so a
+        // unit whose job ended during the wait sends nothing.
+        state
+            .client
+            .pace(workspace_id, Priority::Bulk, Some(slot))
+            .await;
         let Some(current) =
             bootstrap_units::load_with_job(&state.db, workspace_id, job_id, unit_key).await?
         else {
@@ -83,6 +92,9 @@ pub async fn run_unit(
                 token: &installation.token,
                 group: "bootstrap",
                 retry: RetryPolicy::for_calls(&state.config.outbound),
+                priority: Priority::Bulk,
+                slot: Some(slot),
+                first_attempt_paced: true,
             })
             .await;
         let page = match response {

@@ -74,8 +74,7 @@ async fn bootstrap_request_count_matches_the_requests_a_page_by_page_import_make
         let (requests, entities) = import(&api, &spec.workspace_id, page_size).await;
 
         // Less the further kinds' (empty) lists, which this importer does not ask for.
-        let expected =
-            spec.bootstrap_request_count(page_size) - spec.more.request_count(page_size);
+        let expected = spec.bootstrap_request_count(page_size) - spec.more.request_count(page_size);
         assert_eq!(
             requests, expected,
             "{} with pages of {page_size}",

@@ -9,6 +9,7 @@ mod app;
 mod body;
 mod body_deadline;
 mod bootstrap_api;
+mod catalog_source;
 mod connection_clock;
 mod dead_letters;
 mod dead_letters_api;

@@ -23,4 +23,6 @@ pub struct AppState {
     /// Read by the studio and admin APIs only; the event hot path never touches it.
     pub db: sqlx::PgPool,
     pub catalog: Arc<catalog::Catalog>,
+    /// Why the catalog is a fallback (its URL could not be fetched at start), for `/ready`.
+    pub catalog_degraded: Option<&'static str>,
 }

@@ -4,6 +4,7 @@ mod bootstrap;
 mod bootstrap_kinds;
 mod bounded_exposure;
 mod bulk_yields;
+mod catalog_url;
 mod dead_letters;
 mod extra_webhooks;
 mod hostile_clients;

@@ -82,7 +82,7 @@ impl More {
                 "categoryId": (spec.more.expense_categories > 0)
                     .then(|| More::ExpenseCategories.id(ws, index % spec.more.expense_categories)),
                 "date": day(-((index % 60) as i64)), "quantity": 1, "total": 1_000 + 10 * n,
-                "billable": index % 2 == 0, "notes": format!("Expense {n}"),
+                "billable": index.is_multiple_of(2), "notes": format!("Expense {n}"),
             }),
             More::Invoices => json!({
                 "id": id, "workspaceId": ws, "number": n.to_string(), "status": "UNSENT",

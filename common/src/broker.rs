@@ -15,7 +15,7 @@ use lapin::types::{AMQPValue, FieldTable, LongString, ShortString};
 use lapin::{Channel, ConnectionProperties, ExchangeKind};
 
 use crate::config::{Config, DEFAULT_API_CALL_PARTITIONS, DEFAULT_BOOTSTRAP_PARTITIONS};
-use crate::jobs::{JobMessage, JobQueue};
+use crate::job_messages::{JobMessage, JobQueue};
 use crate::messages::partition_of;
 
 /// Queue and exchange names under one prefix, so tests and tenants can share a broker.

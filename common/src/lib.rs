@@ -1,15 +1,15 @@
 //! What both tiers share: configuration, message contracts, token verification, the broker
 //! topology and publisher, the database layer, metrics, telemetry and shutdown.
 
-pub mod bootstrap_jobs;
 pub mod bootstrap_kinds;
+pub mod bootstrap_start;
 pub mod broker;
 pub mod config;
 pub mod crypto;
 pub mod db;
 pub mod events;
 pub mod health;
-pub mod jobs;
+pub mod job_messages;
 pub mod messages;
 pub mod metrics;
 pub mod publisher;

@@ -73,7 +73,7 @@ async fn start(
     let internal = |e: sqlx::Error| ApiError::Internal(e.into());
     let mut tx = state.db.begin().await.map_err(internal)?;
     let started =
-        common::bootstrap_jobs::start_job(&mut tx, workspace_id, requested_by, request_id)
+        common::bootstrap_start::start_job(&mut tx, workspace_id, requested_by, request_id)
             .await
             .map_err(internal)?;
     tx.commit().await.map_err(internal)?;
@@ -92,7 +92,7 @@ async fn start(
         StatusCode::OK
     };
     let mut conn = state.db.acquire().await.map_err(internal)?;
-    let job = common::bootstrap_jobs::latest_job(&mut conn, workspace_id)
+    let job = common::bootstrap_start::latest_job(&mut conn, workspace_id)
         .await
         .map_err(internal)?;
     Ok((
@@ -105,7 +105,7 @@ async fn start(
 async fn latest(state: &AppState, workspace_id: &str) -> Result<Response, ApiError> {
     let internal = |e: sqlx::Error| ApiError::Internal(e.into());
     let mut conn = state.db.acquire().await.map_err(internal)?;
-    let job = common::bootstrap_jobs::latest_job(&mut conn, workspace_id)
+    let job = common::bootstrap_start::latest_job(&mut conn, workspace_id)
         .await
         .map_err(internal)?;
     job.map(|job| Json(json!({"job": job})).into_response())

@@ -6,7 +6,7 @@
 
 use std::time::Instant;
 
-use common::jobs::JobMessage;
+use common::job_messages::JobMessage;
 use common::messages::{EventMessage, partition_of};
 use common::publisher::PublishError;
 

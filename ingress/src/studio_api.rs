@@ -14,7 +14,7 @@ use uuid::Uuid;
 
 use catalog::{ApiBase, CallRequest, OperationFilter};
 use common::db::api_calls::{self, CallView};
-use common::jobs::{Job, JobMessage};
+use common::job_messages::{Job, JobMessage};
 
 use crate::body::{read_limited, require_json};
 use crate::error::ApiError;

@@ -15,7 +15,7 @@ use clockify_client::rate_limit::{RateLimitSettings, RateLimiter};
 use common::broker::{QueueNames, connection_pool, declare_topology_with};
 use common::config::Config;
 use common::crypto::TokenCipher;
-use common::jobs::JobQueue;
+use common::job_messages::JobQueue;
 use common::publisher::Publisher;
 
 use crate::assignment::{run_assignment, supervise_partitions};

@@ -13,7 +13,7 @@ use sqlx::{PgConnection, PgPool};
 use common::db::entities::{self, EntityKey, EntityState};
 use common::db::event_log;
 use common::db::installations::{self, InstallationView};
-use common::jobs::JobMessage;
+use common::job_messages::JobMessage;
 use common::messages::{Event, EventMessage};
 
 use crate::event_outcome::Processed;

@@ -18,7 +18,7 @@ use lapin::options::{BasicAckOptions, BasicRejectOptions};
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument as _;
 
-use common::jobs::JobMessage;
+use common::job_messages::JobMessage;
 use common::messages::{ENVELOPE_VERSION, EventMessage};
 use common::trace_context;
 

@@ -15,7 +15,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::Instrument as _;
 
 use clockify_client::worker_slot::WorkerSlot;
-use common::jobs::{Job, JobMessage, JobQueue};
+use common::job_messages::{Job, JobMessage, JobQueue};
 use common::messages::ENVELOPE_VERSION;
 use common::trace_context;
 

@@ -11,7 +11,7 @@ use common::db::event_log::{self, LogRow, LogSource};
 use common::db::{
     api_calls, bootstrap_jobs, entities, installations, webhook_deletions, webhook_tokens,
 };
-use common::jobs::{Job, JobMessage};
+use common::job_messages::{Job, JobMessage};
 use common::messages::{Event, EventMessage, Installed};
 
 use crate::event_outcome::Processed;
@@ -39,7 +39,7 @@ pub async fn apply_lifecycle(
                 return Ok(processed);
             }
             if follow_ups.bootstrap {
-                let started = common::bootstrap_jobs::start_job(
+                let started = common::bootstrap_start::start_job(
                     conn,
                     workspace_id,
                     "install",

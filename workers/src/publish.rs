@@ -1,7 +1,7 @@
 //! Publishing the jobs a committed transaction set in motion (bootstrap units, webhook
 //! registrations, deletions).
 
-use common::jobs::JobMessage;
+use common::job_messages::JobMessage;
 
 use crate::state::WorkerState;
 

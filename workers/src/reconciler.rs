@@ -8,7 +8,7 @@ use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
 use common::db::bootstrap_units::{StalledUnit, claim_stalled};
-use common::jobs::{Job, JobMessage};
+use common::job_messages::{Job, JobMessage};
 
 use crate::jobs::api_call::expire_abandoned_calls;
 use crate::publish::publish_jobs;

@@ -257,6 +257,11 @@ async fn two_worker_processes_share_the_partitions_and_a_survivor_takes_them_all
         Duration::from_secs(60),
     )
     .await;
+    // Its log lines reach the captured output a moment after the commit: wait for them.
+    let started = std::time::Instant::now();
+    while processed(second.logs()) < by_second + 40 && started.elapsed() < Duration::from_secs(10) {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
     assert_eq!(processed(second.logs()), by_second + 40);
     drop(second);
     Arc::into_inner(app).expect("sole owner").stop().await;

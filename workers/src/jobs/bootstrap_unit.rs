@@ -166,7 +166,7 @@ pub async fn run_unit(
         }
         let keys: Vec<&str> = child_keys.iter().map(String::as_str).collect();
         let messages =
-            common::bootstrap_jobs::add_units(&mut tx, workspace_id, job_id, &keys, request_id)
+            common::bootstrap_start::add_units(&mut tx, workspace_id, job_id, &keys, request_id)
                 .await?;
         let finished = if done {
             finish_job_if_complete(&mut tx, workspace_id, job_id).await?

@@ -10,7 +10,7 @@ pub mod register_webhooks;
 use clockify_client::worker_slot::WorkerSlot;
 use tokio_util::sync::CancellationToken;
 
-use common::jobs::{Job, JobMessage};
+use common::job_messages::{Job, JobMessage};
 
 use crate::disposition::Disposition;
 use crate::state::WorkerState;

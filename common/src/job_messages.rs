@@ -1,5 +1,6 @@
 //! Job messages: bootstrap units, API Studio calls and webhook registrations, consumed by workers
-//! from queues of their own so a long bootstrap never delays events.
+//! from queues of their own so a long bootstrap never delays events. The rows they name live in
+//! `db`.
 //!
 //! A job message names its work; the work itself (and every secret it needs) stays in Postgres.
 

@@ -9,7 +9,7 @@ use uuid::Uuid;
 
 use crate::db::bootstrap_jobs::{self, JobStatus};
 use crate::db::bootstrap_units::{self, KindProgress};
-use crate::jobs::{Job, JobMessage};
+use crate::job_messages::{Job, JobMessage};
 
 /// A job just started or the one already running.
 #[derive(Debug, Clone)]

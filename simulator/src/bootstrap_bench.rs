@@ -76,7 +76,11 @@ pub async fn run_bootstrap_bench(options: BootstrapBenchOptions) -> anyhow::Resu
             Some(format!("{kind} {count}"))
         })
         .collect();
-    println!("  by kind ({:>2})            {}", kinds.len(), kinds.join(", "));
+    println!(
+        "  by kind ({:>2})            {}",
+        kinds.len(),
+        kinds.join(", ")
+    );
     println!(
         "  requests                 {} (a page-by-page import needs {ideal_requests})",
         recorder.count("bench-ws")

@@ -313,7 +313,7 @@ impl Config {
                     1..=64,
                 )?,
                 concurrency: env.ranged("BOOTSTRAP_CONCURRENCY", 4, 1..=64)?,
-                prefetch: env.ranged("BOOTSTRAP_PREFETCH", 64, 1..=1_000)?,
+                prefetch: env.ranged("BOOTSTRAP_PREFETCH", 256, 1..=1_000)?,
             },
             api_call_max_payload_bytes: env.ranged(
                 "API_CALL_MAX_PAYLOAD_BYTES",

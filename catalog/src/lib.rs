@@ -11,6 +11,7 @@
 
 mod encode;
 mod error;
+mod example;
 mod loader;
 mod media;
 mod model;

@@ -8,6 +8,7 @@ use std::collections::HashSet;
 
 use serde_json::Value;
 
+use crate::example::example_of;
 use crate::media::first_media_schema;
 use crate::model::{ApiBase, BodyRule, Operation, ValueKind};
 use crate::order::DocumentOrder;
@@ -123,6 +124,11 @@ impl<'doc> OperationContext<'doc, '_> {
             path_params: parameters.path,
             query_params: parameters.query,
             body: self.body_rule(spec)?,
+            description: spec
+                .get("description")
+                .and_then(Value::as_str)
+                .map(str::to_owned),
+            body_example: self.body_example(spec),
         })
     }
 
@@ -142,6 +148,11 @@ impl<'doc> OperationContext<'doc, '_> {
         }
         taken_ids.insert(candidate.clone());
         candidate
+    }
+
+    fn body_example(&self, spec: &'doc Value) -> Option<Value> {
+        let body = self.document.resolve(spec.get("requestBody")?).ok()?;
+        Some(example_of(self.document, first_media_schema(body)?))
     }
 
     fn body_rule(&self, spec: &'doc Value) -> Result<BodyRule, String> {

@@ -28,6 +28,12 @@ pub struct Operation {
     pub query_params: Vec<Parameter>,
     /// Whether a JSON body is expected and what its top-level type must be.
     pub body: BodyRule,
+    /// The document's description, for the studio's form.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// An example body built from the schema, to pre-fill the studio's editor.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub body_example: Option<serde_json::Value>,
 }
 
 /// A path or query parameter, reduced to what validation needs.
@@ -37,6 +43,11 @@ pub struct Parameter {
     pub name: String,
     pub required: bool,
     pub kind: ValueKind,
+    /// The values an enum allows, for a select in the studio's form; empty otherwise.
+    #[serde(rename = "enum", skip_serializing_if = "Vec::is_empty")]
+    pub choices: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
 }
 
 /// The top-level JSON type a schema allows; `Any` when the document does not say.

@@ -3,6 +3,7 @@
 
 use serde_json::Value;
 
+use crate::example::choices_of;
 use crate::media::first_media_schema;
 use crate::model::{Parameter, ValueKind};
 use crate::refs::Document;
@@ -100,6 +101,11 @@ fn declared_parameter<'doc>(
             name: name.to_owned(),
             required,
             kind,
+            choices: schema.map_or_else(Vec::new, |schema| choices_of(document, schema)),
+            description: parameter
+                .get("description")
+                .and_then(Value::as_str)
+                .map(str::to_owned),
         },
     }))
 }
@@ -121,6 +127,8 @@ fn path_parameters(template: &str, declared: &[Declared]) -> Result<Vec<Paramete
             name: name.to_owned(),
             required: true,
             kind,
+            choices: Vec::new(),
+            description: None,
         });
     }
     Ok(parameters)

@@ -26,6 +26,8 @@ pub struct QueueNames {
     bootstrap_partitions: u16,
     api_call_partitions: u16,
     event_max_length: Option<u32>,
+    /// `x-message-ttl` of the dead-letter queue (`DEAD_LETTER_RETENTION_DAYS`).
+    dead_letter_ttl_ms: Option<u64>,
 }
 
 impl QueueNames {
@@ -36,6 +38,7 @@ impl QueueNames {
             bootstrap_partitions: DEFAULT_BOOTSTRAP_PARTITIONS,
             api_call_partitions: DEFAULT_API_CALL_PARTITIONS,
             event_max_length: None,
+            dead_letter_ttl_ms: None,
         }
     }
 
@@ -46,6 +49,7 @@ impl QueueNames {
             bootstrap_partitions: config.bootstrap.partitions,
             api_call_partitions: config.api_call_partitions,
             event_max_length: Some(config.event_queue_max_length),
+            dead_letter_ttl_ms: Some(u64::from(config.retention.dead_letter_days) * 86_400_000),
         }
     }
 
@@ -155,9 +159,21 @@ pub async fn declare_topology_with(
             .context("opening a RabbitMQ channel")
     };
     let mut channel = open().await?;
-    declare_dead_letters(&channel, names)
-        .await
-        .context("declaring the dead-letter queue")?;
+    match declare_dead_letters(&channel, names).await {
+        Ok(()) => {}
+        Err(error) if is_precondition_failed(&error) => {
+            tracing::error!(
+                queue = names.dead_letters().as_str(),
+                fix = DEAD_LETTER_POLICY_HINT,
+                "dead-letter queue exists with other arguments (no or another message TTL); using it as it is"
+            );
+            channel = open().await?;
+            bind_dead_letters(&channel, names)
+                .await
+                .context("binding the existing dead-letter queue")?;
+        }
+        Err(error) => return Err(error).context("declaring the dead-letter queue"),
+    }
     for queue in names.event_partitions() {
         let declared = channel
             .queue_declare(
@@ -217,6 +233,9 @@ pub async fn declare_topology(
     declare_job_queues(channel, names, max_delivery_attempts).await
 }
 
+/// How an operator gives an existing dead-letter queue its message TTL.
+const DEAD_LETTER_POLICY_HINT: &str = r#"rabbitmqctl set_policy dead-letter-ttl '^<QUEUE_PREFIX>\.dead-letters$' '{"message-ttl":1209600000}' --apply-to queues"#;
+
 /// How an operator bounds queues that were declared before the limit existed.
 const POLICY_HINT: &str = r#"rabbitmqctl set_policy event-queue-limit '^<QUEUE_PREFIX>\.events\.' '{"max-length":N,"overflow":"reject-publish"}' --apply-to queues"#;
 
@@ -239,13 +258,20 @@ async fn declare_dead_letters(channel: &Channel, names: &QueueNames) -> lapin::R
             FieldTable::default(),
         )
         .await?;
+    let mut arguments = quorum_arguments(None);
+    if let Some(ttl) = names.dead_letter_ttl_ms {
+        arguments.insert(
+            "x-message-ttl".into(),
+            AMQPValue::LongLongInt(i64::try_from(ttl).unwrap_or(i64::MAX)),
+        );
+    }
     channel
-        .queue_declare(
-            names.dead_letters().into(),
-            durable(),
-            quorum_arguments(None),
-        )
+        .queue_declare(names.dead_letters().into(), durable(), arguments)
         .await?;
+    bind_dead_letters(channel, names).await
+}
+
+async fn bind_dead_letters(channel: &Channel, names: &QueueNames) -> lapin::Result<()> {
     channel
         .queue_bind(
             names.dead_letters().into(),

@@ -37,9 +37,10 @@ impl JobMessage {
     pub fn queue(&self) -> JobQueue {
         match self.job {
             Job::ApiCall { .. } => JobQueue::ApiCalls,
-            Job::BootstrapUnit { .. } | Job::RegisterWebhooks { .. } | Job::DeleteWebhooks => {
-                JobQueue::Bootstrap
-            }
+            Job::BootstrapUnit { .. }
+            | Job::RegisterWebhooks { .. }
+            | Job::DeleteWebhooks
+            | Job::ReplayWorkspace { .. } => JobQueue::Bootstrap,
         }
     }
 }
@@ -73,4 +74,6 @@ pub enum Job {
     RegisterWebhooks { addon_id: String },
     /// Delete the webhooks an uninstalled installation had registered (`webhook_deletions`).
     DeleteWebhooks,
+    /// Re-apply the workspace's event log over the range recorded in `workspace_replays`.
+    ReplayWorkspace { replay_id: Uuid },
 }

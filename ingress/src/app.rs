@@ -10,7 +10,6 @@ use tokio_util::sync::CancellationToken;
 
 use common::broker::{QueueNames, connection_pool, declare_topology_with};
 use common::config::Config;
-use common::crypto::TokenCipher;
 use common::publisher::Publisher;
 use common::token::TokenVerifier;
 
@@ -69,16 +68,17 @@ impl App {
             .acquire_timeout(std::time::Duration::from_secs(3))
             .connect_lazy(&config.database_url)
             .context("parsing DATABASE_URL")?;
+        let outboxed = crate::outbox::OutboxedWorkspaces::default();
+        crate::outbox::load_waiting(&outboxed, &db).await;
         let state = AppState {
+            outboxed,
             db,
             catalog: Arc::new(catalog),
             catalog_degraded: degraded,
             verifier: CachedVerifier::new(verifier, config.webhook_token_cache_size),
             publisher: Publisher::new(pool, config.publish_channels),
             queues,
-            cipher: config
-                .encryption_key()
-                .map(|key| Arc::new(TokenCipher::new(key))),
+            cipher: config.token_cipher().map(Arc::new),
             metrics,
             config: Arc::new(config),
         };
@@ -101,6 +101,12 @@ impl App {
             idle: limits.idle_timeout,
         };
         let metrics = self.state.metrics.clone();
+        let refresher = tokio::spawn(crate::outbox::run_refresher(
+            self.state.outboxed.clone(),
+            self.state.db.clone(),
+            metrics.outboxed_workspaces.clone(),
+            shutdown.clone(),
+        ));
         serve::serve(
             self.listener,
             router(self.state),
@@ -109,6 +115,7 @@ impl App {
             shutdown,
         )
         .await;
+        refresher.abort();
         Ok(())
     }
 }

@@ -41,17 +41,35 @@ pub async fn latest_for_user(
 #[tracing::instrument(name = "admin.bootstrap.start", skip_all, fields(request_id = %request_id))]
 pub async fn start_for_operator(
     State(state): State<AppState>,
-    _operator: Operator,
+    operator: Operator,
     Path(workspace_id): Path<String>,
     Extension(RequestId(request_id)): Extension<RequestId>,
 ) -> Result<Response, ApiError> {
     let installed = common::db::installations::active_addon_id(&state.db, &workspace_id)
         .await
         .map_err(|e| ApiError::Internal(e.into()))?;
-    if installed.is_none() {
-        return Err(ApiError::NotFound);
-    }
-    start(&state, &workspace_id, "operator", &request_id).await
+    let result = if installed.is_none() {
+        Err(ApiError::NotFound)
+    } else {
+        start(&state, &workspace_id, "operator", &request_id).await
+    };
+    let outcome = match &result {
+        Ok(response) if response.status().is_success() => "started",
+        Ok(_) => "refused",
+        Err(ApiError::NotFound) => "not_found",
+        Err(_) => "failed",
+    };
+    crate::audit::record(
+        &state,
+        &operator,
+        "bootstrap.start",
+        Some(&workspace_id),
+        &request_id,
+        outcome,
+        None,
+    )
+    .await;
+    result
 }
 
 #[tracing::instrument(name = "admin.bootstrap.latest", skip_all, fields(request_id = %request_id))]
@@ -110,4 +128,27 @@ async fn latest(state: &AppState, workspace_id: &str) -> Result<Response, ApiErr
         .map_err(internal)?;
     job.map(|job| Json(json!({"job": job})).into_response())
         .ok_or(ApiError::NotFound)
+}
+
+/// `DELETE /api/bootstrap`: cancels the running bootstrap (owners and admins); 404 when none runs.
+#[tracing::instrument(name = "bootstrap.cancel", skip_all, fields(request_id = %request_id))]
+pub async fn cancel_for_user(
+    State(state): State<AppState>,
+    user: StudioUser,
+    Extension(RequestId(request_id)): Extension<RequestId>,
+) -> Result<Response, ApiError> {
+    if !user.is_admin() {
+        return Err(ApiError::Forbidden(
+            "only workspace owners and admins may cancel a bootstrap",
+        ));
+    }
+    let internal = |e: sqlx::Error| ApiError::Internal(e.into());
+    let cancelled = common::db::bootstrap_jobs::cancel_running(&state.db, &user.workspace_id)
+        .await
+        .map_err(internal)?;
+    if cancelled.is_none() {
+        return Err(ApiError::NotFound);
+    }
+    tracing::info!(workspace_id = %user.workspace_id, "bootstrap cancelled by a workspace admin");
+    latest(&state, &user.workspace_id).await
 }

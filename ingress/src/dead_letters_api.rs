@@ -58,10 +58,20 @@ pub async fn inspect_dead_letter(
 pub async fn replay_dead_letter(
     State(state): State<AppState>,
     Extension(RequestId(request_id)): Extension<RequestId>,
-    _operator: Operator,
+    operator: Operator,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    run(&state, &id, Action::Replay).await
+    let result = run(&state, &id, Action::Replay).await;
+    audited(
+        &state,
+        &operator,
+        "dead_letter.replay",
+        &id,
+        &request_id,
+        &result,
+    )
+    .await;
+    result
 }
 
 /// `DELETE /admin/dead-letters/{messageId}`: gone for good.
@@ -69,10 +79,20 @@ pub async fn replay_dead_letter(
 pub async fn discard_dead_letter(
     State(state): State<AppState>,
     Extension(RequestId(request_id)): Extension<RequestId>,
-    _operator: Operator,
+    operator: Operator,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    run(&state, &id, Action::Discard).await
+    let result = run(&state, &id, Action::Discard).await;
+    audited(
+        &state,
+        &operator,
+        "dead_letter.discard",
+        &id,
+        &request_id,
+        &result,
+    )
+    .await;
+    result
 }
 
 async fn run(state: &AppState, id: &str, action: Action) -> Result<Json<Value>, ApiError> {
@@ -87,4 +107,21 @@ async fn run(state: &AppState, id: &str, action: Action) -> Result<Json<Value>, 
     .map_err(api_error)?;
     tracing::info!(message_id = id, action = ?action, "dead letter handled by an operator");
     Ok(Json(json!({"deadLetter": letter})))
+}
+
+/// Records a replay or discard with its outcome (`done`, or the error's kind).
+async fn audited(
+    state: &AppState,
+    operator: &Operator,
+    action: &str,
+    id: &str,
+    request_id: &str,
+    result: &Result<Json<Value>, ApiError>,
+) {
+    let outcome = match result {
+        Ok(_) => "done",
+        Err(ApiError::NotFound) => "not_found",
+        Err(_) => "failed",
+    };
+    crate::audit::record(state, operator, action, Some(id), request_id, outcome, None).await;
 }

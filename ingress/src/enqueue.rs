@@ -1,8 +1,13 @@
 //! Publishing accepted work: serialise, route (events to the workspace's partition, jobs to their
-//! queue), wait for the broker's confirm. A publish that is not confirmed becomes a 503 with
-//! `Retry-After`; every publish is timed and every failure counted by reason. A nack on an
-//! event partition means the partition is full (`EVENT_QUEUE_MAX_LENGTH`): counted as
-//! `queue_full`, answered 503 with a longer `Retry-After` so the backlog can drain.
+//! queue), wait for the broker's confirm. Every publish is timed and every failure counted by
+//! reason; a nack on an event partition means the partition is full (`EVENT_QUEUE_MAX_LENGTH`),
+//! counted as `queue_full`.
+//!
+//! An event the broker did not confirm is committed to the outbox (PostgreSQL) instead, and the
+//! caller answers 200 after that commit; the workers' relay publishes it later. A workspace with
+//! events in the outbox sends its next ones there too ([`crate::outbox`]), so none overtakes
+//! them. Only when the outbox cannot take it either is the answer 503 with `Retry-After`. Jobs
+//! have no outbox: an unconfirmed job is a 503.
 
 use std::time::Instant;
 
@@ -11,6 +16,7 @@ use common::messages::{EventMessage, partition_of};
 use common::publisher::PublishError;
 
 use crate::error::ApiError;
+use crate::outbox::OutboxWrite;
 use crate::state::AppState;
 
 /// When to try again after the broker was unavailable or slow.
@@ -18,20 +24,94 @@ const RETRY_AFTER_SECS: u32 = 5;
 /// When to try again after a full partition: long enough for workers to drain some of it.
 const QUEUE_FULL_RETRY_AFTER_SECS: u32 = 30;
 
-/// Enqueues `message` on its workspace's event partition; returns once the broker confirmed.
+/// A publish the broker did not confirm, by closed reason.
+struct NotConfirmed {
+    reason: &'static str,
+}
+
+impl NotConfirmed {
+    fn into_api_error(self) -> ApiError {
+        ApiError::Unavailable {
+            retry_after_secs: if self.reason == "queue_full" {
+                QUEUE_FULL_RETRY_AFTER_SECS
+            } else {
+                RETRY_AFTER_SECS
+            },
+        }
+    }
+}
+
+/// Enqueues `message` on its workspace's event partition, or commits it to the outbox when the
+/// broker does not confirm it (or the workspace is already outboxed); Ok means it is durable.
+#[tracing::instrument(skip_all, fields(request_id = %message.request_id))]
 pub async fn enqueue_event(state: &AppState, message: &EventMessage) -> Result<(), ApiError> {
     let body = serde_json::to_vec(message).map_err(|e| ApiError::Internal(e.into()))?;
     let partition = partition_of(&message.workspace_id, state.queues.partitions());
+    if let Some(write) = state.outboxed.write_if_outboxed(&message.workspace_id) {
+        return write_outbox(state, message, partition, &body, write, "behind_outbox")
+            .await
+            .map_err(|()| ApiError::Unavailable {
+                retry_after_secs: RETRY_AFTER_SECS,
+            });
+    }
     let queue = state.queues.event_partition(partition);
-    publish(
+    let message_id = message.message_id.to_string();
+    match publish(
         state,
         "events",
         &queue,
-        &message.message_id.to_string(),
+        &message_id,
         &message.request_id,
         &body,
     )
     .await
+    {
+        Ok(()) => Ok(()),
+        Err(failure) => {
+            let write = state.outboxed.start_write(&message.workspace_id);
+            match write_outbox(state, message, partition, &body, write, failure.reason).await {
+                Ok(()) => Ok(()),
+                Err(()) => Err(failure.into_api_error()),
+            }
+        }
+    }
+}
+
+/// Commits the event to the outbox; Err when the database could not take it (logged, counted).
+async fn write_outbox(
+    state: &AppState,
+    message: &EventMessage,
+    partition: u16,
+    body: &[u8],
+    write: OutboxWrite,
+    reason: &'static str,
+) -> Result<(), ()> {
+    let inserted = common::db::outbox::insert(
+        &state.db,
+        &message.workspace_id,
+        partition,
+        message.message_id,
+        &message.request_id,
+        body,
+    )
+    .await;
+    match inserted {
+        Ok(()) => {
+            write.committed();
+            state
+                .metrics
+                .events_outboxed
+                .with_label_values(&[reason])
+                .inc();
+            Ok(())
+        }
+        Err(error) => {
+            drop(write);
+            state.metrics.outbox_write_failures.inc();
+            tracing::error!(%error, reason, "event neither confirmed by the broker nor committed to the outbox");
+            Err(())
+        }
+    }
 }
 
 /// Enqueues a job message on its queue; returns once the broker confirmed.
@@ -47,6 +127,7 @@ pub async fn enqueue_job(state: &AppState, message: &JobMessage) -> Result<(), A
         &body,
     )
     .await
+    .map_err(NotConfirmed::into_api_error)
 }
 
 async fn publish(
@@ -56,7 +137,7 @@ async fn publish(
     message_id: &str,
     request_id: &str,
     body: &[u8],
-) -> Result<(), ApiError> {
+) -> Result<(), NotConfirmed> {
     let started = Instant::now();
     let result = state
         .publisher
@@ -81,12 +162,6 @@ async fn publish(
             .with_label_values(&[reason])
             .inc();
         tracing::warn!(error = %error, queue, reason, "publish not confirmed");
-        ApiError::Unavailable {
-            retry_after_secs: if reason == "queue_full" {
-                QUEUE_FULL_RETRY_AFTER_SECS
-            } else {
-                RETRY_AFTER_SECS
-            },
-        }
+        NotConfirmed { reason }
     })
 }

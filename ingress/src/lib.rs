@@ -6,11 +6,13 @@
 //! router); every other module is a handler or a piece one of them uses.
 
 mod app;
+mod audit;
 mod body;
 mod body_deadline;
 mod bootstrap_api;
 mod catalog_source;
 mod connection_clock;
+mod data_api;
 mod dead_letters;
 mod dead_letters_api;
 mod enqueue;
@@ -20,8 +22,11 @@ mod load_shed;
 mod manifest;
 mod metrics;
 mod ops;
+mod outbox;
 mod rejection;
+mod replay_api;
 mod request_id;
+mod reseal;
 mod route_table;
 mod routes;
 mod serve;

@@ -42,6 +42,16 @@ pub struct IngressMetrics {
     pub body_timeouts: IntCounter,
     /// `studio_signature_verification_disabled`: 1 in unverified development mode.
     pub verification_disabled: IntGauge,
+    /// `studio_events_outboxed_total{reason}`: events committed to the outbox instead of the
+    /// broker, by the publish failure's reason or `behind_outbox` (the workspace had rows there).
+    pub events_outboxed: IntCounterVec,
+    /// `studio_outbox_write_failures_total`: events neither confirmed nor outboxed (answered 503).
+    pub outbox_write_failures: IntCounter,
+    /// `studio_outboxed_workspaces`: workspaces whose new events go to the outbox now.
+    pub outboxed_workspaces: IntGauge,
+    /// `studio_tokens_under_old_keys`: sealed tokens not under the current key, as the last
+    /// `POST /admin/reseal` counted them.
+    pub tokens_under_old_keys: IntGauge,
 }
 
 impl IngressMetrics {
@@ -137,6 +147,27 @@ impl IngressMetrics {
                 &r,
                 "signature_verification_disabled",
                 "1 when signature verification is off (development only).",
+            ),
+            events_outboxed: counter(
+                &r,
+                "events_outboxed_total",
+                "Events committed to the outbox instead of the broker, by reason.",
+                &["reason"],
+            ),
+            outbox_write_failures: plain_counter(
+                &r,
+                "outbox_write_failures_total",
+                "Events the broker did not confirm and the outbox could not take (503).",
+            ),
+            outboxed_workspaces: gauge(
+                &r,
+                "outboxed_workspaces",
+                "Workspaces whose new events go to the outbox until the relay drains it.",
+            ),
+            tokens_under_old_keys: gauge(
+                &r,
+                "tokens_under_old_keys",
+                "Sealed tokens not under the current key, at the last re-seal.",
             ),
             registry: r,
         }

@@ -11,7 +11,10 @@ use crate::load_shed::{self, ConcurrencyLimit};
 use crate::route_table::{SIDEBAR_PATH, lifecycle_routes, webhook_routes};
 use crate::state::AppState;
 use crate::webhooks::handle_webhook;
-use crate::{bootstrap_api, dead_letters_api, manifest, ops, request_id, sidebar, studio_api};
+use crate::{
+    audit, bootstrap_api, data_api, dead_letters_api, manifest, ops, replay_api, request_id,
+    reseal, sidebar, studio_api,
+};
 
 /// The HTTP surface; a plain function so tests can drive it without a socket.
 ///
@@ -30,7 +33,13 @@ pub fn router(state: AppState) -> Router {
         .route("/ready", get(ops::get_ready))
         .route("/metrics", get(ops::get_metrics))
         .route(sidebar::SCRIPT_PATH, get(sidebar::get_script))
+        .route(
+            sidebar::EXPLORER_SCRIPT_PATH,
+            get(sidebar::get_explorer_script),
+        )
+        .route(sidebar::VIEWS_SCRIPT_PATH, get(sidebar::get_views_script))
         .route(sidebar::STYLE_PATH, get(sidebar::get_style))
+        .route(sidebar::ICON_PATH, get(sidebar::get_icon))
         .route("/api/operations", get(studio_api::list_operations))
         .route(
             "/api/calls",
@@ -39,8 +48,14 @@ pub fn router(state: AppState) -> Router {
         .route("/api/calls/{id}", get(studio_api::get_call))
         .route(
             "/api/bootstrap",
-            get(bootstrap_api::latest_for_user).post(bootstrap_api::start_for_user),
+            get(bootstrap_api::latest_for_user)
+                .post(bootstrap_api::start_for_user)
+                .delete(bootstrap_api::cancel_for_user),
         )
+        .route("/api/me", get(data_api::get_me))
+        .route("/api/entities", get(data_api::list_entities))
+        .route("/api/entities/{kind}/{id}", get(data_api::get_entity))
+        .route("/api/events", get(data_api::list_events))
         .route(
             "/admin/dead-letters",
             get(dead_letters_api::list_dead_letters),
@@ -53,6 +68,16 @@ pub fn router(state: AppState) -> Router {
         .route(
             "/admin/dead-letters/{message_id}/replay",
             post(dead_letters_api::replay_dead_letter),
+        )
+        .route("/admin/audit", get(audit::list_audit))
+        .route("/admin/reseal", post(reseal::reseal))
+        .route(
+            "/admin/workspaces/{workspace_id}/replay",
+            get(replay_api::latest_replay).post(replay_api::start_replay),
+        )
+        .route(
+            "/admin/workspaces/{workspace_id}/replay/{replay_id}",
+            get(replay_api::get_replay),
         )
         .route(
             "/admin/workspaces/{workspace_id}/bootstrap",

@@ -1,5 +1,5 @@
 //! The state every handler shares: cheap handles to the broker, the verifier, the database pool
-//! (studio and admin APIs only), the catalog and the metrics.
+//! (studio and admin APIs, and the outbox when the broker does not confirm), the catalog and the metrics.
 
 use std::sync::Arc;
 
@@ -9,6 +9,7 @@ use common::crypto::TokenCipher;
 use common::publisher::Publisher;
 
 use crate::metrics::IngressMetrics;
+use crate::outbox::OutboxedWorkspaces;
 use crate::token_cache::CachedVerifier;
 
 /// Cheap handles shared by every request.
@@ -20,9 +21,11 @@ pub struct AppState {
     pub queues: QueueNames,
     pub cipher: Option<Arc<TokenCipher>>,
     pub metrics: Arc<IngressMetrics>,
-    /// Read by the studio and admin APIs only; the event hot path never touches it.
+    /// Read by the studio and admin APIs; events reach it only when the broker fails them.
     pub db: sqlx::PgPool,
     pub catalog: Arc<catalog::Catalog>,
     /// Why the catalog is a fallback (its URL could not be fetched at start), for `/ready`.
     pub catalog_degraded: Option<&'static str>,
+    /// Workspaces with events in the outbox: their new events go there too.
+    pub outboxed: OutboxedWorkspaces,
 }

@@ -198,9 +198,13 @@ pub async fn get_call(
 pub struct Paging {
     pub page: Option<u32>,
     pub page_size: Option<u32>,
+    /// Only calls of this operation.
+    pub operation: Option<String>,
+    /// Only calls in this state (`queued`, `running`, `succeeded`, `failed`).
+    pub outcome: Option<api_calls::CallStatus>,
 }
 
-/// `GET /api/calls?page=&pageSize=`: newest first.
+/// `GET /api/calls?page=&pageSize=&operation=&outcome=`: newest first.
 #[tracing::instrument(name = "studio.list_calls", skip_all, fields(request_id = %request_id))]
 pub async fn list_calls(
     State(state): State<AppState>,
@@ -210,9 +214,14 @@ pub async fn list_calls(
 ) -> Result<Json<Value>, ApiError> {
     let page = paging.page.unwrap_or(1).max(1);
     let page_size = paging.page_size.unwrap_or(20).clamp(1, 100);
+    let filter = api_calls::CallFilter {
+        operation_id: paging.operation.as_deref().filter(|o| !o.is_empty()),
+        status: paging.outcome,
+    };
     let items = api_calls::list_views(
         &state.db,
         &user.workspace_id,
+        filter,
         i64::from(page_size),
         i64::from(page - 1) * i64::from(page_size),
     )

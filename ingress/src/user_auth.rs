@@ -18,6 +18,10 @@ pub struct StudioUser {
     pub workspace_id: String,
     pub user_id: Option<String>,
     pub role: Option<String>,
+    /// Clockify's theme for the viewer (`DARK` or `DEFAULT`), from the token.
+    pub theme: Option<String>,
+    /// The viewer's language, from the token.
+    pub language: Option<String>,
     /// The user token itself: API Studio calls run with it, so Clockify applies this user's
     /// own permissions.
     pub token: UserToken,
@@ -112,14 +116,20 @@ impl FromRequestParts<AppState> for StudioUser {
             workspace_id: claims.workspace_id,
             user_id: claims.user,
             role: claims.workspace_role,
+            theme: claims.theme,
+            language: claims.language,
             token,
         })
     }
 }
 
 /// An operator, authenticated by `ADMIN_TOKEN`. The admin API does not exist when it is unset.
-#[derive(Debug, Clone, Copy)]
-pub struct Operator;
+/// `name` is who the audit log says acted: `OPERATOR_NAME`, or else `admin-token:` and the first
+/// 12 hex digits of the admin token's SHA-256 (an id that names the token without revealing it).
+#[derive(Debug, Clone)]
+pub struct Operator {
+    pub name: String,
+}
 
 impl FromRequestParts<AppState> for Operator {
     type Rejection = ApiError;
@@ -133,7 +143,14 @@ impl FromRequestParts<AppState> for Operator {
         };
         let given = bearer(parts).ok_or(ApiError::Unauthorized("the admin token is required"))?;
         if constant_time_eq(given.as_bytes(), expected.expose_secret().as_bytes()) {
-            Ok(Operator)
+            let name = match &state.config.operator_name {
+                Some(name) => name.clone(),
+                None => format!(
+                    "admin-token:{}",
+                    &common::crypto::sha256_hex(expected.expose_secret().as_bytes())[..12]
+                ),
+            };
+            Ok(Operator { name })
         } else {
             Err(ApiError::Unauthorized("the admin token is not valid"))
         }

@@ -116,15 +116,42 @@ impl ClockifySigner {
         role: &str,
         backend_url: &str,
     ) -> String {
+        let viewer = SidebarViewer {
+            user_id,
+            role,
+            theme: "DARK",
+            valid_for_secs: 30 * 60,
+        };
+        self.sidebar_token(workspace_id, addon_id, &viewer, backend_url)
+    }
+
+    /// A user token for `viewer`, with their theme and lifetime (the demo's last its whole run).
+    pub fn sidebar_token(
+        &self,
+        workspace_id: &str,
+        addon_id: &str,
+        viewer: &SidebarViewer<'_>,
+        backend_url: &str,
+    ) -> String {
         let mut claims = self.base_claims(workspace_id, addon_id);
-        claims["user"] = json!(user_id);
-        claims["workspaceRole"] = json!(role);
+        claims["user"] = json!(viewer.user_id);
+        claims["workspaceRole"] = json!(viewer.role);
         claims["language"] = json!("EN");
-        claims["theme"] = json!("DARK");
+        claims["theme"] = json!(viewer.theme);
         claims["backendUrl"] = json!(backend_url);
-        claims["exp"] = json!(now() + 30 * 60);
+        claims["exp"] = json!(now() + viewer.valid_for_secs);
         self.sign(&claims)
     }
+}
+
+/// Who opens the sidebar: a user id, a workspace role (`OWNER`, `ADMIN`, `USER`), Clockify's
+/// theme (`DARK` or `DEFAULT`) and how long the token lasts.
+#[derive(Debug, Clone, Copy)]
+pub struct SidebarViewer<'a> {
+    pub user_id: &'a str,
+    pub role: &'a str,
+    pub theme: &'a str,
+    pub valid_for_secs: u64,
 }
 
 fn now() -> u64 {

@@ -2,7 +2,9 @@
 //! Redis, both tiers spawned on port 0 (in process or as real processes), and a signer standing
 //! in for Clockify. Helpers are methods on [`TestApp`].
 
+pub mod browser;
 pub mod env;
+pub mod forwarder;
 pub mod heavy;
 pub mod logs;
 pub mod process;

@@ -69,6 +69,18 @@ impl TestApp {
 
     /// Full control: the environment, whether an in-process worker runs, config overrides.
     pub async fn spawn_with(env: TestEnv, with_worker: bool, overrides: &[(&str, &str)]) -> Self {
+        let worker_overrides = with_worker.then_some(overrides);
+        Self::spawn_tiers(env, overrides, worker_overrides).await
+    }
+
+    /// Ingress with `ingress_overrides`; a worker (when `Some`) with its own overrides, so one
+    /// tier can be cut off from a service the other still reaches.
+    pub async fn spawn_tiers(
+        env: TestEnv,
+        ingress_overrides: &[(&str, &str)],
+        worker_overrides: Option<&[(&str, &str)]>,
+    ) -> Self {
+        let overrides = ingress_overrides;
         let logs = capture();
         let shutdown = CancellationToken::new();
         let db = common::db::connect_and_migrate(&env.database_url, 5)
@@ -80,8 +92,8 @@ impl TestApp {
         let address = ingress.local_addr();
         let mut tasks = vec![tokio::spawn(ingress.run_until_stopped(shutdown.clone()))];
         let mut workers_address = None;
-        if with_worker {
-            let worker = workers::App::build(env.config(overrides))
+        if let Some(worker_overrides) = worker_overrides {
+            let worker = workers::App::build(env.config(worker_overrides))
                 .await
                 .expect("workers build");
             workers_address = Some(worker.local_addr());

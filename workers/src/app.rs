@@ -14,7 +14,6 @@ use clockify_client::client::ClockifyClient;
 use clockify_client::rate_limit::{RateLimitSettings, RateLimiter};
 use common::broker::{QueueNames, connection_pool, declare_topology_with};
 use common::config::Config;
-use common::crypto::TokenCipher;
 use common::job_messages::JobQueue;
 use common::publisher::Publisher;
 
@@ -73,9 +72,7 @@ impl App {
         );
         let state = WorkerState {
             publisher: Publisher::new(broker.clone(), 2),
-            cipher: config
-                .encryption_key()
-                .map(|key| Arc::new(TokenCipher::new(key))),
+            cipher: config.token_cipher().map(Arc::new),
             client,
             config: Arc::new(config),
             db,
@@ -142,6 +139,15 @@ impl App {
             ));
         }
         consumers.spawn(run_reconciler(state.clone(), shutdown.clone()));
+        consumers.spawn(crate::gauges::run_gauges(state.clone(), shutdown.clone()));
+        consumers.spawn(crate::retention::run_retention(
+            state.clone(),
+            shutdown.clone(),
+        ));
+        consumers.spawn(crate::outbox_relay::run_outbox_relay(
+            state.clone(),
+            shutdown.clone(),
+        ));
         shutdown.cancelled().await;
         let drained = tokio::time::timeout(state.config.shutdown_timeout, async {
             while consumers.join_next().await.is_some() {}

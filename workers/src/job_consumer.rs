@@ -130,6 +130,7 @@ fn job_kind(job: &Job) -> &'static str {
         Job::ApiCall { .. } => "api_call",
         Job::RegisterWebhooks { .. } => "register_webhooks",
         Job::DeleteWebhooks => "delete_webhooks",
+        Job::ReplayWorkspace { .. } => "replay_workspace",
     }
 }
 

@@ -1,8 +1,8 @@
 //! The worker tier's metrics. Labels are closed sets, never ids.
 
-use prometheus::{HistogramVec, IntCounterVec, Registry};
+use prometheus::{HistogramVec, IntCounterVec, IntGauge, Registry};
 
-use common::metrics::{counter, histogram, latency_buckets, registry};
+use common::metrics::{counter, gauge, histogram, latency_buckets, registry};
 
 /// Every metric workers expose at `/metrics`.
 pub struct WorkerMetrics {
@@ -26,6 +26,22 @@ pub struct WorkerMetrics {
     pub bootstrap_jobs: IntCounterVec,
     /// `studio_bootstrap_items_total{kind}`: entities imported.
     pub bootstrap_items: IntCounterVec,
+    /// `studio_outbox_depth`: events waiting in the outbox (all partitions).
+    pub outbox_depth: IntGauge,
+    /// `studio_outbox_oldest_age_seconds`: how long the oldest outbox row has waited (0 if none).
+    pub outbox_oldest_age: IntGauge,
+    /// `studio_outbox_relayed_total`: outbox rows published (confirmed) and deleted by the relay.
+    pub outbox_relayed: IntCounterVec,
+    /// `studio_rows_purged_total{table}`: rows removed by retention (`event_log`, `api_calls`).
+    pub rows_purged: IntCounterVec,
+    /// `studio_dead_letters`: messages waiting in the dead-letter queue.
+    pub dead_letters: IntGauge,
+    /// `studio_bootstrap_jobs_running`: bootstrap jobs running in every workspace.
+    pub bootstrap_jobs_running: IntGauge,
+    /// `studio_worker_ready`: 1 when this worker reached PostgreSQL and RabbitMQ at the last sample.
+    pub ready: IntGauge,
+    /// `studio_limiter_degraded`: 1 while Redis is away and the local fallback limiter decides.
+    pub limiter_degraded: IntGauge,
     /// Outbound request, retry and limiter metrics.
     pub outbound: std::sync::Arc<clockify_client::metrics::OutboundMetrics>,
 }
@@ -90,6 +106,40 @@ impl WorkerMetrics {
                 "bootstrap_items_total",
                 "Entities imported by bootstraps, by kind.",
                 &["kind"],
+            ),
+            outbox_depth: gauge(&r, "outbox_depth", "Events waiting in the outbox."),
+            outbox_oldest_age: gauge(
+                &r,
+                "outbox_oldest_age_seconds",
+                "Age of the oldest outbox row in seconds (0 when empty).",
+            ),
+            outbox_relayed: counter(
+                &r,
+                "outbox_relayed_total",
+                "Outbox rows published and deleted by the relay.",
+                &[],
+            ),
+            rows_purged: counter(
+                &r,
+                "rows_purged_total",
+                "Rows removed by retention, by table.",
+                &["table"],
+            ),
+            dead_letters: gauge(&r, "dead_letters", "Messages in the dead-letter queue."),
+            bootstrap_jobs_running: gauge(
+                &r,
+                "bootstrap_jobs_running",
+                "Bootstrap jobs running in every workspace.",
+            ),
+            ready: gauge(
+                &r,
+                "worker_ready",
+                "1 when this worker reached PostgreSQL and RabbitMQ at the last sample.",
+            ),
+            limiter_degraded: gauge(
+                &r,
+                "limiter_degraded",
+                "1 while the local fallback limiter decides (Redis away).",
             ),
             outbound: std::sync::Arc::new(clockify_client::metrics::OutboundMetrics::new(&r)),
             registry: r,

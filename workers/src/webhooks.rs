@@ -27,7 +27,7 @@ pub struct StagedWrites {
 }
 
 impl StagedWrites {
-    fn stage_entity(&mut self, key: EntityKey, write: EntityWrite) {
+    pub(crate) fn stage_entity(&mut self, key: EntityKey, write: EntityWrite) {
         match self.positions.get(&key) {
             Some(&index) => self.entities[index].1 = write,
             None => {

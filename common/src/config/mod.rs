@@ -4,16 +4,17 @@
 
 mod error;
 mod http_limits;
+mod key_ring;
 mod vars;
 
 pub use error::ConfigError;
+pub use key_ring::{EncryptionKey, RingKey};
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use base64::Engine as _;
-use secrecy::{CloneableSecret, SecretBox, SecretSlice, SecretString};
+use secrecy::{SecretBox, SecretSlice, SecretString};
 
 pub use http_limits::{DEFAULT_UI_FRAME_ANCESTORS, HttpLimits};
 use vars::{Vars, invalid};
@@ -69,6 +70,10 @@ pub struct Config {
     pub admin_token: Option<SecretString>,
     /// `TOKEN_ENCRYPTION_KEY`; read through [`Config::encryption_key`] by the token cipher.
     pub token_encryption_key: Option<SecretBox<EncryptionKey>>,
+    /// `TOKEN_ENCRYPTION_KEYS` (or the single key above, id empty): the first seals, all open.
+    pub token_encryption_keys: Vec<RingKey>,
+    /// `OPERATOR_NAME`: who the audit log names for admin-API actions (else the token's id).
+    pub operator_name: Option<String>,
     pub webhook_events: Vec<EventType>,
     pub event_partitions: u16,
     pub queue_prefix: String,
@@ -104,22 +109,22 @@ pub struct Config {
     pub http: HttpLimits,
     /// Messages one event partition queue holds before the broker refuses publishes.
     pub event_queue_max_length: u32,
+    /// Retention (`EVENT_LOG_RETENTION_DAYS`, `API_CALL_RETENTION_DAYS`,
+    /// `DEAD_LETTER_RETENTION_DAYS`, `RETENTION_INTERVAL_SECS`).
+    pub retention: Retention,
     /// `OTEL_EXPORTER_OTLP_ENDPOINT`: the collector's base URL; no span export when unset.
     pub otlp_endpoint: Option<String>,
 }
 
-/// The 32 bytes that seal tokens at rest: a type of its own so `secrecy` can hold it (cloned
-/// with the config, wiped on drop, never printed).
-#[derive(Clone)]
-pub struct EncryptionKey(pub [u8; 32]);
-
-impl secrecy::zeroize::Zeroize for EncryptionKey {
-    fn zeroize(&mut self) {
-        self.0.zeroize();
-    }
+/// How long data is kept: the workers purge older log rows and calls every `interval`; dead
+/// letters expire through the dead-letter queue's message TTL.
+#[derive(Debug, Clone)]
+pub struct Retention {
+    pub event_log_days: i32,
+    pub api_call_days: i32,
+    pub dead_letter_days: u32,
+    pub interval: Duration,
 }
-
-impl CloneableSecret for EncryptionKey {}
 
 /// Outbound calls to Clockify: hosts, pace and patience.
 #[derive(Debug, Clone)]
@@ -215,10 +220,8 @@ impl Config {
             return Err(invalid("ADDON_NAME", "must be 1 to 50 characters"));
         }
         let require_signature_verification = env.boolean("REQUIRE_SIGNATURE_VERIFICATION", true)?;
-        let token_encryption_key = env
-            .optional("TOKEN_ENCRYPTION_KEY")
-            .map(decode_key)
-            .transpose()?;
+        let token_encryption_keys = key_ring::encryption_keys(&env)?;
+        let token_encryption_key = token_encryption_keys.first().map(|(_, key)| key.clone());
         if require_signature_verification && token_encryption_key.is_none() {
             return Err(invalid(
                 "TOKEN_ENCRYPTION_KEY",
@@ -252,6 +255,8 @@ impl Config {
             )?,
             admin_token: admin_token(&env)?,
             token_encryption_key,
+            token_encryption_keys,
+            operator_name: env.optional("OPERATOR_NAME"),
             webhook_events: webhook_events(&env)?,
             event_partitions: env.ranged("EVENT_PARTITIONS", 8, 1..=256)?,
             queue_prefix: queue_prefix(&env)?,
@@ -343,8 +348,28 @@ impl Config {
                 250_000,
                 1..=100_000_000,
             )?,
+            retention: Retention {
+                event_log_days: env.ranged("EVENT_LOG_RETENTION_DAYS", 30, 1..=36_500)?,
+                api_call_days: env.ranged("API_CALL_RETENTION_DAYS", 90, 1..=36_500)?,
+                dead_letter_days: env.ranged("DEAD_LETTER_RETENTION_DAYS", 14, 1..=24_000)?,
+                interval: env.seconds("RETENTION_INTERVAL_SECS", 300.0)?,
+            },
             otlp_endpoint: otlp_endpoint(&env)?,
         })
+    }
+
+    /// The cipher over the key ring; absent only in unverified development mode.
+    pub fn token_cipher(&self) -> Option<crate::crypto::TokenCipher> {
+        use secrecy::ExposeSecret as _;
+        if self.token_encryption_keys.is_empty() {
+            return None;
+        }
+        let keys: Vec<(&str, &[u8; 32])> = self
+            .token_encryption_keys
+            .iter()
+            .map(|(id, key)| (id.as_str(), &key.expose_secret().0))
+            .collect();
+        Some(crate::crypto::TokenCipher::with_keys(&keys))
     }
 
     /// The key that encrypts installation tokens; absent only in unverified development mode.
@@ -369,16 +394,6 @@ fn api_call_slots(env: &Vars<'_>) -> Result<(u16, u16), ConfigError> {
         ));
     }
     Ok((concurrency, cap))
-}
-
-fn decode_key(text: String) -> Result<SecretBox<EncryptionKey>, ConfigError> {
-    let bytes = base64::engine::general_purpose::STANDARD
-        .decode(text.trim())
-        .map_err(|_| invalid("TOKEN_ENCRYPTION_KEY", "not standard base64"))?;
-    let key: [u8; 32] = bytes
-        .try_into()
-        .map_err(|_| invalid("TOKEN_ENCRYPTION_KEY", "must decode to exactly 32 bytes"))?;
-    Ok(SecretBox::new(Box::new(EncryptionKey(key))))
 }
 
 fn public_key_pem(env: &Vars<'_>) -> Result<String, ConfigError> {

@@ -109,3 +109,48 @@ fn an_otlp_endpoint_that_is_not_http_is_refused_by_name() {
     .expect_err("refused");
     assert_eq!(err.name, "OTEL_EXPORTER_OTLP_ENDPOINT");
 }
+
+#[test]
+fn a_key_ring_replaces_the_single_key_and_bad_rings_are_refused_by_name() {
+    let other = "AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE=";
+    let ring = format!("new:{other},old:{KEY}");
+    let config = Config::from_vars(&vars(&[("TOKEN_ENCRYPTION_KEYS", &ring)])).expect("valid");
+    let ids: Vec<&str> = config
+        .token_encryption_keys
+        .iter()
+        .map(|(id, _)| id.as_str())
+        .collect();
+    assert_eq!(ids, ["new", "old"]);
+    assert_eq!(
+        config.encryption_key(),
+        Some(&[1u8; 32]),
+        "the first key seals"
+    );
+    let cipher = config.token_cipher().expect("a cipher");
+    assert!(cipher.seal("ws", "t").starts_with("v2:new:"));
+    let legacy = Config::from_vars(&vars(&[("TOKEN_ENCRYPTION_KEY", KEY)])).expect("valid");
+    assert!(
+        legacy
+            .token_cipher()
+            .expect("cipher")
+            .seal("ws", "t")
+            .starts_with("v1:")
+    );
+    for bad in [
+        KEY.to_owned(),
+        format!("a:{KEY},a:{other}"),
+        format!("bad id:{KEY}"),
+        "a:not-base64".to_owned(),
+    ] {
+        let err = Config::from_vars(&vars(&[("TOKEN_ENCRYPTION_KEYS", &bad)])).expect_err(&bad);
+        assert_eq!(err.name, "TOKEN_ENCRYPTION_KEYS", "{bad}");
+    }
+}
+
+#[test]
+fn retention_defaults_to_thirty_ninety_and_fourteen_days() {
+    let config = Config::from_vars(&vars(&[("TOKEN_ENCRYPTION_KEY", KEY)])).expect("valid");
+    assert_eq!(config.retention.event_log_days, 30);
+    assert_eq!(config.retention.api_call_days, 90);
+    assert_eq!(config.retention.dead_letter_days, 14);
+}

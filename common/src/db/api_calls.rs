@@ -9,7 +9,7 @@ use sqlx::{PgConnection, PgExecutor};
 use uuid::Uuid;
 
 /// Where a call stands (`api_calls.status`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, sqlx::Type)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize, sqlx::Type)]
 #[serde(rename_all = "snake_case")]
 #[sqlx(type_name = "text", rename_all = "snake_case")]
 pub enum CallStatus {
@@ -189,10 +189,14 @@ pub async fn mark_not_queued(
 #[serde(rename_all = "camelCase")]
 pub struct CallView {
     pub id: Uuid,
+    /// Who made it (the Clockify user id from their token).
+    pub user_id: Option<String>,
     pub operation_id: String,
     pub method: String,
     pub path: String,
     pub query: Value,
+    /// The request body as sent, so a past call can be re-run.
+    pub body: Option<Value>,
     pub status: CallStatus,
     pub upstream_status: Option<i32>,
     pub duration_ms: Option<i32>,
@@ -214,7 +218,7 @@ pub async fn get_view(
 ) -> sqlx::Result<Option<CallView>> {
     sqlx::query_as!(
         CallView,
-        r#"select id, operation_id, method, path, query, status as "status: CallStatus",
+        r#"select id, user_id, operation_id, method, path, query, body, status as "status: CallStatus",
                   upstream_status, duration_ms, attempts, response_body, response_truncated, error,
                   error_code as "error_code: CallFailure", created_at, finished_at
            from api_calls where workspace_id = $1 and id = $2"#,
@@ -225,23 +229,35 @@ pub async fn get_view(
     .await
 }
 
-/// A page of the workspace's calls, newest first.
+/// What narrows a list of calls; `None` keeps all.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct CallFilter<'a> {
+    pub operation_id: Option<&'a str>,
+    pub status: Option<CallStatus>,
+}
+
+/// A page of the workspace's calls passing `filter`, newest first.
 pub async fn list_views(
     executor: impl PgExecutor<'_>,
     workspace_id: &str,
+    filter: CallFilter<'_>,
     limit: i64,
     offset: i64,
 ) -> sqlx::Result<Vec<CallView>> {
     sqlx::query_as!(
         CallView,
-        r#"select id, operation_id, method, path, query, status as "status: CallStatus",
+        r#"select id, user_id, operation_id, method, path, query, body, status as "status: CallStatus",
                   upstream_status, duration_ms, attempts, response_body, response_truncated, error,
                   error_code as "error_code: CallFailure", created_at, finished_at
-           from api_calls where workspace_id = $1
+           from api_calls
+           where workspace_id = $1 and ($4::text is null or operation_id = $4)
+             and ($5::text is null or status = $5)
            order by created_at desc, id desc limit $2 offset $3"#,
         workspace_id,
         limit,
         offset,
+        filter.operation_id,
+        filter.status as Option<CallStatus>,
     )
     .fetch_all(executor)
     .await
@@ -421,4 +437,79 @@ pub async fn delete_for_workspace(
     .execute(executor)
     .await?;
     Ok(())
+}
+
+/// Up to `limit` sealed user tokens of waiting calls not starting with `current_prefix`, after
+/// `after_key` (the call id as text).
+pub async fn sealed_not_under(
+    executor: impl PgExecutor<'_>,
+    current_prefix: &str,
+    after_key: &str,
+    limit: i64,
+) -> sqlx::Result<Vec<super::SealedToken>> {
+    sqlx::query_as!(
+        super::SealedToken,
+        r#"select id::text as "row_key!", workspace_id, sealed_user_token as "sealed!"
+           from api_calls
+           where sealed_user_token is not null and not starts_with(sealed_user_token, $1)
+             and id::text > $2
+           order by id::text limit $3"#,
+        current_prefix,
+        after_key,
+        limit,
+    )
+    .fetch_all(executor)
+    .await
+}
+
+/// Replaces a waiting call's sealed user token, only if it is still `old`.
+pub async fn replace_sealed(
+    executor: impl PgExecutor<'_>,
+    row_key: &str,
+    old: &str,
+    new: &str,
+) -> sqlx::Result<bool> {
+    let done = sqlx::query!(
+        "update api_calls set sealed_user_token = $3
+         where id::text = $1 and sealed_user_token = $2",
+        row_key,
+        old,
+        new,
+    )
+    .execute(executor)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Sealed user tokens of waiting calls not under the current key.
+pub async fn count_sealed_not_under(
+    executor: impl PgExecutor<'_>,
+    current_prefix: &str,
+) -> sqlx::Result<i64> {
+    sqlx::query_scalar!(
+        r#"select count(*) as "count!" from api_calls
+           where sealed_user_token is not null and not starts_with(sealed_user_token, $1)"#,
+        current_prefix,
+    )
+    .fetch_one(executor)
+    .await
+}
+
+/// Deletes up to `limit` finished calls created more than `days` days ago; how many went.
+pub async fn purge_older_than(
+    executor: impl PgExecutor<'_>,
+    days: i32,
+    limit: i64,
+) -> sqlx::Result<u64> {
+    let done = sqlx::query!(
+        "delete from api_calls where id = any(array(
+             select id from api_calls
+             where status in ('succeeded', 'failed')
+               and created_at < now() - make_interval(days => $1) limit $2))",
+        days,
+        limit,
+    )
+    .execute(executor)
+    .await?;
+    Ok(done.rows_affected())
 }

@@ -162,3 +162,27 @@ pub async fn delete_for_workspace(
     .await?;
     Ok(())
 }
+
+/// Bootstrap jobs running now, in every workspace (a gauge for stalled-import alerts).
+pub async fn count_running(executor: impl PgExecutor<'_>) -> sqlx::Result<i64> {
+    sqlx::query_scalar!(
+        r#"select count(*) as "count!" from bootstrap_jobs where status = 'running'"#
+    )
+    .fetch_one(executor)
+    .await
+}
+
+/// Cancels the workspace's running job, if any, and returns its id. Its pending units end as
+/// cancelled when a worker next picks them up.
+pub async fn cancel_running(
+    executor: impl PgExecutor<'_>,
+    workspace_id: &str,
+) -> sqlx::Result<Option<Uuid>> {
+    sqlx::query_scalar!(
+        "update bootstrap_jobs set status = 'cancelled', finished_at = now(), updated_at = now()
+         where workspace_id = $1 and status = 'running' returning id",
+        workspace_id,
+    )
+    .fetch_optional(executor)
+    .await
+}

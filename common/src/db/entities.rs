@@ -208,3 +208,126 @@ pub async fn counts_by_kind(executor: impl PgExecutor<'_>) -> sqlx::Result<Vec<(
     .await?;
     Ok(rows.into_iter().map(|row| (row.label, row.count)).collect())
 }
+
+/// How many entities of one kind a workspace holds, for the sidebar's Data view.
+#[derive(Debug, Clone, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct KindCount {
+    pub kind: String,
+    /// Live entities (not marked deleted).
+    pub count: i64,
+    pub deleted: i64,
+}
+
+/// The workspace's counts per kind, whatever kinds it holds.
+pub async fn kind_counts(
+    executor: impl PgExecutor<'_>,
+    workspace_id: &str,
+) -> sqlx::Result<Vec<KindCount>> {
+    let rows = sqlx::query!(
+        r#"select kind, count(*) filter (where not deleted) as "count!",
+                  count(*) filter (where deleted) as "deleted!"
+           from entities where workspace_id = $1 group by kind order by kind"#,
+        workspace_id,
+    )
+    .fetch_all(executor)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|row| KindCount {
+            kind: row.kind,
+            count: row.count,
+            deleted: row.deleted,
+        })
+        .collect())
+}
+
+/// One line of an entity list: no body.
+#[derive(Debug, Clone, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EntitySummary {
+    pub kind: String,
+    pub id: String,
+    pub name: Option<String>,
+    pub deleted: bool,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// A page of the workspace's entities, by name then id, with the total matching. `kind` and
+/// `search` (a case-insensitive part of the name or id) narrow it when given.
+pub async fn list_page(
+    executor: impl PgExecutor<'_>,
+    workspace_id: &str,
+    kind: Option<&str>,
+    search: Option<&str>,
+    limit: i64,
+    offset: i64,
+) -> sqlx::Result<(Vec<EntitySummary>, i64)> {
+    let pattern = search.map(|text| {
+        let escaped = text
+            .replace('\\', "\\\\")
+            .replace('%', "\\%")
+            .replace('_', "\\_");
+        format!("%{escaped}%")
+    });
+    let rows = sqlx::query!(
+        r#"select kind, entity_id, name, deleted, updated_at, count(*) over () as "total!"
+           from entities
+           where workspace_id = $1 and ($2::text is null or kind = $2)
+             and ($3::text is null or name ilike $3 or entity_id ilike $3)
+           order by kind, lower(name) nulls last, entity_id
+           limit $4 offset $5"#,
+        workspace_id,
+        kind,
+        pattern,
+        limit,
+        offset,
+    )
+    .fetch_all(executor)
+    .await?;
+    let total = rows.first().map_or(0, |row| row.total);
+    let items = rows
+        .into_iter()
+        .map(|row| EntitySummary {
+            kind: row.kind,
+            id: row.entity_id,
+            name: row.name,
+            deleted: row.deleted,
+            updated_at: row.updated_at,
+        })
+        .collect();
+    Ok((items, total))
+}
+
+/// One stored entity with its body and where it came from.
+#[derive(Debug, Clone, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EntityView {
+    pub kind: String,
+    pub id: String,
+    pub name: Option<String>,
+    pub deleted: bool,
+    pub source: String,
+    pub observed_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub data: Value,
+}
+
+/// One of the workspace's entities; another workspace's finds nothing.
+pub async fn find_one(
+    executor: impl PgExecutor<'_>,
+    workspace_id: &str,
+    kind: &str,
+    entity_id: &str,
+) -> sqlx::Result<Option<EntityView>> {
+    sqlx::query_as!(
+        EntityView,
+        r#"select kind, entity_id as id, name, deleted, source, observed_at, updated_at, data
+           from entities where workspace_id = $1 and kind = $2 and entity_id = $3"#,
+        workspace_id,
+        kind,
+        entity_id,
+    )
+    .fetch_optional(executor)
+    .await
+}

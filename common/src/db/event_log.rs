@@ -157,3 +157,113 @@ pub async fn outcome_counts(
         .map(|row| (row.outcome, row.count))
         .collect())
 }
+
+/// One applied webhook of the log, as a replay re-applies it.
+#[derive(Debug, Clone)]
+pub struct ReplayRow {
+    pub message_id: Uuid,
+    pub event_type: String,
+    pub accepted_at: DateTime<Utc>,
+    pub body_sha256: Option<String>,
+    pub payload: Option<serde_json::Value>,
+}
+
+/// The next `limit` webhooks of `workspace_id` that were applied (or were duplicates of what was
+/// stored) and accepted in `[from, to)`, after `(after_at, after_id)`, in acceptance order.
+pub async fn replay_page(
+    executor: impl PgExecutor<'_>,
+    workspace_id: &str,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+    after: Option<(DateTime<Utc>, Uuid)>,
+    limit: i64,
+) -> sqlx::Result<Vec<ReplayRow>> {
+    let (after_at, after_id) = after.unzip();
+    sqlx::query_as!(
+        ReplayRow,
+        "select message_id, event_type, accepted_at, body_sha256, payload from event_log
+         where workspace_id = $1 and source = 'webhook' and outcome in ('applied', 'duplicate')
+           and payload is not null and accepted_at >= $2 and accepted_at < $3
+           and ($4::timestamptz is null or (accepted_at, message_id) > ($4, $5::uuid))
+         order by accepted_at, message_id limit $6",
+        workspace_id,
+        from,
+        to,
+        after_at,
+        after_id,
+        limit,
+    )
+    .fetch_all(executor)
+    .await
+}
+
+/// Deletes up to `limit` rows processed more than `days` days ago; how many went.
+pub async fn purge_older_than(
+    executor: impl PgExecutor<'_>,
+    days: i32,
+    limit: i64,
+) -> sqlx::Result<u64> {
+    let done = sqlx::query!(
+        "delete from event_log where ctid = any(array(
+             select ctid from event_log
+             where processed_at < now() - make_interval(days => $1) limit $2))",
+        days,
+        limit,
+    )
+    .execute(executor)
+    .await?;
+    Ok(done.rows_affected())
+}
+
+/// One received webhook as the sidebar's Events view shows it: no payload.
+#[derive(Debug, Clone, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WebhookView {
+    pub message_id: Uuid,
+    pub event_type: String,
+    pub entity_kind: Option<String>,
+    pub entity_id: Option<String>,
+    pub outcome: String,
+    pub reason: Option<String>,
+    pub accepted_at: DateTime<Utc>,
+    pub processed_at: DateTime<Utc>,
+}
+
+/// The workspace's latest webhooks, newest first.
+pub async fn latest_webhooks(
+    executor: impl PgExecutor<'_>,
+    workspace_id: &str,
+    limit: i64,
+) -> sqlx::Result<Vec<WebhookView>> {
+    sqlx::query_as!(
+        WebhookView,
+        "select message_id, event_type, entity_kind, entity_id, outcome, reason, accepted_at, processed_at
+         from event_log where workspace_id = $1 and source = 'webhook'
+         order by accepted_at desc, message_id desc limit $2",
+        workspace_id,
+        limit,
+    )
+    .fetch_all(executor)
+    .await
+}
+
+/// How many webhooks of each type the workspace received since `since`.
+pub async fn webhook_counts_since(
+    executor: impl PgExecutor<'_>,
+    workspace_id: &str,
+    since: DateTime<Utc>,
+) -> sqlx::Result<Vec<(String, i64)>> {
+    let rows = sqlx::query!(
+        r#"select event_type, count(*) as "count!" from event_log
+           where workspace_id = $1 and source = 'webhook' and accepted_at >= $2
+           group by event_type order by event_type"#,
+        workspace_id,
+        since,
+    )
+    .fetch_all(executor)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|row| (row.event_type, row.count))
+        .collect())
+}

@@ -301,3 +301,59 @@ pub async fn list_states(executor: impl PgExecutor<'_>) -> sqlx::Result<Vec<Stri
     .fetch_all(executor)
     .await
 }
+
+/// Up to `limit` sealed installation tokens not starting with `current_prefix`, after
+/// `after_key` in workspace order (re-sealing pages through them).
+pub async fn sealed_not_under(
+    executor: impl PgExecutor<'_>,
+    current_prefix: &str,
+    after_key: &str,
+    limit: i64,
+) -> sqlx::Result<Vec<super::SealedToken>> {
+    sqlx::query_as!(
+        super::SealedToken,
+        r#"select workspace_id as "row_key!", workspace_id, sealed_auth_token as "sealed!"
+           from installations
+           where sealed_auth_token is not null and not starts_with(sealed_auth_token, $1)
+             and workspace_id > $2
+           order by workspace_id limit $3"#,
+        current_prefix,
+        after_key,
+        limit,
+    )
+    .fetch_all(executor)
+    .await
+}
+
+/// Replaces a sealed installation token, only if it is still `old` (a re-install wins).
+pub async fn replace_sealed(
+    executor: impl PgExecutor<'_>,
+    workspace_id: &str,
+    old: &str,
+    new: &str,
+) -> sqlx::Result<bool> {
+    let done = sqlx::query!(
+        "update installations set sealed_auth_token = $3
+         where workspace_id = $1 and sealed_auth_token = $2",
+        workspace_id,
+        old,
+        new,
+    )
+    .execute(executor)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Sealed installation tokens not under the current key.
+pub async fn count_sealed_not_under(
+    executor: impl PgExecutor<'_>,
+    current_prefix: &str,
+) -> sqlx::Result<i64> {
+    sqlx::query_scalar!(
+        r#"select count(*) as "count!" from installations
+           where sealed_auth_token is not null and not starts_with(sealed_auth_token, $1)"#,
+        current_prefix,
+    )
+    .fetch_one(executor)
+    .await
+}

@@ -13,10 +13,14 @@ pub mod bootstrap_units;
 pub mod entities;
 pub mod event_log;
 pub mod installations;
+pub mod maintenance;
+pub mod operator_audit;
+pub mod outbox;
 pub mod server;
 pub mod webhook_deletions;
 pub mod webhook_tokens;
 pub mod worker_heartbeats;
+pub mod workspace_replays;
 
 use std::time::Duration;
 
@@ -24,6 +28,15 @@ use anyhow::Context as _;
 use sqlx::migrate::MigrateDatabase as _;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{PgPool, Postgres};
+
+/// A sealed token at rest, as re-sealing reads it: the row's key (as text, for paging), its
+/// workspace (the cipher's associated data) and the sealed value.
+#[derive(Debug, Clone)]
+pub struct SealedToken {
+    pub row_key: String,
+    pub workspace_id: String,
+    pub sealed: String,
+}
 
 /// Connects, creating the database and applying migrations first when needed.
 pub async fn connect_and_migrate(

@@ -64,3 +64,60 @@ pub async fn remove(
     .await?;
     Ok(())
 }
+
+/// Up to `limit` sealed tokens of pending deletions not starting with `current_prefix`, after
+/// `after_key` (`workspace_id/clockify_webhook_id`).
+pub async fn sealed_not_under(
+    executor: impl PgExecutor<'_>,
+    current_prefix: &str,
+    after_key: &str,
+    limit: i64,
+) -> sqlx::Result<Vec<super::SealedToken>> {
+    sqlx::query_as!(
+        super::SealedToken,
+        r#"select workspace_id || '/' || clockify_webhook_id as "row_key!", workspace_id,
+                  sealed_auth_token as "sealed!"
+           from webhook_deletions
+           where not starts_with(sealed_auth_token, $1)
+             and workspace_id || '/' || clockify_webhook_id > $2
+           order by 1 limit $3"#,
+        current_prefix,
+        after_key,
+        limit,
+    )
+    .fetch_all(executor)
+    .await
+}
+
+/// Replaces a pending deletion's sealed token, only if it is still `old`.
+pub async fn replace_sealed(
+    executor: impl PgExecutor<'_>,
+    row_key: &str,
+    old: &str,
+    new: &str,
+) -> sqlx::Result<bool> {
+    let done = sqlx::query!(
+        "update webhook_deletions set sealed_auth_token = $3
+         where workspace_id || '/' || clockify_webhook_id = $1 and sealed_auth_token = $2",
+        row_key,
+        old,
+        new,
+    )
+    .execute(executor)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Sealed tokens of pending deletions not under the current key.
+pub async fn count_sealed_not_under(
+    executor: impl PgExecutor<'_>,
+    current_prefix: &str,
+) -> sqlx::Result<i64> {
+    sqlx::query_scalar!(
+        r#"select count(*) as "count!" from webhook_deletions
+           where not starts_with(sealed_auth_token, $1)"#,
+        current_prefix,
+    )
+    .fetch_one(executor)
+    .await
+}

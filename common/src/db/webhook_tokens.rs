@@ -102,3 +102,22 @@ pub async fn delete_for_workspace(
     .await?;
     Ok(())
 }
+
+/// The webhook types the workspace subscribes to that no webhook has ever arrived for: a
+/// subscription Clockify may have dropped, or one nobody has exercised yet.
+pub async fn never_heard_types(
+    executor: impl PgExecutor<'_>,
+    workspace_id: &str,
+) -> sqlx::Result<Vec<String>> {
+    sqlx::query_scalar!(
+        r#"select distinct t.event_type as "event_type!" from webhook_tokens t
+           where t.workspace_id = $1 and t.event_type is not null
+             and not exists (select 1 from event_log l
+                             where l.workspace_id = t.workspace_id and l.source = 'webhook'
+                               and l.event_type = t.event_type)
+           order by 1"#,
+        workspace_id,
+    )
+    .fetch_all(executor)
+    .await
+}

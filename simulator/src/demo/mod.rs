@@ -3,6 +3,7 @@
 //! workspace admin would, and reports what landed.
 
 mod report;
+mod sidebar_urls;
 pub(crate) mod system;
 
 use std::time::{Duration, Instant};
@@ -175,6 +176,13 @@ pub async fn run_demo(options: DemoOptions) -> anyhow::Result<()> {
     if options.exit {
         shutdown.cancel();
     } else {
+        sidebar_urls::print_sidebar_urls(
+            &signer,
+            &base_url,
+            WORKSPACES[0],
+            &alpha.addon_id,
+            &clockify.api_url(),
+        );
         println!("\nCtrl-C to stop.");
         shutdown.cancelled().await;
     }

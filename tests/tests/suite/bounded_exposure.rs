@@ -11,7 +11,16 @@ use super::hostile_clients::sample;
 
 #[tokio::test]
 async fn a_full_event_partition_refuses_further_webhooks_with_503_and_keeps_its_length() {
-    let app = TestApp::spawn_with(TestEnv::new(), false, &[("EVENT_QUEUE_MAX_LENGTH", "3")]).await;
+    // With the outbox's database away too (a full partition otherwise spills into the outbox).
+    let app = TestApp::spawn_with(
+        TestEnv::new(),
+        false,
+        &[
+            ("EVENT_QUEUE_MAX_LENGTH", "3"),
+            ("DATABASE_URL", "postgres://postgres@127.0.0.1:1/nowhere"),
+        ],
+    )
+    .await;
     let token = app
         .env
         .signer
@@ -168,7 +177,10 @@ async fn the_sidebar_page_allows_only_clockify_to_frame_it_and_runs_no_inline_co
     // The assets the page names are served with their types and nosniff.
     for (path, content_type) in [
         ("/ui/app.js", "text/javascript"),
+        ("/ui/explorer.js", "text/javascript"),
+        ("/ui/views.js", "text/javascript"),
         ("/ui/app.css", "text/css"),
+        ("/ui/icon.svg", "image/svg+xml"),
     ] {
         assert!(
             html.contains(&format!("\"{path}\"")),

@@ -136,8 +136,13 @@ async fn request_id_is_taken_or_made_and_echoed() {
 }
 
 #[tokio::test]
-async fn a_publish_the_broker_cannot_take_is_a_503_with_retry_after() {
-    let app = TestApp::spawn_ingress_only().await;
+async fn a_publish_the_broker_cannot_take_is_a_503_with_retry_after_when_the_outbox_is_away_too() {
+    let app = TestApp::spawn_with(
+        integration_tests::TestEnv::new(),
+        false,
+        &[("DATABASE_URL", "postgres://postgres@127.0.0.1:1/nowhere")],
+    )
+    .await;
     let token = app.env.signer.webhook_token("ws-503", "addon-1", "NEW_TAG");
     // Remove the partition the workspace routes to: the mandatory publish comes back unroutable.
     let names = common::broker::QueueNames::new(&app.env.queue_prefix, app.env.partitions);

@@ -6,6 +6,7 @@ pub mod api_call;
 pub mod bootstrap_unit;
 pub mod delete_webhooks;
 pub mod register_webhooks;
+pub mod replay_workspace;
 
 use clockify_client::worker_slot::WorkerSlot;
 use tokio_util::sync::CancellationToken;
@@ -42,5 +43,8 @@ pub async fn run(
             register_webhooks::register(state, workspace_id, addon_id).await
         }
         Job::DeleteWebhooks => delete_webhooks::delete_registered(state, workspace_id).await,
+        Job::ReplayWorkspace { replay_id } => {
+            replay_workspace::replay(state, workspace_id, *replay_id, shutdown).await
+        }
     }
 }

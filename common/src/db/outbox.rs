@@ -1,0 +1,113 @@
+//! `event_outbox`: events ingress accepted while the broker could not confirm them, waiting for
+//! the relay. Rows are published in `id` order per partition, then deleted.
+
+use chrono::{DateTime, Utc};
+use sqlx::{PgConnection, PgExecutor};
+use uuid::Uuid;
+
+/// Advisory-lock class of the relay: `(RELAY_LOCK_CLASS, partition)` is held by the one relay
+/// working on that partition, for the length of its transaction.
+pub const RELAY_LOCK_CLASS: i32 = 0x0b0c_0001;
+
+/// One event as it waits to be published: the exact body ingress would have published.
+#[derive(Debug, Clone)]
+pub struct OutboxRow {
+    pub id: i64,
+    pub workspace_id: String,
+    pub message_id: Uuid,
+    pub request_id: String,
+    pub body: Vec<u8>,
+}
+
+/// Commits one event to the outbox (the caller answers 200 only after this returns Ok).
+pub async fn insert(
+    executor: impl PgExecutor<'_>,
+    workspace_id: &str,
+    partition: u16,
+    message_id: Uuid,
+    request_id: &str,
+    body: &[u8],
+) -> sqlx::Result<()> {
+    sqlx::query!(
+        "insert into event_outbox (workspace_id, partition, message_id, request_id, body)
+         values ($1, $2, $3, $4, $5) on conflict (message_id) do nothing",
+        workspace_id,
+        i32::from(partition),
+        message_id,
+        request_id,
+        body,
+    )
+    .execute(executor)
+    .await?;
+    Ok(())
+}
+
+/// Takes the relay lock of `partition` for the rest of the transaction `connection` is in;
+/// false when another relay holds it.
+pub async fn try_lock_partition(
+    connection: &mut PgConnection,
+    partition: u16,
+) -> sqlx::Result<bool> {
+    let locked = sqlx::query_scalar!(
+        "select pg_try_advisory_xact_lock($1, $2) as \"locked!\"",
+        RELAY_LOCK_CLASS,
+        i32::from(partition),
+    )
+    .fetch_one(connection)
+    .await?;
+    Ok(locked)
+}
+
+/// The oldest `limit` rows of `partition`, in the order they must be published.
+pub async fn oldest(
+    executor: impl PgExecutor<'_>,
+    partition: u16,
+    limit: i64,
+) -> sqlx::Result<Vec<OutboxRow>> {
+    sqlx::query_as!(
+        OutboxRow,
+        "select id, workspace_id, message_id, request_id, body from event_outbox
+         where partition = $1 order by id limit $2",
+        i32::from(partition),
+        limit,
+    )
+    .fetch_all(executor)
+    .await
+}
+
+/// Deletes rows the broker confirmed.
+pub async fn delete(executor: impl PgExecutor<'_>, ids: &[i64]) -> sqlx::Result<u64> {
+    let done = sqlx::query!("delete from event_outbox where id = any($1)", ids)
+        .execute(executor)
+        .await?;
+    Ok(done.rows_affected())
+}
+
+/// Of `workspace_ids`, those that still have rows waiting.
+pub async fn workspaces_waiting(
+    executor: impl PgExecutor<'_>,
+    workspace_ids: &[String],
+) -> sqlx::Result<Vec<String>> {
+    sqlx::query_scalar!(
+        "select distinct workspace_id from event_outbox where workspace_id = any($1)",
+        workspace_ids,
+    )
+    .fetch_all(executor)
+    .await
+}
+
+/// Rows waiting and the acceptance time of the oldest.
+pub async fn depth(executor: impl PgExecutor<'_>) -> sqlx::Result<(i64, Option<DateTime<Utc>>)> {
+    let row =
+        sqlx::query!("select count(*) as \"rows!\", min(created_at) as oldest from event_outbox")
+            .fetch_one(executor)
+            .await?;
+    Ok((row.rows, row.oldest))
+}
+
+/// Every workspace with rows waiting (read once by ingress at start).
+pub async fn all_workspaces(executor: impl PgExecutor<'_>) -> sqlx::Result<Vec<String>> {
+    sqlx::query_scalar!("select distinct workspace_id from event_outbox")
+        .fetch_all(executor)
+        .await
+}

@@ -1,0 +1,177 @@
+//! The workspaces this ingress has sent to the outbox, so their later events follow them there
+//! instead of overtaking them on the broker.
+//!
+//! The healthy path asks only this in-memory map: a workspace absent from it publishes straight
+//! to the broker, with no database round trip. A workspace enters the map when one of its events
+//! is committed to the outbox (or is being written there), and leaves it once the relay has
+//! published and deleted every row of it: [`run_refresher`] asks the database, only while the map
+//! is not empty, which of its workspaces still have rows. An entry with a write in flight, or
+//! one written after the question was asked, is kept, so the answer can never be stale for it.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use sqlx::PgPool;
+use tokio_util::sync::CancellationToken;
+
+/// How often the refresher asks which outboxed workspaces the relay has drained.
+const REFRESH_INTERVAL: Duration = Duration::from_millis(250);
+
+#[derive(Debug)]
+struct Entry {
+    /// Outbox writes in flight for the workspace.
+    writing: usize,
+    /// Whether a write of it has committed (rows may be waiting).
+    committed: bool,
+    /// When its last write ended.
+    last_write: Instant,
+}
+
+/// The outboxed workspaces of this ingress process.
+#[derive(Clone, Default)]
+pub struct OutboxedWorkspaces {
+    entries: Arc<Mutex<HashMap<String, Entry>>>,
+}
+
+/// One outbox write in flight; ends (and updates the map) when dropped.
+pub struct OutboxWrite {
+    map: OutboxedWorkspaces,
+    workspace_id: String,
+    committed: bool,
+}
+
+impl OutboxWrite {
+    /// The row is committed: the workspace has rows waiting.
+    pub fn committed(mut self) {
+        self.committed = true;
+    }
+}
+
+impl Drop for OutboxWrite {
+    fn drop(&mut self) {
+        let mut entries = self.map.lock();
+        if let Some(entry) = entries.get_mut(&self.workspace_id) {
+            entry.writing = entry.writing.saturating_sub(1);
+            entry.committed |= self.committed;
+            entry.last_write = Instant::now();
+            if entry.writing == 0 && !entry.committed {
+                // Nothing of it ever reached the outbox: nothing to wait behind.
+                entries.remove(&self.workspace_id);
+            }
+        }
+    }
+}
+
+impl OutboxedWorkspaces {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Entry>> {
+        // A panic while holding this lock leaves a consistent map (every update is one step).
+        self.entries
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Starts an outbox write when `workspace_id` is outboxed; `None` means publish directly.
+    pub fn write_if_outboxed(&self, workspace_id: &str) -> Option<OutboxWrite> {
+        let mut entries = self.lock();
+        let entry = entries.get_mut(workspace_id)?;
+        entry.writing += 1;
+        Some(self.write(workspace_id))
+    }
+
+    /// Starts an outbox write for `workspace_id` after a publish was not confirmed.
+    pub fn start_write(&self, workspace_id: &str) -> OutboxWrite {
+        let mut entries = self.lock();
+        entries
+            .entry(workspace_id.to_owned())
+            .or_insert(Entry {
+                writing: 0,
+                committed: false,
+                last_write: Instant::now(),
+            })
+            .writing += 1;
+        self.write(workspace_id)
+    }
+
+    /// Marks workspaces found in the outbox at start (rows left by an earlier process).
+    pub fn remember(&self, workspace_ids: Vec<String>) {
+        let mut entries = self.lock();
+        for workspace_id in workspace_ids {
+            entries.entry(workspace_id).or_insert(Entry {
+                writing: 0,
+                committed: true,
+                last_write: Instant::now(),
+            });
+        }
+    }
+
+    /// How many workspaces are outboxed now.
+    pub fn len(&self) -> usize {
+        self.lock().len()
+    }
+
+    fn write(&self, workspace_id: &str) -> OutboxWrite {
+        OutboxWrite {
+            map: self.clone(),
+            workspace_id: workspace_id.to_owned(),
+            committed: false,
+        }
+    }
+
+    fn snapshot(&self) -> Vec<String> {
+        self.lock().keys().cloned().collect()
+    }
+
+    /// Forgets the workspaces without rows at `asked_at`, unless written since or in flight.
+    fn forget_drained(&self, still_waiting: &HashSet<String>, asked_at: Instant) {
+        self.lock().retain(|workspace_id, entry| {
+            still_waiting.contains(workspace_id)
+                || entry.writing > 0
+                || entry.last_write >= asked_at
+        });
+    }
+}
+
+/// Loads the workspaces an earlier process left in the outbox; a database that is away (or not
+/// migrated yet) leaves the map empty, with a warning.
+pub async fn load_waiting(map: &OutboxedWorkspaces, db: &PgPool) {
+    match tokio::time::timeout(
+        Duration::from_secs(5),
+        common::db::outbox::all_workspaces(db),
+    )
+    .await
+    {
+        Ok(Ok(workspaces)) => map.remember(workspaces),
+        Ok(Err(error)) => tracing::warn!(%error, "could not read the outbox at start"),
+        Err(_) => tracing::warn!("reading the outbox at start timed out"),
+    }
+}
+
+/// While any workspace is outboxed, asks the database which still have rows and forgets the
+/// others; touches the database only while the map is not empty.
+pub async fn run_refresher(
+    map: OutboxedWorkspaces,
+    db: PgPool,
+    gauge: prometheus::IntGauge,
+    shutdown: CancellationToken,
+) {
+    loop {
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            _ = tokio::time::sleep(REFRESH_INTERVAL) => {}
+        }
+        let outboxed = map.snapshot();
+        gauge.set(outboxed.len() as i64);
+        if outboxed.is_empty() {
+            continue;
+        }
+        let asked_at = Instant::now();
+        match common::db::outbox::workspaces_waiting(&db, &outboxed).await {
+            Ok(waiting) => {
+                map.forget_drained(&waiting.into_iter().collect(), asked_at);
+                gauge.set(map.len() as i64);
+            }
+            Err(error) => tracing::debug!(%error, "outbox refresh failed; keeping the map"),
+        }
+    }
+}

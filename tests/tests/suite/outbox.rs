@@ -67,6 +67,9 @@ async fn assert_logged_once_in_order(app: &TestApp, workspace_id: &str, count: u
 
 #[tokio::test]
 async fn events_accepted_while_the_broker_is_unreachable_are_relayed_once_in_order() {
+    // Its answers wait on connect, confirm and database timeouts: run alone, so a loaded machine
+    // does not stretch them past the client's patience.
+    let _heavy = integration_tests::heavy::exclusive().await;
     let forwarder = Forwarder::start("127.0.0.1:5672").await;
     let amqp_url = forwarder.amqp_url();
     let app = TestApp::spawn_tiers(TestEnv::new(), &[("AMQP_URL", &amqp_url)], Some(&[])).await;
@@ -133,6 +136,9 @@ async fn events_accepted_while_the_broker_is_unreachable_are_relayed_once_in_ord
 
 #[tokio::test]
 async fn events_over_a_full_partition_wait_in_the_outbox_until_workers_drain_it() {
+    // Its answers wait on connect, confirm and database timeouts: run alone, so a loaded machine
+    // does not stretch them past the client's patience.
+    let _heavy = integration_tests::heavy::exclusive().await;
     let limit = [("EVENT_QUEUE_MAX_LENGTH", "3")];
     let app = TestApp::spawn_with(TestEnv::new(), false, &limit).await;
     let token = app
@@ -174,6 +180,9 @@ async fn events_over_a_full_partition_wait_in_the_outbox_until_workers_drain_it(
 
 #[tokio::test]
 async fn with_both_the_broker_and_the_database_away_an_event_is_a_503_with_retry_after() {
+    // Its answers wait on connect, confirm and database timeouts: run alone, so a loaded machine
+    // does not stretch them past the client's patience.
+    let _heavy = integration_tests::heavy::exclusive().await;
     let forwarder = Forwarder::start("127.0.0.1:5672").await;
     let amqp_url = forwarder.amqp_url();
     let app = TestApp::spawn_with(

@@ -139,10 +139,6 @@ pub enum EntityKind {
     Expense,
     Assignment,
     Rate,
-    CustomField,
-    ExpenseCategory,
-    TimeOffPolicy,
-    Holiday,
 }
 
 impl EntityKind {
@@ -163,10 +159,6 @@ impl EntityKind {
             EntityKind::Expense => "expense",
             EntityKind::Assignment => "assignment",
             EntityKind::Rate => "rate",
-            EntityKind::CustomField => "custom_field",
-            EntityKind::ExpenseCategory => "expense_category",
-            EntityKind::TimeOffPolicy => "time_off_policy",
-            EntityKind::Holiday => "holiday",
         }
     }
 

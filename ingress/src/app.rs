@@ -13,7 +13,6 @@ use common::config::Config;
 use common::publisher::Publisher;
 use common::token::TokenVerifier;
 
-use crate::catalog_source::{LoadedCatalog, load_catalog};
 use crate::metrics::IngressMetrics;
 use crate::routes::router;
 use crate::serve::{self, ConnectionTimeouts};
@@ -56,7 +55,13 @@ impl App {
         let listener = TcpListener::bind(config.ingress_bind)
             .await
             .with_context(|| format!("binding {}", config.ingress_bind))?;
-        let LoadedCatalog { catalog, degraded } = load_catalog(&config).await?;
+        let catalog = catalog::Catalog::load(std::path::Path::new(&config.openapi_path))
+            .with_context(|| {
+                format!(
+                    "loading the API catalog (CLOCKIFY_OPENAPI_PATH={})",
+                    config.openapi_path
+                )
+            })?;
         tracing::info!(
             source = catalog.source(),
             operations = catalog.len(),
@@ -74,7 +79,6 @@ impl App {
             outboxed,
             db,
             catalog: Arc::new(catalog),
-            catalog_degraded: degraded,
             verifier: CachedVerifier::new(verifier, config.webhook_token_cache_size),
             publisher: Publisher::new(pool, config.publish_channels),
             queues,

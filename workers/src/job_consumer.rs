@@ -14,7 +14,6 @@ use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument as _;
 
-use clockify_client::worker_slot::WorkerSlot;
 use common::job_messages::{Job, JobMessage, JobQueue};
 use common::messages::ENVELOPE_VERSION;
 use common::trace_context;
@@ -23,21 +22,16 @@ use crate::disposition::Disposition;
 use crate::state::WorkerState;
 use crate::subscription::{Subscription, keep_consuming};
 
-/// Consumes `queue` with up to `concurrency` jobs running until `shutdown`, holding up to
-/// `prefetch` (at least `concurrency`) deliveries. A job waiting for its workspace's rate limit
-/// lends its slot out, so with a prefetch above the concurrency, the jobs of a workspace waiting
-/// on its budget do not keep another workspace's jobs on the same queue from running.
+/// Consumes `queue` with up to `concurrency` jobs in flight until `shutdown`.
 pub async fn run_job_queue(
     state: WorkerState,
     kind: JobQueue,
     queue: String,
     concurrency: u16,
-    prefetch: u16,
     shutdown: CancellationToken,
 ) {
-    let prefetch = prefetch.max(concurrency);
     keep_consuming(&queue, &shutdown, || {
-        consume(&state, &queue, kind, concurrency, prefetch, &shutdown)
+        consume(&state, &queue, kind, concurrency, &shutdown)
     })
     .await;
 }
@@ -47,10 +41,9 @@ async fn consume(
     queue: &str,
     kind: JobQueue,
     concurrency: u16,
-    prefetch: u16,
     shutdown: &CancellationToken,
 ) -> anyhow::Result<()> {
-    let mut subscription = Subscription::open(state, queue, prefetch).await?;
+    let mut subscription = Subscription::open(state, queue, concurrency).await?;
     let slots = Arc::new(Semaphore::new(usize::from(concurrency)));
     let mut running = tokio::task::JoinSet::new();
     loop {
@@ -62,15 +55,12 @@ async fn consume(
             anyhow::bail!("the broker cancelled the consumer")
         };
         let delivery = delivery?;
+        let permit = slots.clone().acquire_owned().await?;
         let state = state.clone();
         let shutdown = shutdown.clone();
-        let slots = Arc::clone(&slots);
         running.spawn(async move {
-            // Slots are taken in delivery order (the semaphore is fair).
-            let Ok(slot) = WorkerSlot::take(slots).await else {
-                return;
-            };
-            handle(&state, kind, delivery, &slot, &shutdown).await;
+            handle(&state, kind, delivery, &shutdown).await;
+            drop(permit);
         });
         while running.try_join_next().is_some() {}
     }
@@ -83,7 +73,6 @@ async fn handle(
     state: &WorkerState,
     kind: JobQueue,
     delivery: Delivery,
-    slot: &WorkerSlot,
     shutdown: &CancellationToken,
 ) {
     let label = kind.label();
@@ -112,7 +101,7 @@ async fn handle(
         outcome = tracing::field::Empty,
     );
     trace_context::adopt_parent(&span, delivery.properties.headers().as_ref());
-    let outcome = settle(state, label, &message, &delivery, slot, shutdown)
+    let outcome = settle(state, label, &message, &delivery, shutdown)
         .instrument(span.clone())
         .await;
     span.record("outcome", outcome);
@@ -141,10 +130,9 @@ async fn settle(
     label: &'static str,
     message: &JobMessage,
     delivery: &Delivery,
-    slot: &WorkerSlot,
     shutdown: &CancellationToken,
 ) -> &'static str {
-    let result = std::panic::AssertUnwindSafe(crate::jobs::run(state, message, slot, shutdown));
+    let result = std::panic::AssertUnwindSafe(crate::jobs::run(state, message, shutdown));
     let disposition = match futures::FutureExt::catch_unwind(result).await {
         Ok(Ok(disposition)) => disposition,
         Ok(Err(error)) => {

@@ -24,8 +24,6 @@ mod connection;
 mod entities;
 mod faults;
 mod gate;
-mod more_entities;
-mod more_routes;
 mod projects;
 mod rate_limit;
 mod recorder;
@@ -49,7 +47,7 @@ pub use auth::Caller;
 pub use faults::{Fault, FaultMatch, FaultScript};
 pub use recorder::{RecordedRequest, Recorder};
 pub use server::StandIn;
-pub use spec::{MAX_PAGE_SIZE, MoreKinds, WorkspaceSpec};
+pub use spec::{MAX_PAGE_SIZE, WorkspaceSpec};
 
 /// How the stand-in behaves; `Default` is a well-behaved Clockify with no workspaces.
 #[derive(Clone)]

@@ -8,7 +8,6 @@ pub mod delete_webhooks;
 pub mod register_webhooks;
 pub mod replay_workspace;
 
-use clockify_client::worker_slot::WorkerSlot;
 use tokio_util::sync::CancellationToken;
 
 use common::job_messages::{Job, JobMessage};
@@ -16,12 +15,10 @@ use common::job_messages::{Job, JobMessage};
 use crate::disposition::Disposition;
 use crate::state::WorkerState;
 
-/// Runs the job `message` names; `slot` is its consumer slot, lent out while a bootstrap page
-/// waits for the workspace's rate limit.
+/// Runs the job `message` names.
 pub async fn run(
     state: &WorkerState,
     message: &JobMessage,
-    slot: &WorkerSlot,
     shutdown: &CancellationToken,
 ) -> anyhow::Result<Disposition> {
     let workspace_id = message.workspace_id.as_str();
@@ -33,7 +30,6 @@ pub async fn run(
                 &message.request_id,
                 *job_id,
                 unit_key,
-                slot,
                 shutdown,
             )
             .await

@@ -36,7 +36,9 @@ pub struct Publisher {
     pool: Pool,
     slots: Arc<Vec<Mutex<Option<Channel>>>>,
     next: Arc<AtomicUsize>,
-    confirm_timeout: Duration,
+    /// The most one publish may take, from getting a channel to the broker's confirm: a
+    /// half-dead connection must not hold a request (and its caller) past it.
+    deadline: Duration,
 }
 
 impl Publisher {
@@ -45,13 +47,29 @@ impl Publisher {
             pool,
             slots: Arc::new((0..channels.max(1)).map(|_| Mutex::new(None)).collect()),
             next: Arc::new(AtomicUsize::new(0)),
-            confirm_timeout: Duration::from_secs(10),
+            deadline: Duration::from_secs(10),
         }
     }
 
     /// Publishes `body` persistently to `queue` and waits for the broker's confirm. The current
     /// span's trace context travels in the headers (`traceparent`), beside `x-request-id`.
+    /// Getting a channel counts against the same deadline as the confirm.
     pub async fn publish(
+        &self,
+        queue: &str,
+        message_id: &str,
+        request_id: &str,
+        body: &[u8],
+    ) -> Result<(), PublishError> {
+        tokio::time::timeout(
+            self.deadline,
+            self.publish_unbounded(queue, message_id, request_id, body),
+        )
+        .await
+        .map_err(|_| PublishError::Timeout)?
+    }
+
+    async fn publish_unbounded(
         &self,
         queue: &str,
         message_id: &str,
@@ -83,9 +101,8 @@ impl Publisher {
             )
             .await
             .map_err(|e| PublishError::Unavailable(e.to_string()))?;
-        let confirmation = tokio::time::timeout(self.confirm_timeout, confirm)
+        let confirmation = confirm
             .await
-            .map_err(|_| PublishError::Timeout)?
             .map_err(|e| PublishError::Unavailable(e.to_string()))?;
         match confirmation {
             Confirmation::Ack(None) => Ok(()),
@@ -104,7 +121,10 @@ impl Publisher {
 
     /// Whether a channel can be had now (readiness).
     pub async fn check(&self) -> Result<(), PublishError> {
-        self.channel().await.map(|_| ())
+        tokio::time::timeout(Duration::from_secs(3), self.channel())
+            .await
+            .map_err(|_| PublishError::Timeout)?
+            .map(|_| ())
     }
 
     async fn channel(&self) -> Result<Channel, PublishError> {

@@ -9,7 +9,7 @@
 use std::sync::Arc;
 
 use clockify_client::metrics::OutboundMetrics;
-use clockify_client::rate_limit::{LimiterMode, RateLimitSettings, RateLimiter};
+use clockify_client::rate_limit::{LimiterMode, Priority, RateLimitSettings, RateLimiter};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 
 const REDIS_URL: &str = "redis://127.0.0.1:6379";
@@ -49,7 +49,7 @@ fn limiter_decision(c: &mut Criterion) {
         });
     // A Redis round trip takes tens of microseconds, far slower than one slot per microsecond.
     let shared = RateLimiter::new(settings(1e6), Some(redis), metrics());
-    let mode = runtime.block_on(shared.acquire(WORKSPACE_ID));
+    let mode = runtime.block_on(shared.acquire(WORKSPACE_ID, Priority::Interactive, None));
     assert_eq!(
         mode,
         LimiterMode::Shared,
@@ -60,17 +60,19 @@ fn limiter_decision(c: &mut Criterion) {
     // One slot per nanosecond: a local decision cannot keep up, so it never waits.
     let local = RateLimiter::new(settings(1e9), None, metrics());
     assert_eq!(
-        runtime.block_on(local.acquire(WORKSPACE_ID)),
+        runtime.block_on(local.acquire(WORKSPACE_ID, Priority::Interactive, None)),
         LimiterMode::LocalFallback
     );
 
     let mut group = c.benchmark_group("limiter_acquire");
     group.throughput(Throughput::Elements(1));
     group.bench_function("redis_gcra", |b| {
-        b.to_async(&runtime).iter(|| shared.acquire(WORKSPACE_ID))
+        b.to_async(&runtime)
+            .iter(|| shared.acquire(WORKSPACE_ID, Priority::Interactive, None))
     });
     group.bench_function("governor_fallback", |b| {
-        b.to_async(&runtime).iter(|| local.acquire(WORKSPACE_ID))
+        b.to_async(&runtime)
+            .iter(|| local.acquire(WORKSPACE_ID, Priority::Interactive, None))
     });
     group.finish();
 

@@ -16,7 +16,8 @@ use common::config::OutboundConfig;
 
 use crate::allowed_hosts::{AllowedHosts, HostError};
 use crate::metrics::OutboundMetrics;
-use crate::rate_limit::RateLimiter;
+use crate::rate_limit::{Priority, RateLimiter};
+use crate::worker_slot::WorkerSlot;
 
 /// Whether sending `method` twice has the effect of sending it once (RFC 9110 §9.2.2): only
 /// these are repeated after an answer was lost. The one definition both the client's retries and
@@ -72,6 +73,13 @@ pub struct OutboundRequest<'a> {
     /// Metric label: a catalog tag or an internal use such as `bootstrap`.
     pub group: &'a str,
     pub retry: RetryPolicy,
+    /// Studio calls are interactive; bootstrap (and reconciliation) are bulk and yield to them.
+    pub priority: Priority,
+    /// The job's worker slot, released while the call waits for its rate limit.
+    pub slot: Option<&'a WorkerSlot>,
+    /// The caller already waited for the first attempt's slot ([`ClockifyClient::pace`]), so it
+    /// could check that the request is still wanted; retries wait as usual.
+    pub first_attempt_paced: bool,
 }
 
 /// Clockify's answer.
@@ -138,6 +146,13 @@ impl ClockifyClient {
         &self.limiter
     }
 
+    /// Waits for `workspace_id`'s next slot ahead of a request sent with `first_attempt_paced`,
+    /// lending `slot` out meanwhile: the caller can check that the request is still wanted (a
+    /// bootstrap unit whose job was cancelled during the wait sends nothing).
+    pub async fn pace(&self, workspace_id: &str, priority: Priority, slot: Option<&WorkerSlot>) {
+        self.limiter.acquire(workspace_id, priority, slot).await;
+    }
+
     /// Sends `request`, waiting for the workspace's rate limit before every attempt.
     pub async fn send(
         &self,
@@ -156,7 +171,11 @@ impl ClockifyClient {
         let mut attempts = 0;
         loop {
             attempts += 1;
-            self.limiter.acquire(request.workspace_id).await;
+            if attempts > 1 || !request.first_attempt_paced {
+                self.limiter
+                    .acquire(request.workspace_id, request.priority, request.slot)
+                    .await;
+            }
             let mut builder = self
                 .http
                 .request(request.method.clone(), &url)
@@ -241,7 +260,10 @@ impl ClockifyClient {
                 delay_ms = delay.as_millis() as u64,
                 "retrying outbound request"
             );
-            tokio::time::sleep(delay).await;
+            match request.slot {
+                Some(slot) => slot.released_while(tokio::time::sleep(delay)).await,
+                None => tokio::time::sleep(delay).await,
+            }
         }
     }
 

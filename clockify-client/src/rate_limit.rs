@@ -7,6 +7,13 @@
 //! at exactly the allowed pace instead of polling. If Redis errors, the process falls back to a
 //! governor limiter holding each workspace to a configured share of the rate, logs it once,
 //! counts it, and reports itself degraded until Redis answers again.
+//!
+//! Interactive first: an interactive caller (a studio call) always reserves the next free slot.
+//! A bulk caller (bootstrap, reconciliation) reserves only a slot that is at most one interval
+//! away, and otherwise sleeps until then and asks again; so bulk work never books the bucket
+//! ahead, and an interactive call waits for at most about two intervals however large the
+//! bulk backlog. The fallback keeps the same order locally: bulk callers wait while an
+//! interactive one of the same workspace is waiting.
 
 use std::num::NonZeroU32;
 use std::sync::Arc;
@@ -18,18 +25,23 @@ use redis::aio::ConnectionManager;
 use tokio::sync::Mutex;
 
 use crate::metrics::OutboundMetrics;
+use crate::worker_slot::WorkerSlot;
 
-/// Reserves the next slot of a GCRA bucket. KEYS[1]: bucket. ARGV[1]: emission interval (µs).
-/// ARGV[2]: burst tolerance (µs). Returns the µs to wait before using the slot.
+/// Reserves the next slot of a GCRA bucket, atomically. KEYS[1]: bucket. ARGV[1]: emission
+/// interval (µs). ARGV[2]: burst tolerance (µs). ARGV[3]: the longest wait (µs) the caller takes
+/// a slot for, -1 for any, -2 to look only. Returns the µs to wait before using the reserved slot, or, when the
+/// slot is further away than ARGV[3], -1 minus the wait (nothing reserved).
 const GCRA_RESERVE: &str = r"
 local time = redis.call('TIME')
 local now = tonumber(time[1]) * 1000000 + tonumber(time[2])
 local interval = tonumber(ARGV[1])
 local tolerance = tonumber(ARGV[2])
+local longest = tonumber(ARGV[3])
 local tat = tonumber(redis.call('GET', KEYS[1]) or '0')
 if tat < now then tat = now end
 local wait = tat - tolerance - now
 if wait < 0 then wait = 0 end
+if longest == -2 or (longest >= 0 and wait > longest) then return -1 - wait end
 local next_tat = tat + interval
 redis.call('SET', KEYS[1], string.format('%d', next_tat), 'PX', math.ceil((next_tat - now) / 1000) + 1000)
 return wait
@@ -56,6 +68,34 @@ impl RateLimitSettings {
     }
 }
 
+/// Who is waiting: interactive calls go first, bulk work takes what they leave.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Priority {
+    /// A studio call a person waits for.
+    Interactive,
+    /// Bootstrap and reconciliation pages.
+    Bulk,
+}
+
+/// What a caller asks the shared bucket for.
+#[derive(Debug, Clone, Copy)]
+enum Ask {
+    /// The next free slot, however far.
+    Any,
+    /// The next free slot if it is at most this far away.
+    Within(Duration),
+    /// Only how far the next free slot is; nothing is reserved.
+    Look,
+}
+
+/// What one ask of the shared bucket gave.
+enum Reservation {
+    /// A slot is reserved; use it after this wait.
+    Reserved(Duration),
+    /// Nothing reserved; the next free slot is this far away.
+    Later(Duration),
+}
+
 /// Whether the limiter is using Redis or its local fallback.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LimiterMode {
@@ -77,6 +117,11 @@ struct Inner {
     degraded: AtomicBool,
     /// After a Redis failure, Redis is not tried again before this instant.
     retry_redis_at: Mutex<Option<Instant>>,
+    /// One bulk caller per workspace asks Redis at a time in this process; the others queue
+    /// here (fairly), so waiting bulk work costs Redis one ask per slot, not one per waiter.
+    bulk_turns: std::sync::Mutex<std::collections::HashMap<String, Arc<Mutex<()>>>>,
+    /// Interactive callers waiting in the fallback, per workspace (bulk ones wait behind them).
+    interactive_waiting: std::sync::Mutex<std::collections::HashMap<String, usize>>,
     metrics: Arc<OutboundMetrics>,
 }
 
@@ -100,6 +145,8 @@ impl RateLimiter {
                 fallback: DefaultKeyedRateLimiter::keyed(quota),
                 degraded: AtomicBool::new(degraded),
                 retry_redis_at: Mutex::new(None),
+                interactive_waiting: std::sync::Mutex::default(),
+                bulk_turns: std::sync::Mutex::default(),
                 settings,
                 redis,
                 metrics,
@@ -121,24 +168,18 @@ impl RateLimiter {
         }
     }
 
-    /// Waits until `workspace_id` may make one more request.
-    pub async fn acquire(&self, workspace_id: &str) -> LimiterMode {
+    /// Waits until `workspace_id` may make one more request, bulk callers behind interactive
+    /// ones. A bulk caller's `slot` (its worker slot) is lent out while it waits.
+    pub async fn acquire(
+        &self,
+        workspace_id: &str,
+        priority: Priority,
+        slot: Option<&WorkerSlot>,
+    ) -> LimiterMode {
         let started = Instant::now();
-        let mode = match self.reserve_shared(workspace_id).await {
-            Some(wait) => {
-                if !wait.is_zero() {
-                    tokio::time::sleep(wait).await;
-                }
-                LimiterMode::Shared
-            }
-            None => {
-                self.inner
-                    .fallback
-                    .until_key_ready(&workspace_id.to_owned())
-                    .await;
-                self.inner.metrics.limiter_fallback.inc();
-                LimiterMode::LocalFallback
-            }
+        let mode = match priority {
+            Priority::Interactive => self.acquire_interactive(workspace_id).await,
+            Priority::Bulk => self.acquire_bulk(workspace_id, slot).await,
         };
         self.inner
             .metrics
@@ -147,12 +188,156 @@ impl RateLimiter {
         mode
     }
 
+    /// Reserves the next free slot whatever its distance, and waits for it.
+    async fn acquire_interactive(&self, workspace_id: &str) -> LimiterMode {
+        match self.reserve_shared(workspace_id, Ask::Any).await {
+            Some(Reservation::Reserved(wait)) => {
+                tokio::time::sleep(wait).await;
+                LimiterMode::Shared
+            }
+            Some(Reservation::Later(_)) | None => {
+                self.acquire_fallback(workspace_id, Priority::Interactive)
+                    .await
+            }
+        }
+    }
+
+    /// Without the worker slot, waits until the workspace's next slot is within one interval
+    /// (looking, reserving nothing), then takes the worker slot back and only then reserves: the
+    /// request leaves right at its reserved time, so a slow handover of worker slots cannot
+    /// bunch requests above the limit. One bulk caller per workspace looks at a time.
+    async fn acquire_bulk(&self, workspace_id: &str, slot: Option<&WorkerSlot>) -> LimiterMode {
+        let interval = self.interval();
+        let turn = self.bulk_turn(workspace_id);
+        let mode = async {
+            if let Some(slot) = slot {
+                slot.release();
+            }
+            let held_turn = turn.lock().await;
+            loop {
+                match self.reserve_shared(workspace_id, Ask::Look).await {
+                    Some(Reservation::Later(wait)) if wait > interval => {
+                        // The spread keeps bulk waiters of several processes from asking at once.
+                        let spread = interval.mul_f64(spread_fraction());
+                        tokio::time::sleep(wait - interval + spread).await;
+                        continue;
+                    }
+                    None => break None,
+                    _ => {}
+                }
+                if let Some(slot) = slot {
+                    slot.reacquire().await;
+                }
+                match self
+                    .reserve_shared(workspace_id, Ask::Within(interval))
+                    .await
+                {
+                    Some(Reservation::Reserved(wait)) => {
+                        drop(held_turn);
+                        tokio::time::sleep(wait).await;
+                        break Some(LimiterMode::Shared);
+                    }
+                    Some(Reservation::Later(_)) => {
+                        // An interactive call took the slot meanwhile: look again, slot lent out.
+                        if let Some(slot) = slot {
+                            slot.release();
+                        }
+                    }
+                    None => break None,
+                }
+            }
+        }
+        .await;
+        self.release_bulk_turn(workspace_id, turn);
+        match mode {
+            Some(mode) => mode,
+            None => {
+                if let Some(slot) = slot {
+                    slot.reacquire().await;
+                }
+                self.acquire_fallback(workspace_id, Priority::Bulk).await
+            }
+        }
+    }
+
+    fn bulk_turn(&self, workspace_id: &str) -> Arc<Mutex<()>> {
+        let mut turns = self.turns();
+        Arc::clone(turns.entry(workspace_id.to_owned()).or_default())
+    }
+
+    /// Forgets the workspace's turn when no other caller holds it.
+    fn release_bulk_turn(&self, workspace_id: &str, turn: Arc<Mutex<()>>) {
+        let mut turns = self.turns();
+        drop(turn);
+        if turns
+            .get(workspace_id)
+            .is_some_and(|turn| Arc::strong_count(turn) == 1)
+        {
+            turns.remove(workspace_id);
+        }
+    }
+
+    fn turns(
+        &self,
+    ) -> std::sync::MutexGuard<'_, std::collections::HashMap<String, Arc<Mutex<()>>>> {
+        self.inner
+            .bulk_turns
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// The local limiter: interactive callers wait for their turn; bulk ones also step back
+    /// while an interactive caller of the workspace is waiting.
+    async fn acquire_fallback(&self, workspace_id: &str, priority: Priority) -> LimiterMode {
+        self.inner.metrics.limiter_fallback.inc();
+        let key = workspace_id.to_owned();
+        let fallback = &self.inner.fallback;
+        if priority == Priority::Interactive {
+            self.count_interactive(&key, 1);
+            fallback.until_key_ready(&key).await;
+            self.count_interactive(&key, -1);
+            return LimiterMode::LocalFallback;
+        }
+        loop {
+            let interactive_waiting = self
+                .waiting_map()
+                .get(&key)
+                .is_some_and(|waiting| *waiting > 0);
+            if !interactive_waiting && fallback.check_key(&key).is_ok() {
+                return LimiterMode::LocalFallback;
+            }
+            tokio::time::sleep(self.interval()).await;
+        }
+    }
+
+    fn count_interactive(&self, key: &str, change: isize) {
+        let mut waiting = self.waiting_map();
+        let count = waiting.entry(key.to_owned()).or_default();
+        *count = count.saturating_add_signed(change);
+        if *count == 0 {
+            waiting.remove(key);
+        }
+    }
+
+    fn waiting_map(&self) -> std::sync::MutexGuard<'_, std::collections::HashMap<String, usize>> {
+        self.inner
+            .interactive_waiting
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// The time between two requests of a workspace at the effective rate.
+    fn interval(&self) -> Duration {
+        Duration::from_secs_f64(1.0 / self.inner.settings.effective_rate())
+    }
+
     /// Whether the last decisions came from the local fallback (for `/ready`).
     pub fn is_degraded(&self) -> bool {
         self.inner.degraded.load(Ordering::Relaxed)
     }
 
-    async fn reserve_shared(&self, workspace_id: &str) -> Option<Duration> {
+    /// One ask of the shared bucket; `None` when Redis is not usable now.
+    async fn reserve_shared(&self, workspace_id: &str, ask: Ask) -> Option<Reservation> {
         let inner = &self.inner;
         let mut connection = inner.redis.clone()?;
         {
@@ -169,7 +354,15 @@ impl RateLimiter {
         let tolerance_us = interval_us * i64::from(inner.settings.burst);
         let key = format!("{}:ratelimit:{workspace_id}", inner.settings.key_prefix);
         let mut invocation = inner.script.key(key);
-        invocation.arg(interval_us).arg(tolerance_us);
+        let longest_us = match ask {
+            Ask::Any => -1,
+            Ask::Look => -2,
+            Ask::Within(longest) => longest.as_micros() as i64,
+        };
+        invocation
+            .arg(interval_us)
+            .arg(tolerance_us)
+            .arg(longest_us);
         let call = invocation.invoke_async::<i64>(&mut connection);
         match tokio::time::timeout(Duration::from_millis(500), call).await {
             Ok(Ok(wait_us)) => {
@@ -178,7 +371,11 @@ impl RateLimiter {
                         "redis answers again; outbound rate limit is shared across workers"
                     );
                 }
-                Some(Duration::from_micros(wait_us.max(0) as u64))
+                Some(if wait_us < 0 {
+                    Reservation::Later(Duration::from_micros((-1 - wait_us).max(0) as u64))
+                } else {
+                    Reservation::Reserved(Duration::from_micros(wait_us as u64))
+                })
             }
             failure => {
                 if !inner.degraded.swap(true, Ordering::Relaxed) {
@@ -196,4 +393,13 @@ impl RateLimiter {
             }
         }
     }
+}
+
+/// A fraction in [0, 0.5) that differs between calls, from the clock's nanoseconds: enough to
+/// spread bulk waiters without a random number generator.
+fn spread_fraction() -> f64 {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
+    f64::from(nanos % 1_000) / 2_000.0
 }

@@ -11,10 +11,6 @@ use crate::db::bootstrap_jobs::{self, JobStatus};
 use crate::db::bootstrap_units::{self, KindProgress};
 use crate::job_messages::{Job, JobMessage};
 
-/// The units every bootstrap starts with; tasks and time entries are added as projects and users
-/// are found.
-pub const ROOT_UNITS: [&str; 4] = ["users", "projects", "clients", "tags"];
-
 /// A job just started or the one already running.
 #[derive(Debug, Clone)]
 pub struct StartedJob {
@@ -43,7 +39,8 @@ pub async fn start_job(
             messages: vec![],
         });
     }
-    let keys: Vec<&str> = ROOT_UNITS.to_vec();
+    // Tasks, time entries and balances are added as projects, users and policies are found.
+    let keys: Vec<&str> = crate::bootstrap_kinds::root_keys().collect();
     let messages = add_units(conn, workspace_id, job_id, &keys, request_id).await?;
     Ok(StartedJob {
         job_id,
@@ -76,17 +73,9 @@ pub async fn add_units(
         .collect())
 }
 
-/// The entity kind a unit imports: `tasks:p1` imports tasks.
+/// The kind a unit imports, as its progress is labelled: `tasks:p1` imports tasks.
 pub fn unit_kind(unit_key: &str) -> &'static str {
-    match unit_key.split(':').next().unwrap_or_default() {
-        "users" => "users",
-        "projects" => "projects",
-        "clients" => "clients",
-        "tags" => "tags",
-        "tasks" => "tasks",
-        "time_entries" => "time_entries",
-        _ => "unknown",
-    }
+    crate::bootstrap_kinds::parse_unit(unit_key).map_or("unknown", |(kind, _)| kind.key)
 }
 
 /// A job's state for the API: status and progress per kind.

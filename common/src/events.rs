@@ -139,6 +139,10 @@ pub enum EntityKind {
     Expense,
     Assignment,
     Rate,
+    CustomField,
+    ExpenseCategory,
+    TimeOffPolicy,
+    Holiday,
 }
 
 impl EntityKind {
@@ -159,6 +163,10 @@ impl EntityKind {
             EntityKind::Expense => "expense",
             EntityKind::Assignment => "assignment",
             EntityKind::Rate => "rate",
+            EntityKind::CustomField => "custom_field",
+            EntityKind::ExpenseCategory => "expense_category",
+            EntityKind::TimeOffPolicy => "time_off_policy",
+            EntityKind::Holiday => "holiday",
         }
     }
 

@@ -1,6 +1,7 @@
 //! What both tiers share: configuration, message contracts, token verification, the broker
 //! topology and publisher, the database layer, metrics, telemetry and shutdown.
 
+pub mod bootstrap_kinds;
 pub mod bootstrap_start;
 pub mod broker;
 pub mod config;

@@ -69,6 +69,9 @@ pub struct Installed {
     pub api_url: Option<String>,
     pub backend_url: Option<String>,
     pub reports_url: Option<String>,
+    /// The time-off API's base URL (`ptoUrl`), when the claims carry one.
+    #[serde(default)]
+    pub pto_url: Option<String>,
     pub locations_url: Option<String>,
     pub screenshots_url: Option<String>,
     /// `TokenCipher::seal` of the installation token, bound to the workspace.

@@ -13,6 +13,7 @@ use common::config::Config;
 use common::publisher::Publisher;
 use common::token::TokenVerifier;
 
+use crate::catalog_source::{LoadedCatalog, load_catalog};
 use crate::metrics::IngressMetrics;
 use crate::routes::router;
 use crate::serve::{self, ConnectionTimeouts};
@@ -55,13 +56,7 @@ impl App {
         let listener = TcpListener::bind(config.ingress_bind)
             .await
             .with_context(|| format!("binding {}", config.ingress_bind))?;
-        let catalog = catalog::Catalog::load(std::path::Path::new(&config.openapi_path))
-            .with_context(|| {
-                format!(
-                    "loading the API catalog (CLOCKIFY_OPENAPI_PATH={})",
-                    config.openapi_path
-                )
-            })?;
+        let LoadedCatalog { catalog, degraded } = load_catalog(&config).await?;
         tracing::info!(
             source = catalog.source(),
             operations = catalog.len(),
@@ -79,6 +74,7 @@ impl App {
             outboxed,
             db,
             catalog: Arc::new(catalog),
+            catalog_degraded: degraded,
             verifier: CachedVerifier::new(verifier, config.webhook_token_cache_size),
             publisher: Publisher::new(pool, config.publish_channels),
             queues,

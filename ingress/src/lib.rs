@@ -10,6 +10,7 @@ mod audit;
 mod body;
 mod body_deadline;
 mod bootstrap_api;
+mod catalog_source;
 mod connection_clock;
 mod data_api;
 mod dead_letters;

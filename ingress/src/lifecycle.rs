@@ -266,6 +266,7 @@ async fn installed(
         api_url: optional_str(body, "apiUrl").reason("payload")?,
         backend_url: claim(|c| &c.backend_url),
         reports_url: claim(|c| &c.reports_url),
+        pto_url: claim(|c| &c.pto_url),
         locations_url: claim(|c| &c.locations_url),
         screenshots_url: claim(|c| &c.screenshots_url),
         sealed_auth_token,

@@ -36,6 +36,9 @@ pub async fn get_ready(State(state): State<AppState>) -> Response {
             Err(_) => Check::timed_out(false, "postgres"),
         },
     );
+    if let Some(reason) = state.catalog_degraded {
+        checks.insert("catalog", Check::degraded(reason));
+    }
     if !state.config.require_signature_verification {
         checks.insert(
             "signature_verification",

@@ -24,6 +24,8 @@ pub struct AppState {
     /// Read by the studio and admin APIs; events reach it only when the broker fails them.
     pub db: sqlx::PgPool,
     pub catalog: Arc<catalog::Catalog>,
+    /// Why the catalog is a fallback (its URL could not be fetched at start), for `/ready`.
+    pub catalog_degraded: Option<&'static str>,
     /// Workspaces with events in the outbox: their new events go there too.
     pub outboxed: OutboxedWorkspaces,
 }

@@ -1,5 +1,6 @@
-//! `simulator bootstrap-bench`: times the bootstrap of one workspace of N entities from the
-//! stand-in (50 requests/s per workspace, 429 above) against the ideal, its request count / 50.
+//! `simulator bootstrap-bench`: times the bootstrap of one workspace of N entities of every kind
+//! (users to scheduling assignments, time off through the `/pto` API) from the stand-in (50
+//! requests/s per workspace, 429 above) against the ideal, its request count / 50.
 
 use std::time::{Duration, Instant};
 
@@ -67,6 +68,19 @@ pub async fn run_bootstrap_bench(options: BootstrapBenchOptions) -> anyhow::Resu
         options.page_size
     );
     println!("  entities stored          {stored}");
+    let kinds: Vec<String> = entities::counts_by_kind(&db)
+        .await?
+        .into_iter()
+        .filter_map(|(label, count)| {
+            let kind = label.strip_prefix("bench-ws ")?;
+            Some(format!("{kind} {count}"))
+        })
+        .collect();
+    println!(
+        "  by kind ({:>2})            {}",
+        kinds.len(),
+        kinds.join(", ")
+    );
     println!(
         "  requests                 {} (a page-by-page import needs {ideal_requests})",
         recorder.count("bench-ws")

@@ -69,6 +69,13 @@ pub fn body_for(event: EventType, workspace_id: &str, id: &str) -> Value {
             "workspaceId": workspace_id, "userId": id, "amount": 6_000, "currency": "USD",
             "since": "2026-11-01T00:00:00Z",
         }),
+        // No webhook carries these; they come from lists only.
+        EntityKind::CustomField
+        | EntityKind::ExpenseCategory
+        | EntityKind::TimeOffPolicy
+        | EntityKind::Holiday => {
+            json!({"id": id, "name": format!("Item {id}"), "workspaceId": workspace_id})
+        }
     }
 }
 

@@ -121,6 +121,7 @@ impl App {
                 JobQueue::Bootstrap,
                 queue,
                 state.config.bootstrap.concurrency,
+                state.config.bootstrap.prefetch,
                 shutdown.clone(),
             ));
         }
@@ -132,6 +133,7 @@ impl App {
                 state.clone(),
                 JobQueue::ApiCalls,
                 queue,
+                state.config.api_call_concurrency,
                 state.config.api_call_concurrency,
                 shutdown.clone(),
             ));

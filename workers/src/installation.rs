@@ -11,6 +11,7 @@ pub struct ActiveInstallation {
     pub addon_id: String,
     pub token: String,
     pub backend_url: String,
+    pub pto_url: String,
 }
 
 /// Why no call can be made for a workspace.
@@ -30,6 +31,8 @@ pub enum InstallationError {
 pub struct ApiBases {
     pub backend_url: String,
     pub reports_url: String,
+    /// The time-off API: the claims' `ptoUrl`, else derived from the backend URL.
+    pub pto_url: String,
 }
 
 /// The base URLs of the workspace's installation if it is installed and active. The
@@ -41,19 +44,42 @@ pub async fn load_active_bases(
     let urls = installations::active_api_urls(executor, workspace_id)
         .await?
         .ok_or(InstallationError::NotActive)?;
-    api_bases(urls.backend_url.or(urls.api_url), urls.reports_url)
+    api_bases(
+        urls.backend_url.or(urls.api_url),
+        urls.reports_url,
+        urls.pto_url,
+    )
 }
 
 fn api_bases(
     backend_url: Option<String>,
     reports_url: Option<String>,
+    pto_url: Option<String>,
 ) -> Result<ApiBases, InstallationError> {
     let backend_url = backend_url.ok_or(InstallationError::NoBaseUrl)?;
+    let backend_url = backend_url.trim_end_matches('/').to_owned();
     let reports_url = reports_url.unwrap_or_else(|| backend_url.clone());
+    let pto_url = pto_url.unwrap_or_else(|| derived_pto_url(&backend_url));
     Ok(ApiBases {
-        backend_url: backend_url.trim_end_matches('/').to_owned(),
         reports_url: reports_url.trim_end_matches('/').to_owned(),
+        pto_url: pto_url.trim_end_matches('/').to_owned(),
+        backend_url,
     })
+}
+
+/// The time-off base when the claims carry no `ptoUrl`: Clockify's published document serves it
+/// as the `/pto` server beside `/api`, so `https://euc1.clockify.me/api` becomes
+/// `https://euc1.clockify.me/pto`; the global `https://api.clockify.me/api` has its own host,
+/// `https://pto.api.clockify.me`.
+pub fn derived_pto_url(backend_url: &str) -> String {
+    let backend_url = backend_url.trim_end_matches('/');
+    if backend_url == "https://api.clockify.me/api" {
+        return "https://pto.api.clockify.me".to_owned();
+    }
+    match backend_url.strip_suffix("/api") {
+        Some(root) => format!("{root}/pto"),
+        None => format!("{backend_url}/pto"),
+    }
 }
 
 /// Loads the workspace's installation if it is installed and active, opening its token.
@@ -68,10 +94,11 @@ pub async fn load_active(
         backend_url,
         api_url,
         reports_url,
+        pto_url,
     } = installations::active_with_token(executor, workspace_id)
         .await?
         .ok_or(InstallationError::NotActive)?;
-    let bases = api_bases(backend_url.or(api_url), reports_url)?;
+    let bases = api_bases(backend_url.or(api_url), reports_url, pto_url)?;
     let token = cipher
         .zip(sealed)
         .and_then(|(cipher, sealed)| cipher.open(workspace_id, &sealed).ok())
@@ -80,5 +107,27 @@ pub async fn load_active(
         addon_id,
         token,
         backend_url: bases.backend_url,
+        pto_url: bases.pto_url,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::derived_pto_url;
+
+    #[test]
+    fn the_time_off_base_is_derived_beside_the_backend() {
+        assert_eq!(
+            derived_pto_url("https://api.clockify.me/api"),
+            "https://pto.api.clockify.me"
+        );
+        assert_eq!(
+            derived_pto_url("https://euc1.clockify.me/api/"),
+            "https://euc1.clockify.me/pto"
+        );
+        assert_eq!(
+            derived_pto_url("http://127.0.0.1:9/api"),
+            "http://127.0.0.1:9/pto"
+        );
+    }
 }

@@ -14,6 +14,7 @@ use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument as _;
 
+use clockify_client::worker_slot::WorkerSlot;
 use common::job_messages::{Job, JobMessage, JobQueue};
 use common::messages::ENVELOPE_VERSION;
 use common::trace_context;
@@ -22,16 +23,21 @@ use crate::disposition::Disposition;
 use crate::state::WorkerState;
 use crate::subscription::{Subscription, keep_consuming};
 
-/// Consumes `queue` with up to `concurrency` jobs in flight until `shutdown`.
+/// Consumes `queue` with up to `concurrency` jobs running until `shutdown`, holding up to
+/// `prefetch` (at least `concurrency`) deliveries. A job waiting for its workspace's rate limit
+/// lends its slot out, so with a prefetch above the concurrency, the jobs of a workspace waiting
+/// on its budget do not keep another workspace's jobs on the same queue from running.
 pub async fn run_job_queue(
     state: WorkerState,
     kind: JobQueue,
     queue: String,
     concurrency: u16,
+    prefetch: u16,
     shutdown: CancellationToken,
 ) {
+    let prefetch = prefetch.max(concurrency);
     keep_consuming(&queue, &shutdown, || {
-        consume(&state, &queue, kind, concurrency, &shutdown)
+        consume(&state, &queue, kind, concurrency, prefetch, &shutdown)
     })
     .await;
 }
@@ -41,9 +47,10 @@ async fn consume(
     queue: &str,
     kind: JobQueue,
     concurrency: u16,
+    prefetch: u16,
     shutdown: &CancellationToken,
 ) -> anyhow::Result<()> {
-    let mut subscription = Subscription::open(state, queue, concurrency).await?;
+    let mut subscription = Subscription::open(state, queue, prefetch).await?;
     let slots = Arc::new(Semaphore::new(usize::from(concurrency)));
     let mut running = tokio::task::JoinSet::new();
     loop {
@@ -55,12 +62,15 @@ async fn consume(
             anyhow::bail!("the broker cancelled the consumer")
         };
         let delivery = delivery?;
-        let permit = slots.clone().acquire_owned().await?;
         let state = state.clone();
         let shutdown = shutdown.clone();
+        let slots = Arc::clone(&slots);
         running.spawn(async move {
-            handle(&state, kind, delivery, &shutdown).await;
-            drop(permit);
+            // Slots are taken in delivery order (the semaphore is fair).
+            let Ok(slot) = WorkerSlot::take(slots).await else {
+                return;
+            };
+            handle(&state, kind, delivery, &slot, &shutdown).await;
         });
         while running.try_join_next().is_some() {}
     }
@@ -73,6 +83,7 @@ async fn handle(
     state: &WorkerState,
     kind: JobQueue,
     delivery: Delivery,
+    slot: &WorkerSlot,
     shutdown: &CancellationToken,
 ) {
     let label = kind.label();
@@ -101,7 +112,7 @@ async fn handle(
         outcome = tracing::field::Empty,
     );
     trace_context::adopt_parent(&span, delivery.properties.headers().as_ref());
-    let outcome = settle(state, label, &message, &delivery, shutdown)
+    let outcome = settle(state, label, &message, &delivery, slot, shutdown)
         .instrument(span.clone())
         .await;
     span.record("outcome", outcome);
@@ -130,9 +141,10 @@ async fn settle(
     label: &'static str,
     message: &JobMessage,
     delivery: &Delivery,
+    slot: &WorkerSlot,
     shutdown: &CancellationToken,
 ) -> &'static str {
-    let result = std::panic::AssertUnwindSafe(crate::jobs::run(state, message, shutdown));
+    let result = std::panic::AssertUnwindSafe(crate::jobs::run(state, message, slot, shutdown));
     let disposition = match futures::FutureExt::catch_unwind(result).await {
         Ok(Ok(disposition)) => disposition,
         Ok(Err(error)) => {

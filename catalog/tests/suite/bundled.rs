@@ -8,7 +8,7 @@ use catalog::{ApiBase, BodyRule, Catalog, CatalogError, ValueKind};
 
 use crate::{BUNDLED, bundled_catalog};
 
-const STUDIO_TAGS: [&str; 11] = [
+const STUDIO_TAGS: [&str; 17] = [
     "Workspaces",
     "Users",
     "User groups",
@@ -20,6 +20,12 @@ const STUDIO_TAGS: [&str; 11] = [
     "Custom fields",
     "Webhooks",
     "Reports",
+    "Expenses",
+    "Invoices",
+    "Approvals",
+    "Time off",
+    "Holidays",
+    "Scheduling",
 ];
 
 #[test]
@@ -115,10 +121,15 @@ fn writes_take_object_bodies_and_reads_take_none() {
 #[test]
 fn reports_are_served_by_the_reports_host_and_the_rest_by_the_backend() {
     let catalog = bundled_catalog();
-
+    // Time-off requests and balances live on the time-off host; policies on the backend.
+    let on_pto = |path: &str| {
+        path.contains("/time-off/") && (path.contains("/requests") || path.contains("/balance"))
+    };
     for operation in catalog.operations() {
         let expected = if operation.tag == "Reports" {
             ApiBase::Reports
+        } else if on_pto(&operation.path) {
+            ApiBase::Pto
         } else {
             ApiBase::Backend
         };

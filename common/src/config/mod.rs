@@ -95,7 +95,15 @@ pub struct Config {
     pub api_call_concurrency: u16,
     /// A workspace's queued and running calls above which `POST /api/calls` answers 429.
     pub api_call_max_pending_per_workspace: u16,
+    /// A file, or an `https://` URL (`http://` on loopback with `ALLOW_HTTP_LOOPBACK`) fetched at
+    /// start, with `openapi_fallback_path` as the catalog when the fetch fails.
     pub openapi_path: String,
+    /// Where a fetched catalog is cached (`CLOCKIFY_OPENAPI_CACHE_PATH`).
+    pub openapi_cache_path: String,
+    /// The bundled catalog used when the URL cannot be fetched (`CLOCKIFY_OPENAPI_FALLBACK_PATH`).
+    pub openapi_fallback_path: String,
+    /// How long the fetch at start may take (`CLOCKIFY_OPENAPI_FETCH_TIMEOUT`).
+    pub openapi_fetch_timeout: Duration,
     pub extra_webhook_events: Vec<EventType>,
     /// Timeouts, concurrency bound and frame ancestors of the ingress HTTP server.
     pub http: HttpLimits,
@@ -147,6 +155,9 @@ pub struct BootstrapConfig {
     pub partitions: u16,
     /// Bootstrap units a worker process runs at once from each bootstrap queue.
     pub concurrency: u16,
+    /// Bootstrap units a worker process holds from each queue, running or waiting for their
+    /// workspace's rate limit without a slot (at least `concurrency`).
+    pub prefetch: u16,
 }
 
 impl std::fmt::Debug for Config {
@@ -307,6 +318,7 @@ impl Config {
                     1..=64,
                 )?,
                 concurrency: env.ranged("BOOTSTRAP_CONCURRENCY", 4, 1..=64)?,
+                prefetch: env.ranged("BOOTSTRAP_PREFETCH", 256, 1..=1_000)?,
             },
             api_call_max_payload_bytes: env.ranged(
                 "API_CALL_MAX_PAYLOAD_BYTES",
@@ -326,6 +338,9 @@ impl Config {
             api_call_concurrency,
             api_call_max_pending_per_workspace,
             openapi_path: env.string("CLOCKIFY_OPENAPI_PATH", "openapi.json"),
+            openapi_cache_path: env.string("CLOCKIFY_OPENAPI_CACHE_PATH", "openapi-cache.json"),
+            openapi_fallback_path: env.string("CLOCKIFY_OPENAPI_FALLBACK_PATH", "openapi.json"),
+            openapi_fetch_timeout: env.seconds("CLOCKIFY_OPENAPI_FETCH_TIMEOUT", 10.0)?,
             extra_webhook_events: event_list(&env, "EXTRA_WEBHOOK_EVENTS")?,
             http: http_limits::http_limits(&env)?,
             event_queue_max_length: env.ranged(

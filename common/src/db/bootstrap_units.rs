@@ -19,6 +19,9 @@ pub enum UnitStatus {
     Failed,
     /// Ended because its job ended.
     Cancelled,
+    /// Clockify answered 403 or 404 for the kind: the workspace's plan does not offer it. Does
+    /// not count against the job's outcome.
+    NotAvailable,
 }
 
 /// Adds units (`unit_keys`, each with the entity kind it imports) to a job, ignoring ones it
@@ -51,6 +54,8 @@ pub struct KindProgress {
     pub units: i64,
     pub units_done: i64,
     pub units_failed: i64,
+    /// Units of a kind the workspace's plan does not offer.
+    pub units_not_available: i64,
     pub pages: i64,
     pub items: i64,
     pub errors: Vec<String>,
@@ -67,6 +72,7 @@ pub async fn progress(
         r#"select kind, count(*) as "units!",
                   count(*) filter (where status = 'done') as "units_done!",
                   count(*) filter (where status = 'failed') as "units_failed!",
+                  count(*) filter (where status = 'not_available') as "units_not_available!",
                   coalesce(sum(pages), 0)::bigint as "pages!", coalesce(sum(items), 0)::bigint as "items!",
                   coalesce(array_agg(unit_key || ': ' || error) filter (where error is not null), '{}') as "errors!"
            from bootstrap_units where workspace_id = $1 and job_id = $2
@@ -143,7 +149,8 @@ pub async fn checkpoint_page(
     Ok(updated.rows_affected() == 1)
 }
 
-/// Ends a pending unit as `status` (failed, with a reason, or cancelled because its job ended).
+/// Ends a pending unit as `status` (failed or not available, with a reason, or cancelled because
+/// its job ended).
 pub async fn end_pending(
     executor: impl PgExecutor<'_>,
     workspace_id: &str,
@@ -171,6 +178,7 @@ pub async fn end_pending(
 pub struct UnitCounts {
     pub pending: i64,
     pub failed: i64,
+    pub not_available: i64,
     pub total: i64,
 }
 
@@ -184,6 +192,7 @@ pub async fn count_by_state(
         UnitCounts,
         r#"select count(*) filter (where status = 'pending') as "pending!",
                   count(*) filter (where status = 'failed') as "failed!",
+                  count(*) filter (where status = 'not_available') as "not_available!",
                   count(*) as "total!"
            from bootstrap_units where workspace_id = $1 and job_id = $2"#,
         workspace_id,

@@ -73,6 +73,7 @@ pub struct ApiUrls {
     pub backend_url: Option<String>,
     pub api_url: Option<String>,
     pub reports_url: Option<String>,
+    pub pto_url: Option<String>,
 }
 
 /// The API URLs of the workspace's installation if it is current and active. The installation
@@ -83,7 +84,7 @@ pub async fn active_api_urls(
 ) -> sqlx::Result<Option<ApiUrls>> {
     sqlx::query_as!(
         ApiUrls,
-        "select backend_url, api_url, reports_url from installations
+        "select backend_url, api_url, reports_url, pto_url from installations
          where workspace_id = $1 and deleted_at is null and status = 'ACTIVE'",
         workspace_id,
     )
@@ -99,6 +100,7 @@ pub struct ActiveRow {
     pub backend_url: Option<String>,
     pub api_url: Option<String>,
     pub reports_url: Option<String>,
+    pub pto_url: Option<String>,
 }
 
 /// The workspace's installation with its sealed token if it is current and active: bootstraps
@@ -109,7 +111,7 @@ pub async fn active_with_token(
 ) -> sqlx::Result<Option<ActiveRow>> {
     sqlx::query_as!(
         ActiveRow,
-        "select addon_id, sealed_auth_token, backend_url, api_url, reports_url from installations
+        "select addon_id, sealed_auth_token, backend_url, api_url, reports_url, pto_url from installations
          where workspace_id = $1 and deleted_at is null and status = 'ACTIVE'",
         workspace_id,
     )
@@ -161,8 +163,8 @@ pub async fn upsert_installed(
         "insert into installations
              (workspace_id, addon_id, status, deleted_at, addon_user_id, as_user, api_url, backend_url,
               reports_url, locations_url, screenshots_url, sealed_auth_token, settings, installed_at,
-              lifecycle_at, updated_at)
-         values ($1, $2, 'ACTIVE', null, $3, $4, $5, $6, $7, $8, $9, $10, '[]'::jsonb, $11, $11, now())
+              lifecycle_at, updated_at, pto_url)
+         values ($1, $2, 'ACTIVE', null, $3, $4, $5, $6, $7, $8, $9, $10, '[]'::jsonb, $11, $11, now(), $12)
          on conflict (workspace_id) do update set
              addon_id = excluded.addon_id,
              status = 'ACTIVE',
@@ -172,6 +174,7 @@ pub async fn upsert_installed(
              api_url = excluded.api_url,
              backend_url = excluded.backend_url,
              reports_url = excluded.reports_url,
+             pto_url = excluded.pto_url,
              locations_url = excluded.locations_url,
              screenshots_url = excluded.screenshots_url,
              sealed_auth_token = excluded.sealed_auth_token,
@@ -193,6 +196,7 @@ pub async fn upsert_installed(
         installed.screenshots_url,
         installed.sealed_auth_token,
         accepted_at,
+        installed.pto_url,
     )
     .execute(executor)
     .await?;

@@ -24,6 +24,8 @@ mod connection;
 mod entities;
 mod faults;
 mod gate;
+mod more_entities;
+mod more_routes;
 mod projects;
 mod rate_limit;
 mod recorder;
@@ -47,7 +49,7 @@ pub use auth::Caller;
 pub use faults::{Fault, FaultMatch, FaultScript};
 pub use recorder::{RecordedRequest, Recorder};
 pub use server::StandIn;
-pub use spec::{MAX_PAGE_SIZE, WorkspaceSpec};
+pub use spec::{MAX_PAGE_SIZE, MoreKinds, WorkspaceSpec};
 
 /// How the stand-in behaves; `Default` is a well-behaved Clockify with no workspaces.
 #[derive(Clone)]

@@ -1,5 +1,5 @@
 //! The stand-in's routes, and the read-only lists a bootstrap imports: workspace, users,
-//! clients, tags, tasks and time entries.
+//! clients, tags, tasks and time entries (the further kinds are in `more_routes`).
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -14,6 +14,7 @@ use chrono::{DateTime, Utc};
 use super::answer::{Answer, ApiError, Paging, bad_request, not_found, ok, page_of};
 use super::entities;
 use super::gate::gate;
+use super::more_routes;
 use super::projects;
 use super::settings;
 use super::shared::{Shared, workspace};
@@ -54,6 +55,7 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
             "/api/addon/workspaces/{ws}/settings",
             get(settings::show).patch(settings::patch),
         )
+        .merge(more_routes::routes())
         .fallback(unknown_path)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(middleware::from_fn_with_state(Arc::clone(&shared), gate))

@@ -20,6 +20,63 @@ pub struct WorkspaceSpec {
     pub tasks_per_project: usize,
     /// Time entries of each user, spread over the last 90 days.
     pub time_entries_per_user: usize,
+    /// The other kinds a complete copy holds (user groups, expenses, time off, ...).
+    #[serde(default)]
+    pub more: MoreKinds,
+}
+
+/// How many of each further kind a workspace holds; all zero by default.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct MoreKinds {
+    pub user_groups: usize,
+    /// Listed in one answer, unpaged, as Clockify does.
+    pub custom_fields: usize,
+    pub expense_categories: usize,
+    pub expenses: usize,
+    pub invoices: usize,
+    pub approval_requests: usize,
+    pub time_off_policies: usize,
+    /// Served by the time-off (`/pto`) API, paged in the POST body.
+    pub time_off_requests: usize,
+    /// Balances of each policy, served by the time-off API.
+    pub balances_per_policy: usize,
+    /// Listed in one answer, unpaged, as Clockify does.
+    pub holidays: usize,
+    /// Scheduling assignments, all within a week of the stand-in's start.
+    pub assignments: usize,
+}
+
+impl MoreKinds {
+    fn entity_count(&self) -> usize {
+        self.user_groups
+            + self.custom_fields
+            + self.expense_categories
+            + self.expenses
+            + self.invoices
+            + self.approval_requests
+            + self.time_off_policies
+            + self.time_off_requests
+            + self.time_off_policies * self.balances_per_policy
+            + self.holidays
+            + self.assignments
+    }
+
+    /// The requests importing these kinds costs, empty lists included (one request each).
+    pub fn request_count(&self, page_size: usize) -> usize {
+        let pages = |items: usize| pages_to_import(items, page_size);
+        pages(self.user_groups)
+            + 1 // custom fields, one answer
+            + pages(self.expense_categories)
+            + pages(self.expenses)
+            + pages(self.invoices)
+            + pages(self.approval_requests)
+            + pages(self.time_off_policies)
+            + pages(self.time_off_requests)
+            + self.time_off_policies * pages(self.balances_per_policy)
+            + 1 // holidays, one answer
+            + pages(self.assignments)
+    }
 }
 
 impl WorkspaceSpec {
@@ -37,6 +94,24 @@ impl WorkspaceSpec {
         let projects = take((entities / 40).max(1));
         let clients = take((projects / 4).max(1));
         let mut tags = take((entities / 200).max(1));
+        let time_off_policies = take((entities / 5_000).max(1));
+        let balance_budget = take(users * time_off_policies);
+        let balances_per_policy = balance_budget.checked_div(time_off_policies).unwrap_or(0);
+        let more = MoreKinds {
+            user_groups: take(entities / 500),
+            custom_fields: take(entities / 1_000),
+            expense_categories: take(entities / 1_000),
+            expenses: take(entities / 50),
+            invoices: take(entities / 200),
+            approval_requests: take(entities / 200),
+            time_off_policies,
+            time_off_requests: take(entities / 100),
+            balances_per_policy,
+            holidays: take(entities / 1_000),
+            assignments: take(entities / 100),
+        };
+        // What the policies' balances could not share evenly goes back to the budget.
+        remaining += balance_budget - balances_per_policy * time_off_policies;
         let tasks_per_project = match projects {
             0 => 0,
             p => (remaining * 15 / 100) / p,
@@ -57,6 +132,7 @@ impl WorkspaceSpec {
             tags,
             tasks_per_project,
             time_entries_per_user,
+            more,
         }
     }
 
@@ -68,6 +144,7 @@ impl WorkspaceSpec {
             + self.tags
             + self.projects * self.tasks_per_project
             + self.users * self.time_entries_per_user
+            + self.more.entity_count()
     }
 
     /// The GETs a page-by-page import with `page_size` makes, stopping on the first page shorter
@@ -81,6 +158,7 @@ impl WorkspaceSpec {
             + pages(self.tags)
             + self.projects * pages(self.tasks_per_project)
             + self.users * pages(self.time_entries_per_user)
+            + self.more.request_count(page_size)
     }
 }
 
@@ -113,7 +191,11 @@ mod tests {
         assert_eq!(spec.users, 200);
         assert_eq!(spec.projects, 250);
         assert!(spec.tasks_per_project >= 3, "{spec:?}");
-        assert!(spec.users * spec.time_entries_per_user > 7_000, "{spec:?}");
+        assert!(spec.users * spec.time_entries_per_user > 6_000, "{spec:?}");
+        assert!(
+            spec.more.expenses > 0 && spec.more.balances_per_policy > 0,
+            "{spec:?}"
+        );
     }
 
     #[test]

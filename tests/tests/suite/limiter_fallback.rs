@@ -107,7 +107,7 @@ async fn redis_stopped_during_a_bootstrap_goes_on_under_the_fallback_limiter_wit
 async fn one_workspace_spending_its_budget_leaves_another_untouched() {
     integration_tests::env::require_services();
     use clockify_client::metrics::OutboundMetrics;
-    use clockify_client::rate_limit::{LimiterMode, RateLimitSettings, RateLimiter};
+    use clockify_client::rate_limit::{LimiterMode, Priority, RateLimitSettings, RateLimiter};
     let settings = RateLimitSettings {
         requests_per_second: 0.5,
         headroom: 0.0,
@@ -123,17 +123,29 @@ async fn one_workspace_spending_its_budget_leaves_another_untouched() {
         std::sync::Arc::new(OutboundMetrics::new(&common::metrics::registry())),
     );
 
-    assert_eq!(limiter.acquire("ws-spender").await, LimiterMode::Shared);
+    assert_eq!(
+        limiter
+            .acquire("ws-spender", Priority::Interactive, None)
+            .await,
+        LimiterMode::Shared
+    );
     let second_of_spender = {
         let limiter = limiter.clone();
         tokio::spawn(async move {
             let started = Instant::now();
-            limiter.acquire("ws-spender").await;
+            limiter
+                .acquire("ws-spender", Priority::Interactive, None)
+                .await;
             started.elapsed()
         })
     };
     let started = Instant::now();
-    assert_eq!(limiter.acquire("ws-other").await, LimiterMode::Shared);
+    assert_eq!(
+        limiter
+            .acquire("ws-other", Priority::Interactive, None)
+            .await,
+        LimiterMode::Shared
+    );
     let other_waited = started.elapsed();
     let spender_waited = second_of_spender.await.expect("task");
 

@@ -1,7 +1,10 @@
 //! Test modules, one per concern.
 
 mod bootstrap;
+mod bootstrap_kinds;
 mod bounded_exposure;
+mod bulk_yields;
+mod catalog_url;
 mod dead_letters;
 mod extra_webhooks;
 mod hostile_clients;

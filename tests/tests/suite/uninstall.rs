@@ -134,6 +134,7 @@ async fn replay_installed(
             api_url: Some("http://127.0.0.1:1/api".into()),
             backend_url: None,
             reports_url: None,
+            pto_url: None,
             locations_url: None,
             screenshots_url: None,
             sealed_auth_token: TokenCipher::new(&key).seal(workspace_id, &token),

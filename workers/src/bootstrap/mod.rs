@@ -1,5 +1,5 @@
-//! Bootstrap: importing a workspace's users, projects, clients, tags, tasks and time entries from
-//! the Clockify API into the entity store the webhooks write.
+//! Bootstrap: importing every kind of a workspace (`common::bootstrap_kinds::KINDS`) from the
+//! Clockify API into the entity store the webhooks write.
 //!
 //! A job is split into units (one list, the tasks of one project, the time entries of one user)
 //! that any worker may run, so several workers share one workspace's import and its rate limit.

@@ -1,101 +1,122 @@
-//! What each bootstrap unit reads: its endpoint, its query, and the entity kind it stores.
+//! What each bootstrap unit reads: its kind (from `common::bootstrap_kinds::KINDS`), the
+//! request of one page, and the list in the answer.
 
 use chrono::{DateTime, Duration, Utc};
+use reqwest::Method;
+use serde_json::{Value, json};
 
-/// A parsed unit key.
+use common::bootstrap_kinds::{BootstrapKind, KindPaging, KindWindow, children_of, parse_unit};
+
+/// A parsed unit key: its kind and, for a child kind, the parent item's id.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Unit {
-    Users,
-    Projects,
-    Clients,
-    Tags,
-    Tasks { project_id: String },
-    TimeEntries { user_id: String },
+pub struct Unit {
+    pub kind: &'static BootstrapKind,
+    pub parent: Option<String>,
+}
+
+/// The request of one page.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PageRequest {
+    pub method: Method,
+    pub path: String,
+    pub query: Vec<(String, String)>,
+    pub body: Option<Value>,
 }
 
 impl Unit {
     pub fn parse(key: &str) -> Option<Self> {
-        Some(match key.split_once(':') {
-            None => match key {
-                "users" => Unit::Users,
-                "projects" => Unit::Projects,
-                "clients" => Unit::Clients,
-                "tags" => Unit::Tags,
-                _ => return None,
-            },
-            Some(("tasks", id)) if !id.is_empty() => Unit::Tasks {
-                project_id: id.to_owned(),
-            },
-            Some(("time_entries", id)) if !id.is_empty() => Unit::TimeEntries {
-                user_id: id.to_owned(),
-            },
-            Some(_) => return None,
+        let (kind, parent) = parse_unit(key)?;
+        Some(Self {
+            kind,
+            parent: parent.map(str::to_owned),
         })
     }
 
     /// The entity store kind of what it imports.
     pub fn entity_kind(&self) -> &'static str {
-        match self {
-            Unit::Users => "user",
-            Unit::Projects => "project",
-            Unit::Clients => "client",
-            Unit::Tags => "tag",
-            Unit::Tasks { .. } => "task",
-            Unit::TimeEntries { .. } => "time_entry",
-        }
+        self.kind.entity.as_str()
     }
 
-    /// The path under `{backendUrl}`, every id percent-encoded.
+    /// The path under the kind's base URL, every id percent-encoded.
     pub fn path(&self, workspace_id: &str) -> String {
-        let ws = encode(workspace_id);
-        match self {
-            Unit::Users => format!("/v1/workspaces/{ws}/users"),
-            Unit::Projects => format!("/v1/workspaces/{ws}/projects"),
-            Unit::Clients => format!("/v1/workspaces/{ws}/clients"),
-            Unit::Tags => format!("/v1/workspaces/{ws}/tags"),
-            Unit::Tasks { project_id } => {
-                format!("/v1/workspaces/{ws}/projects/{}/tasks", encode(project_id))
-            }
-            Unit::TimeEntries { user_id } => {
-                format!("/v1/workspaces/{ws}/user/{}/time-entries", encode(user_id))
-            }
-        }
+        let tail = match &self.parent {
+            Some(parent) => self.kind.path.replace("{parent}", &encode(parent)),
+            None => self.kind.path.to_owned(),
+        };
+        format!("/v1/workspaces/{}{tail}", encode(workspace_id))
     }
 
-    /// The query of one page; time entries are bounded by the job's window.
-    pub fn query(
+    /// The request of page `page`; windowed kinds are bounded around the job's start.
+    pub fn request(
         &self,
+        workspace_id: &str,
         page: i32,
         page_size: u32,
-        window_end: DateTime<Utc>,
+        job_start: DateTime<Utc>,
         days: u32,
-    ) -> Vec<(String, String)> {
-        let mut query = vec![
-            ("page".to_owned(), page.to_string()),
-            ("page-size".to_owned(), page_size.to_string()),
-        ];
-        if let Unit::TimeEntries { .. } = self {
-            let start = window_end - Duration::days(i64::from(days));
-            query.push((
-                "start".to_owned(),
-                start.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
-            ));
-            query.push((
-                "end".to_owned(),
-                window_end.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
-            ));
+    ) -> PageRequest {
+        let mut query = Vec::new();
+        let (method, body) = match self.kind.paging {
+            KindPaging::Query => {
+                query.push(("page".to_owned(), page.to_string()));
+                query.push(("page-size".to_owned(), page_size.to_string()));
+                (Method::GET, None)
+            }
+            KindPaging::Body => (
+                Method::POST,
+                Some(json!({ "page": page, "pageSize": page_size })),
+            ),
+            KindPaging::Whole => (Method::GET, None),
+        };
+        let days = Duration::days(i64::from(days));
+        let range = match self.kind.window {
+            KindWindow::None => None,
+            KindWindow::Past => Some((job_start - days, job_start)),
+            KindWindow::Around => Some((job_start - days, job_start + days)),
+        };
+        if let Some((start, end)) = range {
+            query.push(("start".to_owned(), instant(start)));
+            query.push(("end".to_owned(), instant(end)));
         }
-        query
+        PageRequest {
+            method,
+            path: self.path(workspace_id),
+            query,
+            body,
+        }
     }
 
-    /// The units found in a page: every project's tasks, every user's time entries.
-    pub fn children(&self, ids: &[String]) -> Vec<String> {
-        match self {
-            Unit::Projects => ids.iter().map(|id| format!("tasks:{id}")).collect(),
-            Unit::Users => ids.iter().map(|id| format!("time_entries:{id}")).collect(),
-            _ => vec![],
+    /// The list in an answer: the answer itself or the array at the kind's pointer.
+    pub fn items(&self, answer: Value) -> Option<Vec<Value>> {
+        let list = match self.kind.list_at {
+            None => answer,
+            Some(pointer) => {
+                let mut answer = answer;
+                answer.pointer_mut(pointer)?.take()
+            }
+        };
+        match list {
+            Value::Array(items) => Some(items),
+            _ => None,
         }
     }
+
+    /// Whether a page of `len` items is the last one.
+    pub fn is_last_page(&self, len: usize, page_size: u32) -> bool {
+        self.kind.paging == KindPaging::Whole || len < page_size as usize
+    }
+
+    /// The units found in a page: every project's tasks, every user's time entries, every
+    /// policy's balances.
+    pub fn children(&self, ids: &[String]) -> Vec<String> {
+        children_of(self.kind.key)
+            .flat_map(|child| ids.iter().map(move |id| format!("{}:{id}", child.key)))
+            .collect()
+    }
+}
+
+fn instant(at: DateTime<Utc>) -> String {
+    at.format("%Y-%m-%dT%H:%M:%SZ").to_string()
 }
 
 /// Encodes everything but RFC 3986 unreserved characters, so an id cannot change the path.
@@ -117,17 +138,26 @@ mod tests {
 
     #[test]
     fn unit_keys_parse_and_name_their_paths() {
-        assert_eq!(
-            Unit::parse("tasks:p/1"),
-            Some(Unit::Tasks {
-                project_id: "p/1".into()
-            })
-        );
-        assert_eq!(
-            Unit::parse("tasks:p/1").map(|u| u.path("ws")),
-            Some("/v1/workspaces/ws/projects/p%2F1/tasks".into())
-        );
+        let unit = Unit::parse("tasks:p/1").expect("a task unit");
+        assert_eq!(unit.parent.as_deref(), Some("p/1"));
+        assert_eq!(unit.path("ws"), "/v1/workspaces/ws/projects/p%2F1/tasks");
         assert_eq!(Unit::parse("nonsense"), None);
         assert_eq!(Unit::parse("tasks:"), None);
+    }
+
+    #[test]
+    fn object_answers_give_up_their_list_and_time_off_requests_page_in_the_body() {
+        let expenses = Unit::parse("expenses").expect("a kind");
+        let answer = json!({"expenses": {"expenses": [{"id": "e1"}], "count": 1}});
+        assert_eq!(expenses.items(answer).map(|i| i.len()), Some(1));
+        let requests = Unit::parse("time_off_requests").expect("a kind");
+        let page = requests.request("ws", 2, 50, Utc::now(), 30);
+        assert_eq!(page.method, Method::POST);
+        assert_eq!(page.body, Some(json!({"page": 2, "pageSize": 50})));
+        let policies = Unit::parse("time_off_policies").expect("a kind");
+        assert_eq!(
+            policies.children(&["p1".into()]),
+            vec!["time_off_balances:p1"]
+        );
     }
 }

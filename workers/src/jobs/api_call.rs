@@ -16,6 +16,7 @@ use reqwest::Method;
 use uuid::Uuid;
 
 use clockify_client::client::{OutboundError, OutboundRequest, RetryPolicy, is_idempotent};
+use clockify_client::rate_limit::Priority;
 use common::db::api_calls::{self, ApiBase, CallStatus, CallToRun, Outcome};
 
 use crate::api_call_body::capture_body;
@@ -73,10 +74,10 @@ pub async fn run_api_call(
             return Ok(Disposition::done());
         }
     };
-    let base_url = if call.api_base == ApiBase::Reports {
-        &bases.reports_url
-    } else {
-        &bases.backend_url
+    let base_url = match call.api_base {
+        ApiBase::Reports => &bases.reports_url,
+        ApiBase::Pto => &bases.pto_url,
+        ApiBase::Backend => &bases.backend_url,
     };
     let query: Vec<(String, String)> = serde_json::from_value(call.query)
         .with_context(|| format!("call {call_id} has a query that is not a list of pairs"))?;
@@ -92,6 +93,9 @@ pub async fn run_api_call(
             token: &token,
             group: &call.tag,
             retry: RetryPolicy::for_calls(&state.config.outbound),
+            priority: Priority::Interactive,
+            slot: None,
+            first_attempt_paced: false,
         })
         .await;
     drop(token);

@@ -1,14 +1,17 @@
 //! Running one bootstrap unit: page after page until a short page, each page committed with its
-//! checkpoint; the units it discovers (tasks of projects, entries of users) published after commit.
+//! checkpoint; the units it discovers (tasks of projects, entries of users, balances of policies)
+//! published after commit. A kind Clockify answers 403 or 404 for ends its unit `not_available`.
 
 use chrono::Utc;
-use reqwest::Method;
 use serde_json::Value;
 use sqlx::PgConnection;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 use clockify_client::client::{OutboundRequest, RetryPolicy};
+use clockify_client::rate_limit::Priority;
+use clockify_client::worker_slot::WorkerSlot;
+use common::bootstrap_kinds::KindBase;
 use common::db::bootstrap_jobs::{self, JobStatus};
 use common::db::bootstrap_units::{self, UnitStatus};
 use common::db::entities;
@@ -28,6 +31,7 @@ pub async fn run_unit(
     request_id: &str,
     job_id: Uuid,
     unit_key: &str,
+    slot: &WorkerSlot,
     shutdown: &CancellationToken,
 ) -> anyhow::Result<Disposition> {
     let Some(unit) = Unit::parse(unit_key) else {
@@ -38,6 +42,12 @@ pub async fn run_unit(
         if shutdown.is_cancelled() {
             return Ok(Disposition::RetryLater("shutdown"));
         }
+        // The workspace's next slot first, without the worker slot; then the unit's state, so a
+        // unit whose job ended during the wait sends nothing.
+        state
+            .client
+            .pace(workspace_id, Priority::Bulk, Some(slot))
+            .await;
         let Some(current) =
             bootstrap_units::load_with_job(&state.db, workspace_id, job_id, unit_key).await?
         else {
@@ -58,33 +68,43 @@ pub async fn run_unit(
                 return fail(state, workspace_id, job_id, unit_key, &error.to_string()).await;
             }
         };
-        let query = unit.query(
+        let page_request = unit.request(
+            workspace_id,
             current.next_page,
             settings.page_size,
             current.job_created_at,
             settings.time_entries_days,
         );
-        let path = unit.path(workspace_id);
+        let base_url = match unit.kind.base {
+            KindBase::Backend => &installation.backend_url,
+            KindBase::Pto => &installation.pto_url,
+        };
         let read_at = Utc::now();
         let response = state
             .client
             .send(&OutboundRequest {
                 workspace_id,
-                base_url: &installation.backend_url,
-                method: Method::GET,
-                path: &path,
-                query: &query,
-                body: None,
+                base_url,
+                method: page_request.method.clone(),
+                path: &page_request.path,
+                query: &page_request.query,
+                body: page_request.body.as_ref(),
                 token: &installation.token,
                 group: "bootstrap",
                 retry: RetryPolicy::for_calls(&state.config.outbound),
+                priority: Priority::Bulk,
+                slot: Some(slot),
+                first_attempt_paced: true,
             })
             .await;
         let page = match response {
             Ok(answer) if (200..300).contains(&answer.status) => {
-                match serde_json::from_slice::<Value>(&answer.body) {
-                    Ok(Value::Array(items)) => items,
-                    _ => {
+                match serde_json::from_slice::<Value>(&answer.body)
+                    .ok()
+                    .and_then(|value| unit.items(value))
+                {
+                    Some(items) => items,
+                    None => {
                         return fail(
                             state,
                             workspace_id,
@@ -95,6 +115,13 @@ pub async fn run_unit(
                         .await;
                     }
                 }
+            }
+            // The workspace's plan does not offer the kind (or the feature is off): nothing to
+            // import, and no failure of the job.
+            Ok(answer) if answer.status == 403 || answer.status == 404 => {
+                let reason = format!("not available: Clockify answered {}", answer.status);
+                let status = UnitStatus::NotAvailable;
+                return end(state, workspace_id, job_id, unit_key, status, Some(&reason)).await;
             }
             Ok(answer) => {
                 let reason = format!(
@@ -107,10 +134,10 @@ pub async fn run_unit(
                 return fail(state, workspace_id, job_id, unit_key, &error.to_string()).await;
             }
         };
-        let done = page.len() < settings.page_size as usize;
+        let done = unit.is_last_page(page.len(), settings.page_size);
         let items: Vec<(String, Value)> = page
             .into_iter()
-            .filter_map(|item| Some((item.get("id")?.as_str()?.to_owned(), item)))
+            .filter_map(|item| Some((unit.kind.entity.entity_id(&item)?, item)))
             .collect();
         let child_keys = unit.children(&items.iter().map(|(id, _)| id.clone()).collect::<Vec<_>>());
         let mut tx = state.db.begin().await?;
@@ -218,9 +245,11 @@ async fn finish_job_if_complete(
     if units.pending > 0 {
         return Ok(None);
     }
+    // Kinds the workspace's plan does not offer are neither a success nor a failure.
+    let counted = units.total - units.not_available;
     let outcome = if units.failed == 0 {
         JobStatus::Completed
-    } else if units.failed == units.total {
+    } else if units.failed == counted {
         JobStatus::Failed
     } else {
         JobStatus::CompletedWithErrors

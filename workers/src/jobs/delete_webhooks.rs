@@ -5,6 +5,7 @@
 use reqwest::Method;
 
 use clockify_client::client::{OutboundRequest, RetryPolicy};
+use clockify_client::rate_limit::Priority;
 use common::db::webhook_deletions;
 
 use crate::bootstrap::units::encode;
@@ -44,6 +45,9 @@ pub async fn delete_registered(
                     token: &token,
                     group: "webhooks",
                     retry: RetryPolicy::for_webhooks(outbound),
+                    priority: Priority::Bulk,
+                    slot: None,
+                    first_attempt_paced: false,
                 })
                 .await;
             match answer {

@@ -8,6 +8,7 @@ pub mod delete_webhooks;
 pub mod register_webhooks;
 pub mod replay_workspace;
 
+use clockify_client::worker_slot::WorkerSlot;
 use tokio_util::sync::CancellationToken;
 
 use common::job_messages::{Job, JobMessage};
@@ -15,10 +16,12 @@ use common::job_messages::{Job, JobMessage};
 use crate::disposition::Disposition;
 use crate::state::WorkerState;
 
-/// Runs the job `message` names.
+/// Runs the job `message` names; `slot` is its consumer slot, lent out while a bootstrap page
+/// waits for the workspace's rate limit.
 pub async fn run(
     state: &WorkerState,
     message: &JobMessage,
+    slot: &WorkerSlot,
     shutdown: &CancellationToken,
 ) -> anyhow::Result<Disposition> {
     let workspace_id = message.workspace_id.as_str();
@@ -30,6 +33,7 @@ pub async fn run(
                 &message.request_id,
                 *job_id,
                 unit_key,
+                slot,
                 shutdown,
             )
             .await

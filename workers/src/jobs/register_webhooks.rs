@@ -7,6 +7,7 @@ use reqwest::Method;
 use serde_json::{Value, json};
 
 use clockify_client::client::{OutboundRequest, RetryPolicy};
+use clockify_client::rate_limit::Priority;
 use common::crypto::sha256_hex;
 use common::db::webhook_tokens;
 
@@ -67,6 +68,9 @@ pub async fn register(
                 token: &installation.token,
                 group: "webhooks",
                 retry: RetryPolicy::for_webhooks(outbound),
+                priority: Priority::Bulk,
+                slot: None,
+                first_attempt_paced: false,
             })
             .await;
         let created = match answer {

@@ -8,7 +8,7 @@ mod tokens;
 
 use serde_json::Value;
 
-use super::{StandIn, StandInConfig, WorkspaceSpec};
+use super::{MoreKinds, StandIn, StandInConfig, WorkspaceSpec};
 
 /// Starts a stand-in on a free loopback port.
 async fn start(config: StandInConfig) -> StandIn {
@@ -28,6 +28,7 @@ fn small_workspace(workspace_id: &str) -> WorkspaceSpec {
         tags: 3,
         tasks_per_project: 4,
         time_entries_per_user: 11,
+        more: MoreKinds::default(),
     }
 }
 

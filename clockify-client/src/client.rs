@@ -77,9 +77,6 @@ pub struct OutboundRequest<'a> {
     pub priority: Priority,
     /// The job's worker slot, released while the call waits for its rate limit.
     pub slot: Option<&'a WorkerSlot>,
-    /// The caller already waited for the first attempt's slot ([`ClockifyClient::pace`]), so it
-    /// could check that the request is still wanted; retries wait as usual.
-    pub first_attempt_paced: bool,
 }
 
 /// Clockify's answer.
@@ -146,11 +143,13 @@ impl ClockifyClient {
         &self.limiter
     }
 
-    /// Waits for `workspace_id`'s next slot ahead of a request sent with `first_attempt_paced`,
-    /// lending `slot` out meanwhile: the caller can check that the request is still wanted (a
-    /// bootstrap unit whose job was cancelled during the wait sends nothing).
-    pub async fn pace(&self, workspace_id: &str, priority: Priority, slot: Option<&WorkerSlot>) {
-        self.limiter.acquire(workspace_id, priority, slot).await;
+    /// Waits, with `slot` lent out, until `workspace_id`'s next free slot is about one interval
+    /// away, reserving nothing: the caller then checks that its request is still wanted (a
+    /// bootstrap unit whose job was cancelled during the wait sends nothing) and sends it, and
+    /// only the send reserves. Database reads between a reservation and its request would
+    /// delay some requests more than others and bunch them above the limit.
+    pub async fn approach(&self, workspace_id: &str, slot: Option<&WorkerSlot>) {
+        self.limiter.approach(workspace_id, slot).await;
     }
 
     /// Sends `request`, waiting for the workspace's rate limit before every attempt.
@@ -171,11 +170,9 @@ impl ClockifyClient {
         let mut attempts = 0;
         loop {
             attempts += 1;
-            if attempts > 1 || !request.first_attempt_paced {
-                self.limiter
-                    .acquire(request.workspace_id, request.priority, request.slot)
-                    .await;
-            }
+            self.limiter
+                .acquire(request.workspace_id, request.priority, request.slot)
+                .await;
             let mut builder = self
                 .http
                 .request(request.method.clone(), &url)

@@ -188,6 +188,35 @@ impl RateLimiter {
         mode
     }
 
+    /// Waits without the worker slot until the workspace's next free slot is within about one
+    /// interval (looking, reserving nothing), then takes the worker slot back. A bulk caller
+    /// does this before its own checks, so the [`Self::acquire`] that follows them reserves a
+    /// slot its request uses right away. Returns at once when Redis is not usable (the
+    /// fallback paces the acquire).
+    pub async fn approach(&self, workspace_id: &str, slot: Option<&WorkerSlot>) {
+        let interval = self.interval();
+        let turn = self.bulk_turn(workspace_id);
+        if let Some(slot) = slot {
+            slot.release();
+        }
+        {
+            let _held_turn = turn.lock().await;
+            while let Some(Reservation::Later(wait)) =
+                self.reserve_shared(workspace_id, Ask::Look).await
+            {
+                if wait <= interval {
+                    break;
+                }
+                let spread = interval.mul_f64(spread_fraction());
+                tokio::time::sleep(wait - interval + spread).await;
+            }
+        }
+        self.release_bulk_turn(workspace_id, turn);
+        if let Some(slot) = slot {
+            slot.reacquire().await;
+        }
+    }
+
     /// Reserves the next free slot whatever its distance, and waits for it.
     async fn acquire_interactive(&self, workspace_id: &str) -> LimiterMode {
         match self.reserve_shared(workspace_id, Ask::Any).await {

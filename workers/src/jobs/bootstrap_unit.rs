@@ -42,12 +42,9 @@ pub async fn run_unit(
         if shutdown.is_cancelled() {
             return Ok(Disposition::RetryLater("shutdown"));
         }
-        // The workspace's next slot first, without the worker slot; then the unit's state, so a
-        // unit whose job ended during the wait sends nothing.
-        state
-            .client
-            .pace(workspace_id, Priority::Bulk, Some(slot))
-            .await;
+        // Near the workspace's next slot first, without the worker slot; then the unit's state,
+        // so a unit whose job ended during the wait sends nothing; the send reserves the slot.
+        state.client.approach(workspace_id, Some(slot)).await;
         let Some(current) =
             bootstrap_units::load_with_job(&state.db, workspace_id, job_id, unit_key).await?
         else {
@@ -94,7 +91,6 @@ pub async fn run_unit(
                 retry: RetryPolicy::for_calls(&state.config.outbound),
                 priority: Priority::Bulk,
                 slot: Some(slot),
-                first_attempt_paced: true,
             })
             .await;
         let page = match response {

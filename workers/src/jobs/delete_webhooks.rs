@@ -47,7 +47,6 @@ pub async fn delete_registered(
                     retry: RetryPolicy::for_webhooks(outbound),
                     priority: Priority::Bulk,
                     slot: None,
-                    first_attempt_paced: false,
                 })
                 .await;
             match answer {

@@ -77,6 +77,10 @@ pub struct OutboundRequest<'a> {
     pub priority: Priority,
     /// The job's worker slot, released while the call waits for its rate limit.
     pub slot: Option<&'a WorkerSlot>,
+    /// The caller already reserved the first attempt's slot
+    /// ([`crate::bulk_pace::Approach::reserve`]), after checking that the request is still
+    /// wanted; retries wait as usual.
+    pub first_attempt_paced: bool,
 }
 
 /// Clockify's answer.
@@ -143,15 +147,6 @@ impl ClockifyClient {
         &self.limiter
     }
 
-    /// Waits, with `slot` lent out, until `workspace_id`'s next free slot is about one interval
-    /// away, reserving nothing: the caller then checks that its request is still wanted (a
-    /// bootstrap unit whose job was cancelled during the wait sends nothing) and sends it, and
-    /// only the send reserves. Database reads between a reservation and its request would
-    /// delay some requests more than others and bunch them above the limit.
-    pub async fn approach(&self, workspace_id: &str, slot: Option<&WorkerSlot>) {
-        self.limiter.approach(workspace_id, slot).await;
-    }
-
     /// Sends `request`, waiting for the workspace's rate limit before every attempt.
     pub async fn send(
         &self,
@@ -170,9 +165,11 @@ impl ClockifyClient {
         let mut attempts = 0;
         loop {
             attempts += 1;
-            self.limiter
-                .acquire(request.workspace_id, request.priority, request.slot)
-                .await;
+            if attempts > 1 || !request.first_attempt_paced {
+                self.limiter
+                    .acquire(request.workspace_id, request.priority, request.slot)
+                    .await;
+            }
             let mut builder = self
                 .http
                 .request(request.method.clone(), &url)

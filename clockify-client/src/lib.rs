@@ -4,6 +4,7 @@
 //! its [`worker_slot::WorkerSlot`] out while it waits. Ingress never calls Clockify, so none of this is in `common`.
 
 pub mod allowed_hosts;
+pub mod bulk_pace;
 pub mod client;
 pub mod metrics;
 pub mod rate_limit;

@@ -176,45 +176,24 @@ impl RateLimiter {
         priority: Priority,
         slot: Option<&WorkerSlot>,
     ) -> LimiterMode {
-        let started = Instant::now();
-        let mode = match priority {
-            Priority::Interactive => self.acquire_interactive(workspace_id).await,
+        match priority {
+            Priority::Interactive => {
+                let started = Instant::now();
+                let mode = self.acquire_interactive(workspace_id).await;
+                self.observe_wait(started);
+                mode
+            }
+            // Observed by the approach's reservation.
             Priority::Bulk => self.acquire_bulk(workspace_id, slot).await,
-        };
+        }
+    }
+
+    /// Counts a wait for the limiter that began at `started`.
+    pub(crate) fn observe_wait(&self, started: Instant) {
         self.inner
             .metrics
             .limiter_wait
             .observe(started.elapsed().as_secs_f64());
-        mode
-    }
-
-    /// Waits without the worker slot until the workspace's next free slot is within about one
-    /// interval (looking, reserving nothing), then takes the worker slot back. A bulk caller
-    /// does this before its own checks, so the [`Self::acquire`] that follows them reserves a
-    /// slot its request uses right away. Returns at once when Redis is not usable (the
-    /// fallback paces the acquire).
-    pub async fn approach(&self, workspace_id: &str, slot: Option<&WorkerSlot>) {
-        let interval = self.interval();
-        let turn = self.bulk_turn(workspace_id);
-        if let Some(slot) = slot {
-            slot.release();
-        }
-        {
-            let _held_turn = turn.lock().await;
-            while let Some(Reservation::Later(wait)) =
-                self.reserve_shared(workspace_id, Ask::Look).await
-            {
-                if wait <= interval {
-                    break;
-                }
-                let spread = interval.mul_f64(spread_fraction());
-                tokio::time::sleep(wait - interval + spread).await;
-            }
-        }
-        self.release_bulk_turn(workspace_id, turn);
-        if let Some(slot) = slot {
-            slot.reacquire().await;
-        }
     }
 
     /// Reserves the next free slot whatever its distance, and waits for it.
@@ -231,71 +210,45 @@ impl RateLimiter {
         }
     }
 
-    /// Without the worker slot, waits until the workspace's next slot is within one interval
-    /// (looking, reserving nothing), then takes the worker slot back and only then reserves: the
-    /// request leaves right at its reserved time, so a slow handover of worker slots cannot
-    /// bunch requests above the limit. One bulk caller per workspace looks at a time.
+    /// A bulk caller's wait: [`Self::approach`], then the reservation at once.
     async fn acquire_bulk(&self, workspace_id: &str, slot: Option<&WorkerSlot>) -> LimiterMode {
+        self.approach(workspace_id, slot).await.reserve().await
+    }
+
+    /// Sleeps until the workspace's next free slot is at most one interval away (looking,
+    /// reserving nothing); returns at once when Redis is not usable.
+    pub(crate) async fn wait_until_near(&self, workspace_id: &str) {
         let interval = self.interval();
-        let turn = self.bulk_turn(workspace_id);
-        let mode = async {
-            if let Some(slot) = slot {
-                slot.release();
+        while let Some(Reservation::Later(wait)) =
+            self.reserve_shared(workspace_id, Ask::Look).await
+        {
+            if wait <= interval {
+                return;
             }
-            let held_turn = turn.lock().await;
-            loop {
-                match self.reserve_shared(workspace_id, Ask::Look).await {
-                    Some(Reservation::Later(wait)) if wait > interval => {
-                        // The spread keeps bulk waiters of several processes from asking at once.
-                        let spread = interval.mul_f64(spread_fraction());
-                        tokio::time::sleep(wait - interval + spread).await;
-                        continue;
-                    }
-                    None => break None,
-                    _ => {}
-                }
-                if let Some(slot) = slot {
-                    slot.reacquire().await;
-                }
-                match self
-                    .reserve_shared(workspace_id, Ask::Within(interval))
-                    .await
-                {
-                    Some(Reservation::Reserved(wait)) => {
-                        drop(held_turn);
-                        tokio::time::sleep(wait).await;
-                        break Some(LimiterMode::Shared);
-                    }
-                    Some(Reservation::Later(_)) => {
-                        // An interactive call took the slot meanwhile: look again, slot lent out.
-                        if let Some(slot) = slot {
-                            slot.release();
-                        }
-                    }
-                    None => break None,
-                }
-            }
-        }
-        .await;
-        self.release_bulk_turn(workspace_id, turn);
-        match mode {
-            Some(mode) => mode,
-            None => {
-                if let Some(slot) = slot {
-                    slot.reacquire().await;
-                }
-                self.acquire_fallback(workspace_id, Priority::Bulk).await
-            }
+            // The spread keeps bulk waiters of several processes from asking at once.
+            let spread = interval.mul_f64(spread_fraction());
+            tokio::time::sleep(wait - interval + spread).await;
         }
     }
 
-    fn bulk_turn(&self, workspace_id: &str) -> Arc<Mutex<()>> {
+    /// Reserves the workspace's next slot if it is at most one interval away.
+    pub(crate) async fn reserve_near(&self, workspace_id: &str) -> Option<Result<Duration, ()>> {
+        match self
+            .reserve_shared(workspace_id, Ask::Within(self.interval()))
+            .await?
+        {
+            Reservation::Reserved(wait) => Some(Ok(wait)),
+            Reservation::Later(_) => Some(Err(())),
+        }
+    }
+
+    pub(crate) fn bulk_turn(&self, workspace_id: &str) -> Arc<Mutex<()>> {
         let mut turns = self.turns();
         Arc::clone(turns.entry(workspace_id.to_owned()).or_default())
     }
 
     /// Forgets the workspace's turn when no other caller holds it.
-    fn release_bulk_turn(&self, workspace_id: &str, turn: Arc<Mutex<()>>) {
+    pub(crate) fn release_bulk_turn(&self, workspace_id: &str, turn: Arc<Mutex<()>>) {
         let mut turns = self.turns();
         drop(turn);
         if turns
@@ -317,7 +270,11 @@ impl RateLimiter {
 
     /// The local limiter: interactive callers wait for their turn; bulk ones also step back
     /// while an interactive caller of the workspace is waiting.
-    async fn acquire_fallback(&self, workspace_id: &str, priority: Priority) -> LimiterMode {
+    pub(crate) async fn acquire_fallback(
+        &self,
+        workspace_id: &str,
+        priority: Priority,
+    ) -> LimiterMode {
         self.inner.metrics.limiter_fallback.inc();
         let key = workspace_id.to_owned();
         let fallback = &self.inner.fallback;

@@ -95,6 +95,7 @@ pub async fn run_api_call(
             retry: RetryPolicy::for_calls(&state.config.outbound),
             priority: Priority::Interactive,
             slot: None,
+            first_attempt_paced: false,
         })
         .await;
     drop(token);

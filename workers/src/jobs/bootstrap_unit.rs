@@ -42,9 +42,14 @@ pub async fn run_unit(
         if shutdown.is_cancelled() {
             return Ok(Disposition::RetryLater("shutdown"));
         }
-        // Near the workspace's next slot first, without the worker slot; then the unit's state,
-        // so a unit whose job ended during the wait sends nothing; the send reserves the slot.
-        state.client.approach(workspace_id, Some(slot)).await;
+        // Near the workspace's next slot first, without the worker slot; then, at the front of
+        // this process's queue for the workspace, the unit's state (a unit whose job ended
+        // during the wait sends nothing); the slot is reserved only after these reads.
+        let approach = state
+            .client
+            .limiter()
+            .approach(workspace_id, Some(slot))
+            .await;
         let Some(current) =
             bootstrap_units::load_with_job(&state.db, workspace_id, job_id, unit_key).await?
         else {
@@ -76,6 +81,7 @@ pub async fn run_unit(
             KindBase::Backend => &installation.backend_url,
             KindBase::Pto => &installation.pto_url,
         };
+        approach.reserve().await;
         let read_at = Utc::now();
         let response = state
             .client
@@ -91,6 +97,7 @@ pub async fn run_unit(
                 retry: RetryPolicy::for_calls(&state.config.outbound),
                 priority: Priority::Bulk,
                 slot: Some(slot),
+                first_attempt_paced: true,
             })
             .await;
         let page = match response {

@@ -47,6 +47,7 @@ pub async fn delete_registered(
                     retry: RetryPolicy::for_webhooks(outbound),
                     priority: Priority::Bulk,
                     slot: None,
+                    first_attempt_paced: false,
                 })
                 .await;
             match answer {

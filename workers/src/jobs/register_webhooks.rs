@@ -70,6 +70,7 @@ pub async fn register(
                 retry: RetryPolicy::for_webhooks(outbound),
                 priority: Priority::Bulk,
                 slot: None,
+                first_attempt_paced: false,
             })
             .await;
         let created = match answer {

@@ -104,7 +104,13 @@ function el(tag, props = {}, ...children) {
   for (const child of children) if (child != null) node.append(child);
   return node;
 }
-const when = (iso) => iso ? new Date(iso).toLocaleString() : "";
+// Dates follow the viewer's Clockify language (the token's `language` claim); the page's own
+// words are English.
+const locale = () => (state.me && state.me.language ? state.me.language.toLowerCase().replace(/_/g, "-") : undefined);
+const when = (iso) => {
+  if (!iso) return "";
+  try { return new Date(iso).toLocaleString(locale()); } catch (_) { return new Date(iso).toLocaleString(); }
+};
 const isWrite = (op) => !["GET", "HEAD"].includes(op.method) && op.base !== "Reports";
 
 async function copyText(text, button) {

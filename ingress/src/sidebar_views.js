@@ -152,8 +152,11 @@ function showJob(job) {
   body.replaceChildren();
   for (const kind of (job && job.progress) || []) {
     const done = kind.units_done + kind.units_failed;
-    body.append(el("tr", {}, el("td", {}, kind.kind),
-      el("td", {}, el("progress", { max: String(Math.max(kind.units, 1)), value: String(done), "aria-label": kind.kind + " units done" }), " " + done + "/" + kind.units),
+    const label = kind.kind.replace(/_/g, " ");
+    body.append(el("tr", { "data-kind": kind.kind }, el("td", { class: "kind" }, label),
+      el("td", {}, el("span", { class: "units" },
+        el("progress", { max: String(Math.max(kind.units, 1)), value: String(done), "aria-label": label + ": units done" }),
+        el("span", {}, done + "/" + kind.units))),
       el("td", {}, String(kind.pages)), el("td", {}, String(kind.items)),
       el("td", { class: kind.errors.length ? "error" : "" }, kind.errors.length ? kind.errors.join("; ") : "0")));
   }

@@ -120,6 +120,7 @@ impl ClockifySigner {
             user_id,
             role,
             theme: "DARK",
+            language: "EN",
             valid_for_secs: 30 * 60,
         };
         self.sidebar_token(workspace_id, addon_id, &viewer, backend_url)
@@ -136,7 +137,7 @@ impl ClockifySigner {
         let mut claims = self.base_claims(workspace_id, addon_id);
         claims["user"] = json!(viewer.user_id);
         claims["workspaceRole"] = json!(viewer.role);
-        claims["language"] = json!("EN");
+        claims["language"] = json!(viewer.language);
         claims["theme"] = json!(viewer.theme);
         claims["backendUrl"] = json!(backend_url);
         claims["exp"] = json!(now() + viewer.valid_for_secs);
@@ -145,12 +146,13 @@ impl ClockifySigner {
 }
 
 /// Who opens the sidebar: a user id, a workspace role (`OWNER`, `ADMIN`, `USER`), Clockify's
-/// theme (`DARK` or `DEFAULT`) and how long the token lasts.
+/// theme (`DARK` or `DEFAULT`), language (`EN`, `DE`, ...) and how long the token lasts.
 #[derive(Debug, Clone, Copy)]
 pub struct SidebarViewer<'a> {
     pub user_id: &'a str,
     pub role: &'a str,
     pub theme: &'a str,
+    pub language: &'a str,
     pub valid_for_secs: u64,
 }
 

@@ -13,14 +13,15 @@ pub(super) fn print_sidebar_urls(
 ) {
     const DEMO_RUN_SECS: u64 = 12 * 60 * 60;
     println!("\nSidebar (open in a browser; tokens valid for 12 hours):");
-    for (label, user_id, role, theme) in [
-        ("owner ", "demo-owner", "OWNER", "DEFAULT"),
-        ("member", "demo-member", "USER", "DARK"),
+    for (label, user_id, role, theme, language) in [
+        ("owner ", "demo-owner", "OWNER", "DEFAULT", "EN"),
+        ("member", "demo-member", "USER", "DARK", "DE"),
     ] {
         let viewer = SidebarViewer {
             user_id,
             role,
             theme,
+            language,
             valid_for_secs: DEMO_RUN_SECS,
         };
         let token = signer.sidebar_token(workspace_id, addon_id, &viewer, api_url);

@@ -3,7 +3,10 @@
 //! address bar, the themes, and a layout that fits 360 px. Each test saves a screenshot under
 //! `target/screenshots/`.
 
+use std::sync::Arc;
 use std::time::Duration;
+
+use tokio::sync::Mutex;
 
 use common::events::EventType;
 use integration_tests::browser::Browser;
@@ -31,12 +34,20 @@ async fn bootstrapped(workspace_id: &str) -> (TestApp, StandIn, Installation) {
     (app, clockify, ws)
 }
 
-/// The page's URL for a viewer with `role` and `theme`, as Clockify's sidebar iframe opens it.
-fn sidebar_url(app: &TestApp, ws: &Installation, role: &str, theme: &str) -> (String, String) {
+/// The page's URL for a viewer with `role`, `theme` and `language`, as Clockify's sidebar iframe
+/// opens it.
+fn sidebar_url(
+    app: &TestApp,
+    ws: &Installation,
+    role: &str,
+    theme: &str,
+    language: &str,
+) -> (String, String) {
     let viewer = SidebarViewer {
         user_id: &format!("user-{role}"),
         role,
         theme,
+        language,
         valid_for_secs: 30 * 60,
     };
     let token = app.env.signer.sidebar_token(
@@ -66,7 +77,7 @@ fn text_of(selector: &str) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_owner_calls_list_projects_and_follows_history_data_events_and_a_bootstrap() {
     let (app, clockify, ws) = bootstrapped("ws-ui-owner").await;
-    let (url, token) = sidebar_url(&app, &ws, "OWNER", "DEFAULT");
+    let (url, token) = sidebar_url(&app, &ws, "OWNER", "DEFAULT", "EN");
     let browser = Browser::start(1280, 900).await;
     browser.client.goto(&url).await.expect("page opens");
 
@@ -223,7 +234,7 @@ async fn an_owner_calls_list_projects_and_follows_history_data_events_and_a_boot
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_member_at_360_px_in_the_dark_theme_finds_write_operations_disabled() {
     let (app, clockify, ws) = bootstrapped("ws-ui-member").await;
-    let (url, token) = sidebar_url(&app, &ws, "USER", "DARK");
+    let (url, token) = sidebar_url(&app, &ws, "USER", "DARK", "DE");
     let browser = Browser::start(360, 800).await;
     browser.client.goto(&url).await.expect("page opens");
 
@@ -298,8 +309,48 @@ async fn a_member_at_360_px_in_the_dark_theme_finds_write_operations_disabled() 
         "{denied}"
     );
 
+    // Disabled looks disabled: not the accent colour of an enabled primary button.
+    let looks = "const b = document.getElementById('bootstrap-start'); \
+                 return getComputedStyle(b).backgroundColor";
+    assert_ne!(
+        browser.eval(looks).await,
+        "rgb(41, 182, 246)",
+        "the member's disabled Start a bootstrap is drawn in the accent colour"
+    );
+    // Every column of the progress table is visible at 360 px, without scrolling it sideways.
+    let table_fits = "const box = document.getElementById('bootstrap-table').parentElement; \
+                      return box.scrollWidth <= box.clientWidth";
+    assert_eq!(
+        browser.eval(table_fits).await,
+        true,
+        "the bootstrap progress table is clipped at 360 px"
+    );
+    // Dates follow the viewer's language (DE): day.month.year.
+    let german_date = "return document.documentElement.lang === 'de' && \
+                       /\\d{1,2}\\.\\d{1,2}\\.\\d{4}/.test(document.getElementById('bootstrap-state').textContent)";
+    assert_eq!(
+        browser.eval(german_date).await,
+        true,
+        "dates in the viewer's language: {}",
+        browser.eval(&text_of("#bootstrap-state")).await
+    );
     assert_token_gone_and_console_clean(&browser, &token).await;
     browser.screenshot("sidebar-member-360-bootstrap").await;
+
+    browser.stop().await;
+
+    // The same member on a wide screen, dark theme: the explorer beside the catalog.
+    let browser = Browser::start(1280, 900).await;
+    browser.client.goto(&url).await.expect("page opens");
+    browser.wait_until("the catalog", listed, WAIT).await;
+    let side_by_side = "const grid = document.querySelector('.explorer'); \
+                        return getComputedStyle(grid).gridTemplateColumns.split(' ').length === 2";
+    assert_eq!(
+        browser.eval(side_by_side).await,
+        true,
+        "the catalog beside the operation on a wide screen"
+    );
+    browser.screenshot("sidebar-member-wide-dark").await;
     browser.stop().await;
     clockify.stop().await;
     app.stop().await;
@@ -315,6 +366,7 @@ async fn an_expired_token_is_announced_with_how_to_get_a_fresh_one() {
         user_id: "user-OWNER",
         role: "OWNER",
         theme: "DEFAULT",
+        language: "EN",
         valid_for_secs: 10,
     };
     let token = app.env.signer.sidebar_token(
@@ -344,6 +396,111 @@ async fn an_expired_token_is_announced_with_how_to_get_a_fresh_one() {
         .await;
     assert_token_gone_and_console_clean(&browser, &token).await;
     browser.screenshot("sidebar-expired").await;
+    browser.stop().await;
+    app.stop().await;
+}
+
+/// Serves the page `page` holds at the time of each request from a local HTTP server: the host
+/// page that frames the sidebar as Clockify does. Returns its origin.
+async fn serve_host_page(page: Arc<Mutex<String>>) -> String {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("binding the host page's port");
+    let origin = format!("http://{}", listener.local_addr().expect("address"));
+    tokio::spawn(async move {
+        while let Ok((mut stream, _)) = listener.accept().await {
+            let mut request = [0_u8; 4096];
+            let _ = stream.read(&mut request).await;
+            let page = page.lock().await.clone();
+            let answer = format!(
+                "HTTP/1.1 200 OK\r\ncontent-type: text/html; charset=utf-8\r\n\
+                 content-length: {}\r\nconnection: close\r\n\r\n{page}",
+                page.len()
+            );
+            let _ = stream.write_all(answer.as_bytes()).await;
+        }
+    });
+    origin
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn inside_clockifys_frame_an_expired_token_is_renewed_through_refresh_addon_token() {
+    // The host's origin must be known before ingress starts: only it may frame the page.
+    let page_slot = Arc::new(Mutex::new(String::new()));
+    let origin = serve_host_page(Arc::clone(&page_slot)).await;
+    let app = TestApp::spawn_with(TestEnv::new(), true, &[("UI_FRAME_ANCESTORS", &origin)]).await;
+    let ws = app.install("ws-ui-refresh", &[]).await;
+    app.wait_for_count("select count(*) from installations", 1, WAIT)
+        .await;
+    let token_for = |valid_for_secs| {
+        let viewer = SidebarViewer {
+            user_id: "user-OWNER",
+            role: "OWNER",
+            theme: "DEFAULT",
+            language: "EN",
+            valid_for_secs,
+        };
+        app.env.signer.sidebar_token(
+            &ws.workspace_id,
+            &ws.addon_id,
+            &viewer,
+            "http://127.0.0.1:1/api",
+        )
+    };
+    let (short, fresh) = (token_for(10), token_for(30 * 60));
+    // Clockify's side: answers the add-on's `refreshAddonToken` with a fresh token, counting asks.
+    *page_slot.lock().await = format!(
+        "<!doctype html><html><head><title>Clockify</title></head><body>\
+         <iframe id=\"addon\" width=\"800\" height=\"600\" src=\"{ui}?auth_token={short}\"></iframe>\
+         <script>window.asks = 0; window.addEventListener('message', (event) => {{\
+           if (event.data && event.data.action === 'refreshAddonToken') {{ window.asks += 1;\
+             event.source.postMessage({{ title: 'refreshAddonToken', body: '{fresh}' }}, '*'); }} }});\
+         </script></body></html>",
+        ui = app.url("/ui"),
+    );
+
+    let browser = Browser::start(1000, 700).await;
+    browser.client.goto(&origin).await.expect("host page opens");
+    browser
+        .client
+        .enter_frame(0)
+        .await
+        .expect("into the add-on's frame");
+    let listed = "return !!document.querySelector('[data-operation=listProjects]')";
+    browser.wait_until("the catalog", listed, WAIT).await;
+    // Past the short token's expiry: the page asked, adopted the fresh token, and works on.
+    tokio::time::sleep(Duration::from_secs(11)).await;
+    let quiet = "const b = document.getElementById('banner'); return b.hidden";
+    browser
+        .wait_until("the expiry notice gone", quiet, WAIT)
+        .await;
+    browser.click("#tab-history").await;
+    let history = "return document.querySelector('#history-table tbody').textContent \
+                   .includes('No calls yet')";
+    browser
+        .wait_until("history read with the fresh token", history, WAIT)
+        .await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(
+        browser.eval(quiet).await,
+        true,
+        "a call after the renewal was refused: {}",
+        browser.eval(&text_of("#banner")).await
+    );
+    let href = browser.eval("return location.href").await;
+    assert!(!href.as_str().unwrap_or_default().contains("auth_token"));
+    browser
+        .client
+        .enter_parent_frame()
+        .await
+        .expect("back to the host");
+    let asks = browser.eval("return window.asks").await;
+    assert!(
+        asks.as_u64().unwrap_or(0) >= 1,
+        "the page never asked: {asks}"
+    );
+    browser.screenshot("sidebar-renewed").await;
     browser.stop().await;
     app.stop().await;
 }

@@ -22,6 +22,7 @@ mod rejections;
 mod retention;
 mod sidebar_api;
 mod sidebar_browser;
+mod sidebar_token_life;
 mod signatures;
 mod studio;
 mod studio_fairness;

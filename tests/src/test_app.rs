@@ -150,6 +150,28 @@ impl TestApp {
             .expect("ingress answers")
     }
 
+    /// Uninstalls `ws` as Clockify does (a signed DELETED, answered 200) and waits until a worker
+    /// has applied it.
+    pub async fn uninstall(&self, ws: &Installation) {
+        let token = self
+            .env
+            .signer
+            .lifecycle_token(&ws.workspace_id, &ws.addon_id);
+        let deleted = serde_json::json!({
+            "addonId": ws.addon_id, "workspaceId": ws.workspace_id, "asUser": "u"
+        });
+        let response = self
+            .post_lifecycle("/lifecycle/deleted", Some(&token), &deleted)
+            .await;
+        assert_eq!(response.status(), 200, "DELETED of {}", ws.workspace_id);
+        let applied = format!(
+            "select count(*) from installations where workspace_id = '{}' and deleted_at is not null",
+            ws.workspace_id
+        );
+        self.wait_for_count(&applied, 1, Duration::from_secs(20))
+            .await;
+    }
+
     /// Installs `workspace_id` with a fresh addonId and one webhook token per event in `events`.
     pub async fn install(&self, workspace_id: &str, events: &[EventType]) -> Installation {
         let addon_id = format!("addon-{}", uuid::Uuid::new_v4().simple());

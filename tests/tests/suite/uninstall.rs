@@ -45,19 +45,7 @@ async fn a_bootstrap_page_in_flight_when_deleted_arrives_writes_nothing_after_th
     )
     .await;
 
-    let deleted = json!({"addonId": ws.addon_id, "workspaceId": "ws-race", "asUser": "u"});
-    assert_eq!(
-        app.post_lifecycle("/lifecycle/deleted", Some(&token), &deleted)
-            .await
-            .status(),
-        200
-    );
-    app.wait_for_count(
-        "select count(*) from installations where workspace_id = 'ws-race' and deleted_at is not null",
-        1,
-        Duration::from_secs(20),
-    )
-    .await;
+    app.uninstall(&ws).await;
     // Longer than a page takes to come back: whatever was in flight has landed or been dropped.
     tokio::time::sleep(Duration::from_millis(1500)).await;
 
@@ -163,20 +151,7 @@ async fn a_stale_installed_never_resurrects_an_uninstalled_installation_nor_over
     let app = TestApp::spawn().await;
     // Uninstalled: an INSTALLED accepted before the DELETED is replayed.
     let gone = app.install("ws-gone", &[]).await;
-    let token = app.env.signer.lifecycle_token("ws-gone", &gone.addon_id);
-    let deleted = json!({"addonId": gone.addon_id, "workspaceId": "ws-gone", "asUser": "u"});
-    assert_eq!(
-        app.post_lifecycle("/lifecycle/deleted", Some(&token), &deleted)
-            .await
-            .status(),
-        200
-    );
-    app.wait_for_count(
-        "select count(*) from installations where workspace_id = 'ws-gone' and deleted_at is not null",
-        1,
-        Duration::from_secs(20),
-    )
-    .await;
+    app.uninstall(&gone).await;
     replay_installed(
         &app,
         "ws-gone",

@@ -219,14 +219,16 @@ async fn a_webhook_newer_than_the_bootstraps_read_is_not_overwritten() {
         .install_full("ws-race", "addon-race", &[event], &clockify.api_url())
         .await;
     let project_id = "ws-race-p1";
-    // Installed, and the projects page is in flight (delayed): the webhook lands in between.
-    app.wait_for_count(
-        "select count(*) from bootstrap_jobs where workspace_id = 'ws-race'",
-        1,
-        Duration::from_secs(20),
-    )
-    .await;
-    tokio::time::sleep(Duration::from_millis(400)).await;
+    // Installed, and the projects page is in flight (the stand-in took its delay fault and
+    // holds the answer back): the webhook lands after the bootstrap's read and before its write.
+    let started = std::time::Instant::now();
+    while clockify.faults().pending() > 0 {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "the projects page was never requested"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
     let response = app
         .post_webhook(
             event,

@@ -134,6 +134,27 @@ impl TestEnv {
     }
 }
 
+impl TestEnv {
+    /// [`TestEnv::cleanup`] from synchronous code (a `Drop`), on a thread of its own with its own
+    /// runtime, so it works inside or outside a runtime and whatever state the test's is in.
+    pub fn cleanup_blocking(&self) {
+        let env = self.clone();
+        let cleaning = std::thread::spawn(move || {
+            let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            else {
+                return;
+            };
+            runtime.block_on(async {
+                let _ =
+                    tokio::time::timeout(std::time::Duration::from_secs(30), env.cleanup()).await;
+            });
+        });
+        let _ = cleaning.join();
+    }
+}
+
 impl Default for TestEnv {
     fn default() -> Self {
         Self::new()

@@ -54,6 +54,8 @@ pub struct TestApp {
     pub logs: CapturedLogs,
     shutdown: CancellationToken,
     tasks: Vec<tokio::task::JoinHandle<anyhow::Result<()>>>,
+    /// Set by [`TestApp::stop`]; a test that panicked before it drops the app unstopped.
+    stopped: bool,
 }
 
 impl TestApp {
@@ -112,6 +114,7 @@ impl TestApp {
             logs,
             shutdown,
             tasks,
+            stopped: false,
         }
     }
 
@@ -341,12 +344,26 @@ impl TestApp {
     }
 
     /// Stops the tiers and drops the test's queues and database.
-    pub async fn stop(self) {
+    pub async fn stop(mut self) {
+        self.stopped = true;
         self.shutdown.cancel();
-        for task in self.tasks {
+        for task in std::mem::take(&mut self.tasks) {
             let _ = tokio::time::timeout(Duration::from_secs(15), task).await;
         }
         self.db.close().await;
         self.env.cleanup().await;
+    }
+}
+
+impl Drop for TestApp {
+    /// A test that failed before [`TestApp::stop`] still removes its queues and database: each
+    /// quorum queue left behind holds broker file handles, and enough of them stop the shared
+    /// broker from accepting connections at all.
+    fn drop(&mut self) {
+        if self.stopped {
+            return;
+        }
+        self.shutdown.cancel();
+        self.env.cleanup_blocking();
     }
 }

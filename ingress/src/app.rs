@@ -20,6 +20,12 @@ use crate::serve::{self, ConnectionTimeouts};
 use crate::state::AppState;
 use crate::token_cache::CachedVerifier;
 
+/// Database connections at most. While the broker is away every event is an outbox commit,
+/// each waiting for its WAL flush: 8 connections (a few hundred commits a second on a busy
+/// machine) left events waiting past the pool's 3 s and answered 503 in the RabbitMQ restart
+/// drill at 320 events a second; more connections share flushes (group commit).
+const OUTBOX_CONNECTIONS: u32 = 32;
+
 /// A built ingress: listener bound, broker topology declared.
 pub struct App {
     listener: TcpListener,
@@ -63,8 +69,9 @@ impl App {
             "API catalog loaded"
         );
         // Lazy: ingress starts and takes events while PostgreSQL is away; workers migrate it.
+        // Opened only as used: the healthy event path uses none.
         let db = sqlx::postgres::PgPoolOptions::new()
-            .max_connections(8)
+            .max_connections(OUTBOX_CONNECTIONS)
             .acquire_timeout(std::time::Duration::from_secs(3))
             .connect_lazy(&config.database_url)
             .context("parsing DATABASE_URL")?;
@@ -104,6 +111,7 @@ impl App {
         let refresher = tokio::spawn(crate::outbox::run_refresher(
             self.state.outboxed.clone(),
             self.state.db.clone(),
+            self.state.publisher.clone(),
             metrics.outboxed_workspaces.clone(),
             shutdown.clone(),
         ));

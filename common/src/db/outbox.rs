@@ -83,13 +83,22 @@ pub async fn delete(executor: impl PgExecutor<'_>, ids: &[i64]) -> sqlx::Result<
     Ok(done.rows_affected())
 }
 
-/// Of `workspace_ids`, those that still have rows waiting.
+/// A workspace with rows waiting, and how many.
+#[derive(Debug, Clone)]
+pub struct Waiting {
+    pub workspace_id: String,
+    pub rows: i64,
+}
+
+/// Of `workspace_ids`, those that still have rows waiting, with their counts.
 pub async fn workspaces_waiting(
     executor: impl PgExecutor<'_>,
     workspace_ids: &[String],
-) -> sqlx::Result<Vec<String>> {
-    sqlx::query_scalar!(
-        "select distinct workspace_id from event_outbox where workspace_id = any($1)",
+) -> sqlx::Result<Vec<Waiting>> {
+    sqlx::query_as!(
+        Waiting,
+        r#"select workspace_id, count(*) as "rows!" from event_outbox
+           where workspace_id = any($1) group by workspace_id"#,
         workspace_ids,
     )
     .fetch_all(executor)

@@ -27,8 +27,9 @@ pub use ready_watch::ReadyWatch;
 pub const LOAD_RATE: f64 = 320.0;
 /// Workspaces the load is spread over, each on its own event partition.
 pub const LOAD_WORKSPACES: usize = 4;
-/// Deliveries in flight at most: enough that answers slowed by a fault do not slow the launches.
-const LOAD_CONCURRENCY: usize = 256;
+/// Deliveries in flight at most: enough that answers slowed by a fault (seconds, at worst) do not
+/// slow the launches, and under ingress's own limit (`INGRESS_MAX_CONCURRENT_REQUESTS`, 1,024).
+const LOAD_CONCURRENCY: usize = 1000;
 /// How long a tier may take to answer `/ready` after it starts.
 const START_PATIENCE: Duration = Duration::from_secs(60);
 

@@ -20,11 +20,9 @@ use crate::serve::{self, ConnectionTimeouts};
 use crate::state::AppState;
 use crate::token_cache::CachedVerifier;
 
-/// Database connections at most. While the broker is away every event is an outbox commit,
-/// each waiting for its WAL flush: 8 connections (a few hundred commits a second on a busy
-/// machine) left events waiting past the pool's 3 s and answered 503 in the RabbitMQ restart
-/// drill at 320 events a second; more connections share flushes (group commit).
-const OUTBOX_CONNECTIONS: u32 = 32;
+/// Database connections at most: the outbox writers' few (`outbox_writer`), the studio and
+/// admin APIs' queries, the outbox refresher.
+const DB_CONNECTIONS: u32 = 16;
 
 /// A built ingress: listener bound, broker topology declared.
 pub struct App {
@@ -71,7 +69,7 @@ impl App {
         // Lazy: ingress starts and takes events while PostgreSQL is away; workers migrate it.
         // Opened only as used: the healthy event path uses none.
         let db = sqlx::postgres::PgPoolOptions::new()
-            .max_connections(OUTBOX_CONNECTIONS)
+            .max_connections(DB_CONNECTIONS)
             .acquire_timeout(std::time::Duration::from_secs(3))
             .connect_lazy(&config.database_url)
             .context("parsing DATABASE_URL")?;
@@ -79,6 +77,7 @@ impl App {
         crate::outbox::load_waiting(&outboxed, &db).await;
         let state = AppState {
             outboxed,
+            outbox_writer: crate::outbox_writer::OutboxWriter::start(db.clone()),
             db,
             catalog: Arc::new(catalog),
             catalog_degraded: degraded,

@@ -12,6 +12,7 @@
 
 use std::time::Instant;
 
+use common::db::outbox::NewRow;
 use common::job_messages::JobMessage;
 use common::messages::{EventMessage, partition_of};
 use common::publisher::PublishError;
@@ -91,15 +92,14 @@ async fn write_outbox(
     write: OutboxWrite,
     reason: &'static str,
 ) -> Result<(), ()> {
-    let inserted = common::db::outbox::insert(
-        &state.db,
-        &message.workspace_id,
+    let row = NewRow {
+        workspace_id: message.workspace_id.clone(),
         partition,
-        message.message_id,
-        &message.request_id,
-        body,
-    )
-    .await;
+        message_id: message.message_id,
+        request_id: message.request_id.clone(),
+        body: body.to_vec(),
+    };
+    let inserted = state.outbox_writer.write(row).await;
     match inserted {
         Ok(()) => {
             write.committed();

@@ -14,6 +14,7 @@ use std::time::{Duration, Instant};
 
 use sqlx::PgPool;
 
+use common::db::outbox::Waiting;
 use common::publisher::Publisher;
 use tokio_util::sync::CancellationToken;
 
@@ -36,6 +37,8 @@ struct Entry {
     last_write: Instant,
     /// Since when its new events are held while the relay publishes the last rows.
     draining_since: Option<Instant>,
+    /// Its rows at the last refresh: fewer now means the relay is publishing them.
+    rows_seen: Option<i64>,
 }
 
 /// Where an event of a workspace goes now.
@@ -127,6 +130,7 @@ impl OutboxedWorkspaces {
                 committed: false,
                 last_write: Instant::now(),
                 draining_since: None,
+                rows_seen: None,
             })
             .writing += 1;
         self.write(workspace_id)
@@ -141,6 +145,7 @@ impl OutboxedWorkspaces {
                 committed: true,
                 last_write: Instant::now(),
                 draining_since: None,
+                rows_seen: None,
             });
         }
     }
@@ -160,6 +165,24 @@ impl OutboxedWorkspaces {
 
     fn snapshot(&self) -> Vec<String> {
         self.lock().keys().cloned().collect()
+    }
+
+    /// Notes how many rows each workspace has left; returns those ready to drain: at most
+    /// [`DRAIN_BELOW_ROWS`] left, and fewer than at the last refresh (the relay is publishing
+    /// them: with the relay stuck or no worker running, holding events would only delay them).
+    fn note_rows(&self, waiting: &[Waiting]) -> Vec<String> {
+        let mut entries = self.lock();
+        let mut ready = Vec::new();
+        for w in waiting {
+            if let Some(entry) = entries.get_mut(&w.workspace_id) {
+                let relayed = entry.rows_seen.is_some_and(|seen| w.rows < seen);
+                entry.rows_seen = Some(w.rows);
+                if relayed && w.rows <= DRAIN_BELOW_ROWS && entry.draining_since.is_none() {
+                    ready.push(w.workspace_id.clone());
+                }
+            }
+        }
+        ready
     }
 
     /// Starts draining `workspace_ids` (those not draining already).
@@ -220,11 +243,7 @@ pub async fn run_refresher(
         let asked_at = Instant::now();
         match common::db::outbox::workspaces_waiting(&db, &outboxed).await {
             Ok(waiting) => {
-                let nearly_drained: Vec<String> = waiting
-                    .iter()
-                    .filter(|w| w.rows <= DRAIN_BELOW_ROWS)
-                    .map(|w| w.workspace_id.clone())
-                    .collect();
+                let nearly_drained = map.note_rows(&waiting);
                 let still_waiting = waiting.into_iter().map(|w| w.workspace_id).collect();
                 map.forget_drained(&still_waiting, asked_at);
                 gauge.set(map.len() as i64);

@@ -9,6 +9,7 @@ use std::time::Duration;
 pub struct Figures {
     pub drill: &'static str,
     pub sent: usize,
+    /// From the first launch to the last.
     pub seconds: f64,
     /// Launches that waited because every slot was in flight (the load fell behind its rate).
     pub delayed: usize,

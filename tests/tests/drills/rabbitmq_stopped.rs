@@ -26,6 +26,7 @@ async fn rabbitmq_stopped_for_ten_seconds_loses_and_doubles_nothing() {
     let outboxed_during_outage = drill.outboxed().await;
     rabbit.start_app().await;
     let back_at = Instant::now();
+    let broker_down = back_at - stopped_at;
     let ingress_back = ingress_ready
         .wait_ready_after(back_at, Duration::from_secs(60), "ingress")
         .await;
@@ -40,6 +41,10 @@ async fn rabbitmq_stopped_for_ten_seconds_loses_and_doubles_nothing() {
         .finish(
             &finished,
             vec![
+                (
+                    "broker down (stop_app to start_app's end)".into(),
+                    broker_down,
+                ),
                 ("ingress ready after start_app".into(), ingress_back),
                 ("outbox drained after start_app".into(), drained),
             ],

@@ -30,6 +30,13 @@ pub enum PublishError {
     Timeout,
 }
 
+/// One message of [`Publisher::publish_in_order`].
+pub struct Outgoing<'a> {
+    pub message_id: &'a str,
+    pub request_id: &'a str,
+    pub body: &'a [u8],
+}
+
 /// Publishes to queues by name through the default exchange.
 #[derive(Clone)]
 pub struct Publisher {
@@ -77,41 +84,65 @@ impl Publisher {
         body: &[u8],
     ) -> Result<(), PublishError> {
         let channel = self.channel().await?;
-        let mut headers = FieldTable::default();
-        headers.insert(
-            "x-request-id".into(),
-            AMQPValue::LongString(LongString::from(request_id)),
-        );
-        crate::trace_context::inject_current(&mut headers);
-        let properties = BasicProperties::default()
-            .with_delivery_mode(2)
-            .with_content_type("application/json".into())
-            .with_message_id(message_id.into())
-            .with_headers(headers);
-        let confirm = channel
-            .basic_publish(
-                "".into(),
-                queue.into(),
-                BasicPublishOptions {
-                    mandatory: true,
-                    ..Default::default()
-                },
-                body,
-                properties,
+        let confirm = send(&channel, queue, message_id, request_id, body).await?;
+        settle(confirm.await)
+    }
+
+    /// Publishes `messages` to `queue` in this order on one channel, all of them in flight at
+    /// once, and waits for their confirms (one deadline over the whole sequence); returns each
+    /// message's outcome, in order. The broker enqueues a channel's messages in the order they
+    /// were sent, so what it takes keeps this order; a message it refuses (nack) does not stop
+    /// the later ones, which the caller must allow for.
+    pub async fn publish_in_order(
+        &self,
+        queue: &str,
+        messages: &[Outgoing<'_>],
+    ) -> Vec<Result<(), PublishError>> {
+        let deadline = tokio::time::Instant::now() + self.deadline;
+        let mut outcomes = Vec::with_capacity(messages.len());
+        let channel = match tokio::time::timeout_at(deadline, self.channel()).await {
+            Ok(Ok(channel)) => channel,
+            Ok(Err(error)) => {
+                outcomes.push(Err(error));
+                return fill(outcomes, messages.len());
+            }
+            Err(_) => return fill(vec![Err(PublishError::Timeout)], messages.len()),
+        };
+        let mut confirms = Vec::with_capacity(messages.len());
+        for message in messages {
+            let sent = tokio::time::timeout_at(
+                deadline,
+                send(
+                    &channel,
+                    queue,
+                    message.message_id,
+                    message.request_id,
+                    message.body,
+                ),
             )
-            .await
-            .map_err(|e| PublishError::Unavailable(e.to_string()))?;
-        let confirmation = confirm
-            .await
-            .map_err(|e| PublishError::Unavailable(e.to_string()))?;
-        match confirmation {
-            Confirmation::Ack(None) => Ok(()),
-            Confirmation::Ack(Some(_)) => Err(PublishError::Unroutable),
-            Confirmation::Nack(_) => Err(PublishError::Nacked),
-            Confirmation::NotRequested => {
-                Err(PublishError::Unavailable("confirms not enabled".into()))
+            .await;
+            match sent {
+                Ok(Ok(confirm)) => confirms.push(confirm),
+                Ok(Err(error)) => {
+                    outcomes.push(Err(error));
+                    break;
+                }
+                Err(_) => {
+                    outcomes.push(Err(PublishError::Timeout));
+                    break;
+                }
             }
         }
+        let mut confirmed = Vec::with_capacity(confirms.len());
+        for confirm in confirms {
+            confirmed.push(match tokio::time::timeout_at(deadline, confirm).await {
+                Ok(result) => settle(result),
+                Err(_) => Err(PublishError::Timeout),
+            });
+        }
+        // Confirms come first: they belong to the messages sent before any that failed to go.
+        confirmed.append(&mut outcomes);
+        fill(confirmed, messages.len())
     }
 
     /// The connection pool it publishes over (the dead-letter tools read through it too).
@@ -148,4 +179,57 @@ impl Publisher {
         *slot = Some(channel.clone());
         Ok(channel)
     }
+}
+
+/// Sends one persistent, mandatory message on `channel`; the returned future is its confirm. The
+/// current span's trace context travels in the headers (`traceparent`), beside `x-request-id`.
+async fn send(
+    channel: &Channel,
+    queue: &str,
+    message_id: &str,
+    request_id: &str,
+    body: &[u8],
+) -> Result<lapin::PublisherConfirm, PublishError> {
+    let mut headers = FieldTable::default();
+    headers.insert(
+        "x-request-id".into(),
+        AMQPValue::LongString(LongString::from(request_id)),
+    );
+    crate::trace_context::inject_current(&mut headers);
+    let properties = BasicProperties::default()
+        .with_delivery_mode(2)
+        .with_content_type("application/json".into())
+        .with_message_id(message_id.into())
+        .with_headers(headers);
+    channel
+        .basic_publish(
+            "".into(),
+            queue.into(),
+            BasicPublishOptions {
+                mandatory: true,
+                ..Default::default()
+            },
+            body,
+            properties,
+        )
+        .await
+        .map_err(|e| PublishError::Unavailable(e.to_string()))
+}
+
+/// What a confirm says about its message.
+fn settle(confirmation: lapin::Result<Confirmation>) -> Result<(), PublishError> {
+    match confirmation.map_err(|e| PublishError::Unavailable(e.to_string()))? {
+        Confirmation::Ack(None) => Ok(()),
+        Confirmation::Ack(Some(_)) => Err(PublishError::Unroutable),
+        Confirmation::Nack(_) => Err(PublishError::Nacked),
+        Confirmation::NotRequested => Err(PublishError::Unavailable("confirms not enabled".into())),
+    }
+}
+
+/// `outcomes`, completed to `len` with "not sent" for the messages after a failure to send.
+fn fill(mut outcomes: Vec<Result<(), PublishError>>, len: usize) -> Vec<Result<(), PublishError>> {
+    while outcomes.len() < len {
+        outcomes.push(Err(PublishError::Unavailable("not sent".into())));
+    }
+    outcomes
 }

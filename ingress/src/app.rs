@@ -20,6 +20,10 @@ use crate::serve::{self, ConnectionTimeouts};
 use crate::state::AppState;
 use crate::token_cache::CachedVerifier;
 
+/// Database connections at most: the outbox writers' few (`outbox_writer`), the studio and
+/// admin APIs' queries, the outbox refresher.
+const DB_CONNECTIONS: u32 = 16;
+
 /// A built ingress: listener bound, broker topology declared.
 pub struct App {
     listener: TcpListener,
@@ -63,8 +67,9 @@ impl App {
             "API catalog loaded"
         );
         // Lazy: ingress starts and takes events while PostgreSQL is away; workers migrate it.
+        // Opened only as used: the healthy event path uses none.
         let db = sqlx::postgres::PgPoolOptions::new()
-            .max_connections(8)
+            .max_connections(DB_CONNECTIONS)
             .acquire_timeout(std::time::Duration::from_secs(3))
             .connect_lazy(&config.database_url)
             .context("parsing DATABASE_URL")?;
@@ -72,6 +77,7 @@ impl App {
         crate::outbox::load_waiting(&outboxed, &db).await;
         let state = AppState {
             outboxed,
+            outbox_writer: crate::outbox_writer::OutboxWriter::start(db.clone()),
             db,
             catalog: Arc::new(catalog),
             catalog_degraded: degraded,
@@ -104,6 +110,7 @@ impl App {
         let refresher = tokio::spawn(crate::outbox::run_refresher(
             self.state.outboxed.clone(),
             self.state.db.clone(),
+            self.state.publisher.clone(),
             metrics.outboxed_workspaces.clone(),
             shutdown.clone(),
         ));

@@ -6,17 +6,19 @@
 //! An event the broker did not confirm is committed to the outbox (PostgreSQL) instead, and the
 //! caller answers 200 after that commit; the workers' relay publishes it later. A workspace with
 //! events in the outbox sends its next ones there too ([`crate::outbox`]), so none overtakes
-//! them. Only when the outbox cannot take it either is the answer 503 with `Retry-After`. Jobs
+//! them; once the broker is back and only a few are left, its next ones wait a moment for the
+//! relay to publish those, then go straight to the broker. Only when the outbox cannot take it either is the answer 503 with `Retry-After`. Jobs
 //! have no outbox: an unconfirmed job is a 503.
 
 use std::time::Instant;
 
+use common::db::outbox::NewRow;
 use common::job_messages::JobMessage;
 use common::messages::{EventMessage, partition_of};
 use common::publisher::PublishError;
 
 use crate::error::ApiError;
-use crate::outbox::OutboxWrite;
+use crate::outbox::{OutboxWrite, Route};
 use crate::state::AppState;
 
 /// When to try again after the broker was unavailable or slow.
@@ -47,7 +49,11 @@ impl NotConfirmed {
 pub async fn enqueue_event(state: &AppState, message: &EventMessage) -> Result<(), ApiError> {
     let body = serde_json::to_vec(message).map_err(|e| ApiError::Internal(e.into()))?;
     let partition = partition_of(&message.workspace_id, state.queues.partitions());
-    if let Some(write) = state.outboxed.write_if_outboxed(&message.workspace_id) {
+    if let Route::Outbox(write) = state
+        .outboxed
+        .route_after_drain(&message.workspace_id)
+        .await
+    {
         return write_outbox(state, message, partition, &body, write, "behind_outbox")
             .await
             .map_err(|()| ApiError::Unavailable {
@@ -86,15 +92,14 @@ async fn write_outbox(
     write: OutboxWrite,
     reason: &'static str,
 ) -> Result<(), ()> {
-    let inserted = common::db::outbox::insert(
-        &state.db,
-        &message.workspace_id,
+    let row = NewRow {
+        workspace_id: message.workspace_id.clone(),
         partition,
-        message.message_id,
-        &message.request_id,
-        body,
-    )
-    .await;
+        message_id: message.message_id,
+        request_id: message.request_id.clone(),
+        body: body.to_vec(),
+    };
+    let inserted = state.outbox_writer.write(row).await;
     match inserted {
         Ok(()) => {
             write.committed();

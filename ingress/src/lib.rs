@@ -23,6 +23,7 @@ mod manifest;
 mod metrics;
 mod ops;
 mod outbox;
+mod outbox_writer;
 mod rejection;
 mod replay_api;
 mod request_id;

@@ -13,10 +13,19 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use sqlx::PgPool;
+
+use common::db::outbox::Waiting;
+use common::publisher::Publisher;
 use tokio_util::sync::CancellationToken;
 
 /// How often the refresher asks which outboxed workspaces the relay has drained.
 const REFRESH_INTERVAL: Duration = Duration::from_millis(250);
+/// A workspace with at most this many rows left is drained (one batch of the relay).
+const DRAIN_BELOW_ROWS: i64 = 200;
+/// The longest an event is held while its workspace drains.
+pub const DRAIN_HOLD: Duration = Duration::from_secs(3);
+/// How often a held event looks whether its workspace has drained.
+const HOLD_POLL: Duration = Duration::from_millis(20);
 
 #[derive(Debug)]
 struct Entry {
@@ -26,6 +35,20 @@ struct Entry {
     committed: bool,
     /// When its last write ended.
     last_write: Instant,
+    /// Since when its new events are held while the relay publishes the last rows.
+    draining_since: Option<Instant>,
+    /// Its rows at the last refresh: fewer now means the relay is publishing them.
+    rows_seen: Option<i64>,
+}
+
+/// Where an event of a workspace goes now.
+pub enum Route {
+    /// Not outboxed: straight to the broker.
+    Direct,
+    /// Behind its workspace's rows in the outbox.
+    Outbox(OutboxWrite),
+    /// Its workspace is draining: wait, then ask again.
+    Hold,
 }
 
 /// The outboxed workspaces of this ingress process.
@@ -71,12 +94,30 @@ impl OutboxedWorkspaces {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    /// Starts an outbox write when `workspace_id` is outboxed; `None` means publish directly.
-    pub fn write_if_outboxed(&self, workspace_id: &str) -> Option<OutboxWrite> {
+    /// Where an event of `workspace_id` goes now; an outbox write is started for it.
+    pub fn route(&self, workspace_id: &str) -> Route {
         let mut entries = self.lock();
-        let entry = entries.get_mut(workspace_id)?;
+        let Some(entry) = entries.get_mut(workspace_id) else {
+            return Route::Direct;
+        };
+        match entry.draining_since {
+            Some(since) if since.elapsed() < DRAIN_HOLD => return Route::Hold,
+            // The drain did not finish in time: write again, drain again later.
+            Some(_) => entry.draining_since = None,
+            None => {}
+        }
         entry.writing += 1;
-        Some(self.write(workspace_id))
+        Route::Outbox(self.write(workspace_id))
+    }
+
+    /// Waits while `workspace_id` drains; then where its event goes.
+    pub async fn route_after_drain(&self, workspace_id: &str) -> Route {
+        loop {
+            match self.route(workspace_id) {
+                Route::Hold => tokio::time::sleep(HOLD_POLL).await,
+                route => return route,
+            }
+        }
     }
 
     /// Starts an outbox write for `workspace_id` after a publish was not confirmed.
@@ -88,6 +129,8 @@ impl OutboxedWorkspaces {
                 writing: 0,
                 committed: false,
                 last_write: Instant::now(),
+                draining_since: None,
+                rows_seen: None,
             })
             .writing += 1;
         self.write(workspace_id)
@@ -101,6 +144,8 @@ impl OutboxedWorkspaces {
                 writing: 0,
                 committed: true,
                 last_write: Instant::now(),
+                draining_since: None,
+                rows_seen: None,
             });
         }
     }
@@ -120,6 +165,34 @@ impl OutboxedWorkspaces {
 
     fn snapshot(&self) -> Vec<String> {
         self.lock().keys().cloned().collect()
+    }
+
+    /// Notes how many rows each workspace has left; returns those ready to drain: at most
+    /// [`DRAIN_BELOW_ROWS`] left, and fewer than at the last refresh (the relay is publishing
+    /// them: with the relay stuck or no worker running, holding events would only delay them).
+    fn note_rows(&self, waiting: &[Waiting]) -> Vec<String> {
+        let mut entries = self.lock();
+        let mut ready = Vec::new();
+        for w in waiting {
+            if let Some(entry) = entries.get_mut(&w.workspace_id) {
+                let relayed = entry.rows_seen.is_some_and(|seen| w.rows < seen);
+                entry.rows_seen = Some(w.rows);
+                if relayed && w.rows <= DRAIN_BELOW_ROWS && entry.draining_since.is_none() {
+                    ready.push(w.workspace_id.clone());
+                }
+            }
+        }
+        ready
+    }
+
+    /// Starts draining `workspace_ids` (those not draining already).
+    fn start_draining(&self, workspace_ids: &[String]) {
+        let mut entries = self.lock();
+        for workspace_id in workspace_ids {
+            if let Some(entry) = entries.get_mut(workspace_id) {
+                entry.draining_since.get_or_insert_with(Instant::now);
+            }
+        }
     }
 
     /// Forgets the workspaces without rows at `asked_at`, unless written since or in flight.
@@ -148,10 +221,12 @@ pub async fn load_waiting(map: &OutboxedWorkspaces, db: &PgPool) {
 }
 
 /// While any workspace is outboxed, asks the database which still have rows and forgets the
-/// others; touches the database only while the map is not empty.
+/// others, and drains those with few rows left while the broker takes channels; touches the
+/// database only while the map is not empty.
 pub async fn run_refresher(
     map: OutboxedWorkspaces,
     db: PgPool,
+    publisher: Publisher,
     gauge: prometheus::IntGauge,
     shutdown: CancellationToken,
 ) {
@@ -168,8 +243,13 @@ pub async fn run_refresher(
         let asked_at = Instant::now();
         match common::db::outbox::workspaces_waiting(&db, &outboxed).await {
             Ok(waiting) => {
-                map.forget_drained(&waiting.into_iter().collect(), asked_at);
+                let nearly_drained = map.note_rows(&waiting);
+                let still_waiting = waiting.into_iter().map(|w| w.workspace_id).collect();
+                map.forget_drained(&still_waiting, asked_at);
                 gauge.set(map.len() as i64);
+                if !nearly_drained.is_empty() && publisher.check().await.is_ok() {
+                    map.start_draining(&nearly_drained);
+                }
             }
             Err(error) => tracing::debug!(%error, "outbox refresh failed; keeping the map"),
         }

@@ -10,6 +10,7 @@ use common::publisher::Publisher;
 
 use crate::metrics::IngressMetrics;
 use crate::outbox::OutboxedWorkspaces;
+use crate::outbox_writer::OutboxWriter;
 use crate::token_cache::CachedVerifier;
 
 /// Cheap handles shared by every request.
@@ -28,4 +29,6 @@ pub struct AppState {
     pub catalog_degraded: Option<&'static str>,
     /// Workspaces with events in the outbox: their new events go there too.
     pub outboxed: OutboxedWorkspaces,
+    /// Commits outbox rows in batches.
+    pub outbox_writer: OutboxWriter,
 }

@@ -3,6 +3,8 @@
 //! in for Clockify. Helpers are methods on [`TestApp`].
 
 pub mod browser;
+pub mod drill;
+pub mod drill_services;
 pub mod env;
 pub mod forwarder;
 pub mod heavy;

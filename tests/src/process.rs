@@ -1,17 +1,21 @@
-//! Real worker processes, for the tests that need several of them or need to kill one.
+//! Real tier processes (workers, ingress), for the tests that need several of them or need to
+//! kill one.
 
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 
 use crate::env::TestEnv;
 
-/// A `workers` process; killed when dropped.
-pub struct WorkerProcess {
+/// A `workers` process.
+pub type WorkerProcess = TierProcess;
+
+/// A tier's process (`workers` or `ingress`); killed when dropped.
+pub struct TierProcess {
     pub child: Child,
     pub log_path: PathBuf,
 }
 
-impl WorkerProcess {
+impl TierProcess {
     /// Starts the workers binary with the test's environment; its stdout (JSON logs) goes to a file.
     pub fn spawn(env: &TestEnv, name: &str) -> Self {
         Self::spawn_with(env, name, &[])
@@ -19,7 +23,18 @@ impl WorkerProcess {
 
     /// Starts the workers binary with `overrides` on top of the test's environment.
     pub fn spawn_with(env: &TestEnv, name: &str, overrides: &[(&str, &str)]) -> Self {
-        let binary = workers_binary();
+        Self::spawn_binary("workers", env, name, overrides)
+    }
+
+    /// Starts `binary` (a sibling of the workers binary: `ingress`, `workers`) with `overrides`
+    /// on top of the test's environment.
+    pub fn spawn_binary(
+        binary: &str,
+        env: &TestEnv,
+        name: &str,
+        overrides: &[(&str, &str)],
+    ) -> Self {
+        let binary = workers_binary().with_file_name(binary);
         let log_path = std::env::temp_dir().join(format!("studio-{}-{name}.log", env.id));
         let log = std::fs::File::create(&log_path).expect("creating the worker log file");
         let child = Command::new(&binary)
@@ -39,6 +54,11 @@ impl WorkerProcess {
         let _ = self.child.wait();
     }
 
+    /// The process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// SIGTERM, then waits for the exit status.
     pub fn terminate(&mut self) -> std::process::ExitStatus {
         let _ = Command::new("kill")
@@ -54,7 +74,7 @@ impl WorkerProcess {
     }
 }
 
-impl Drop for WorkerProcess {
+impl Drop for TierProcess {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();

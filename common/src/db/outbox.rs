@@ -19,23 +19,39 @@ pub struct OutboxRow {
     pub body: Vec<u8>,
 }
 
-/// Commits one event to the outbox (the caller answers 200 only after this returns Ok).
-pub async fn insert(
-    executor: impl PgExecutor<'_>,
-    workspace_id: &str,
-    partition: u16,
-    message_id: Uuid,
-    request_id: &str,
-    body: &[u8],
-) -> sqlx::Result<()> {
+/// One event to commit to the outbox.
+#[derive(Debug, Clone)]
+pub struct NewRow {
+    pub workspace_id: String,
+    pub partition: u16,
+    pub message_id: Uuid,
+    pub request_id: String,
+    pub body: Vec<u8>,
+}
+
+/// Commits several events to the outbox in one statement (ids follow the slice's order); the
+/// callers answer 200 only after this returns Ok.
+pub async fn insert_many(executor: impl PgExecutor<'_>, rows: &[NewRow]) -> sqlx::Result<()> {
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let workspace_ids: Vec<String> = rows.iter().map(|r| r.workspace_id.clone()).collect();
+    let partitions: Vec<i32> = rows.iter().map(|r| i32::from(r.partition)).collect();
+    let message_ids: Vec<Uuid> = rows.iter().map(|r| r.message_id).collect();
+    let request_ids: Vec<String> = rows.iter().map(|r| r.request_id.clone()).collect();
+    let bodies: Vec<Vec<u8>> = rows.iter().map(|r| r.body.clone()).collect();
     sqlx::query!(
         "insert into event_outbox (workspace_id, partition, message_id, request_id, body)
-         values ($1, $2, $3, $4, $5) on conflict (message_id) do nothing",
-        workspace_id,
-        i32::from(partition),
-        message_id,
-        request_id,
-        body,
+         select w, p, m, r, b
+         from unnest($1::text[], $2::int4[], $3::uuid[], $4::text[], $5::bytea[])
+             with ordinality as t(w, p, m, r, b, n)
+         order by n
+         on conflict (message_id) do nothing",
+        &workspace_ids,
+        &partitions,
+        &message_ids,
+        &request_ids,
+        &bodies,
     )
     .execute(executor)
     .await?;
@@ -83,13 +99,22 @@ pub async fn delete(executor: impl PgExecutor<'_>, ids: &[i64]) -> sqlx::Result<
     Ok(done.rows_affected())
 }
 
-/// Of `workspace_ids`, those that still have rows waiting.
+/// A workspace with rows waiting, and how many.
+#[derive(Debug, Clone)]
+pub struct Waiting {
+    pub workspace_id: String,
+    pub rows: i64,
+}
+
+/// Of `workspace_ids`, those that still have rows waiting, with their counts.
 pub async fn workspaces_waiting(
     executor: impl PgExecutor<'_>,
     workspace_ids: &[String],
-) -> sqlx::Result<Vec<String>> {
-    sqlx::query_scalar!(
-        "select distinct workspace_id from event_outbox where workspace_id = any($1)",
+) -> sqlx::Result<Vec<Waiting>> {
+    sqlx::query_as!(
+        Waiting,
+        r#"select workspace_id, count(*) as "rows!" from event_outbox
+           where workspace_id = any($1) group by workspace_id"#,
         workspace_ids,
     )
     .fetch_all(executor)

@@ -3,13 +3,15 @@
 //!
 //! Order of a run: the raw limits (nothing of the system running), then the system (started
 //! here or already running), the installs, the send phase, and the wait until every accepted
-//! event is in the database (`drive`).
+//! event is in the database (`drive`). [`steady`] is the same signed load run in the background
+//! until stopped, for the restart drills.
 
 mod drive;
 mod options;
 mod raw;
 mod report;
 mod scrape;
+pub mod steady;
 mod system;
 mod usage;
 mod watch;
@@ -25,6 +27,7 @@ use report::LoadReport;
 use report::step;
 use usage::CpuSample;
 use watch::services;
+pub use webhooks::{install_all, workspace_ids};
 
 const ADDON_KEY: &str = "clockify-api-studio";
 /// Concurrent writers of the database measurement: one per event partition, as workers run.

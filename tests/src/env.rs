@@ -92,6 +92,8 @@ impl TestEnv {
             ),
             ("ALLOW_HTTP_LOOPBACK", "true".into()),
             ("AUTO_BOOTSTRAP_ON_INSTALL", "false".into()),
+            // Tests that want the coverage plan's extra webhooks ask for them ("default").
+            ("EXTRA_WEBHOOK_EVENTS", "none".into()),
         ]
         .into_iter()
         .map(|(k, v)| (k.to_owned(), v))

@@ -2,14 +2,14 @@
 //! workers (which start them on install and run them). One running job per workspace: asking
 //! again returns it. The rows are `db::bootstrap_jobs` and `db::bootstrap_units`.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, SubsecRound as _, Utc};
 use serde::Serialize;
 use sqlx::PgConnection;
 use uuid::Uuid;
 
 use crate::db::bootstrap_jobs::{self, JobMode, JobStatus};
-use crate::db::reconcile_changes::{self, KindChanges};
 use crate::db::bootstrap_units::{self, KindProgress};
+use crate::db::reconcile_changes::{self, KindChanges};
 use crate::job_messages::{Job, JobMessage};
 
 /// A job just started or the one already running.
@@ -65,7 +65,10 @@ pub async fn start_reconcile(
     feed_lag: std::time::Duration,
 ) -> sqlx::Result<StartedJob> {
     let job_id = Uuid::now_v7();
-    let end = Utc::now() - chrono::Duration::from_std(feed_lag).unwrap_or_default();
+    // Whole seconds, as the feeds are asked (`yyyy-MM-ddThh:mm:ssZ`): the next pass starts where
+    // this one's range really ended.
+    let end =
+        (Utc::now() - chrono::Duration::from_std(feed_lag).unwrap_or_default()).trunc_subsecs(0);
     let feed = bootstrap_jobs::time_entries_known_until(&mut *conn, workspace_id)
         .await?
         .filter(|start| *start < end && end - *start <= MAX_FEED_RANGE)

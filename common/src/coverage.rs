@@ -232,7 +232,10 @@ impl CoveragePlan {
             });
         }
         for kind in &mut kinds {
-            kind.freshness = match (kind.by_webhook.is_empty(), kind.by_reconciliation.is_empty()) {
+            kind.freshness = match (
+                kind.by_webhook.is_empty(),
+                kind.by_reconciliation.is_empty(),
+            ) {
                 (false, true) => Freshness::Webhooks,
                 (false, false) => Freshness::Partly,
                 (true, _) => Freshness::Reconciliation,
@@ -388,7 +391,8 @@ mod tests {
         let error =
             CoveragePlan::from_settings(Some(eleven), Some("none"), None).expect_err("refused");
         assert_eq!(error.variable, "WEBHOOK_EVENTS");
-        let error = CoveragePlan::from_settings(None, Some("NEW_THING"), None).expect_err("refused");
+        let error =
+            CoveragePlan::from_settings(None, Some("NEW_THING"), None).expect_err("refused");
         assert!(error.reason.contains("NEW_THING"));
     }
 
@@ -410,8 +414,8 @@ mod tests {
 
     #[test]
     fn a_smaller_manifest_gets_the_default_extras_it_lacks() {
-        let plan = CoveragePlan::from_settings(Some("NEW_TASK,NEW_PROJECT"), None, None)
-            .expect("valid");
+        let plan =
+            CoveragePlan::from_settings(Some("NEW_TASK,NEW_PROJECT"), None, None).expect("valid");
         assert_eq!(plan.source(EventType::NewTask), EventSource::Manifest);
         assert_eq!(plan.extra().len(), 9);
     }

@@ -69,7 +69,9 @@ async fn coverage(state: &AppState, workspace_id: &str) -> Result<Value, ApiErro
             let state = match source {
                 EventSource::Manifest => json!({"state": "manifest"}),
                 EventSource::Registered => registration_state(
-                    registrations.iter().find(|r| r.event_type == event.as_str()),
+                    registrations
+                        .iter()
+                        .find(|r| r.event_type == event.as_str()),
                 ),
                 EventSource::Reconciliation => {
                     json!({"state": "reconciliation", "intervalSecs": interval})
@@ -87,9 +89,9 @@ async fn coverage(state: &AppState, workspace_id: &str) -> Result<Value, ApiErro
         .map(|kind| {
             let stale = match kind.freshness {
                 Freshness::Webhooks => "seconds".to_owned(),
-                Freshness::Partly => format!(
-                    "seconds for the webhook events, up to {interval} s for the others"
-                ),
+                Freshness::Partly => {
+                    format!("seconds for the webhook events, up to {interval} s for the others")
+                }
                 Freshness::Reconciliation => format!("up to {interval} s"),
             };
             json!({

@@ -12,8 +12,8 @@ use crate::route_table::{SIDEBAR_PATH, lifecycle_routes, webhook_routes};
 use crate::state::AppState;
 use crate::webhooks::handle_webhook;
 use crate::{
-    audit, bootstrap_api, coverage_api, data_api, dead_letters_api, manifest, ops, replay_api, request_id,
-    reconcile_api, reseal, sidebar, studio_api,
+    audit, bootstrap_api, coverage_api, data_api, dead_letters_api, manifest, ops, reconcile_api,
+    replay_api, request_id, reseal, sidebar, studio_api,
 };
 
 /// The HTTP surface; a plain function so tests can drive it without a socket.

@@ -52,9 +52,8 @@ async fn start_due_passes(state: &WorkerState) -> anyhow::Result<()> {
     let interval = i64::try_from(state.config.coverage.reconcile_interval().as_secs())
         .unwrap_or(i64::MAX)
         .max(1);
-    let due =
-        bootstrap_jobs::due_for_reconcile(&state.db, interval, settings.max_starts_per_sweep)
-            .await?;
+    let due = bootstrap_jobs::due_for_reconcile(&state.db, interval, settings.max_starts_per_sweep)
+        .await?;
     for workspace_id in due {
         let mut tx = state.db.begin().await?;
         let started = common::bootstrap_start::start_reconcile(

@@ -53,7 +53,11 @@ pub async fn apply_lifecycle(
             }
             // Desired state first, in the install's transaction: a lost job message leaves the
             // registrations due, and the sweep registers them.
-            let extra: Vec<&str> = follow_ups.extra_webhooks.iter().map(|e| e.as_str()).collect();
+            let extra: Vec<&str> = follow_ups
+                .extra_webhooks
+                .iter()
+                .map(|e| e.as_str())
+                .collect();
             webhook_registrations::plan(conn, workspace_id, &installed.addon_id, &extra).await?;
             if !extra.is_empty() {
                 let job = Job::RegisterWebhooks {

@@ -167,7 +167,15 @@ pub async fn end_done_with_note(
     unit_key: &str,
     note: &str,
 ) -> sqlx::Result<()> {
-    end_pending(executor, workspace_id, job_id, unit_key, UnitStatus::Done, Some(note)).await
+    end_pending(
+        executor,
+        workspace_id,
+        job_id,
+        unit_key,
+        UnitStatus::Done,
+        Some(note),
+    )
+    .await
 }
 
 /// Ends a pending unit as `status` (failed or not available, with a reason, or cancelled because

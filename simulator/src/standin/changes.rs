@@ -83,7 +83,11 @@ impl Changes {
         };
         self.record(list, FeedChange::Updated, &entity);
         let overlay = self.lists.entry(list.to_owned()).or_default();
-        match overlay.added.iter_mut().find(|e| id_of(e) == Some(id.as_str())) {
+        match overlay
+            .added
+            .iter_mut()
+            .find(|e| id_of(e) == Some(id.as_str()))
+        {
             Some(added) => *added = entity,
             None => {
                 overlay.replaced.insert(id, entity);
@@ -122,7 +126,12 @@ impl Changes {
 
     /// The list `key` of `total` generated items, with its changes applied when it has any
     /// (additions first, as the newest).
-    pub(crate) fn listed<F: Fn(usize) -> Value>(&self, key: &str, total: usize, item: F) -> Listed<F> {
+    pub(crate) fn listed<F: Fn(usize) -> Value>(
+        &self,
+        key: &str,
+        total: usize,
+        item: F,
+    ) -> Listed<F> {
         let Some(overlay) = self.lists.get(key) else {
             return Listed::Generated { total, item };
         };
@@ -158,7 +167,12 @@ impl Changes {
             .filter_map(|e| id_of(&e.entry))
             .collect();
         let mut latest: Vec<Value> = Vec::new();
-        for entry in self.feed.iter().filter(in_range).filter(|e| e.change == change) {
+        for entry in self
+            .feed
+            .iter()
+            .filter(in_range)
+            .filter(|e| e.change == change)
+        {
             let Some(id) = id_of(&entry.entry) else {
                 continue;
             };

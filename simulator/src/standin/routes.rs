@@ -44,10 +44,7 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
             &format!("{v1}/user/{{uid}}/time-entries"),
             get(list_time_entries),
         )
-        .route(
-            &format!("{v1}/entities/{{change}}"),
-            get(list_changes),
-        )
+        .route(&format!("{v1}/entities/{{change}}"), get(list_changes))
         .route(
             &format!("{v1}/webhooks"),
             get(webhooks::list).post(webhooks::create),
@@ -165,7 +162,12 @@ async fn list_time_entries(
     let key = format!("time_entries:{user_id}");
     let changes = workspace.changes();
     let listed = changes.listed(&key, spec.time_entries_per_user, |i| {
-        entities::time_entry(spec, workspace.anchor, user, spec.time_entries_per_user - 1 - i)
+        entities::time_entry(
+            spec,
+            workspace.anchor,
+            user,
+            spec.time_entries_per_user - 1 - i,
+        )
     });
     if let Listed::Generated { .. } = listed {
         let matching: Vec<usize> = (0..spec.time_entries_per_user)

@@ -118,6 +118,12 @@ async fn a_registration_refused_twice_is_shown_with_its_reason_and_then_succeeds
         .push(FaultMatch::method_path("POST", "/webhooks"), quota_full, 2);
     let ws = app.install_at("ws-heal", &clockify.api_url()).await;
     let member = app.user_token(&ws, "USER");
+    app.wait_for_count(
+        "select count(*) from webhook_registrations where workspace_id = 'ws-heal'",
+        1,
+        WAIT,
+    )
+    .await;
 
     let started = Instant::now();
     let mut seen_failed = None;
@@ -152,9 +158,8 @@ async fn a_registration_refused_twice_is_shown_with_its_reason_and_then_succeeds
     assert_eq!(attempts, 3, "two refusals, then the registration");
     let metrics = app.workers_metrics().await;
     assert!(
-        metrics.contains(
-            r#"studio_webhook_registrations_total{event="NEW_TASK",outcome="failed"} 2"#
-        ),
+        metrics
+            .contains(r#"studio_webhook_registrations_total{event="NEW_TASK",outcome="failed"} 2"#),
         "{metrics}"
     );
     assert!(metrics.contains(

@@ -122,7 +122,8 @@ fn changed(pass: &Value, kind: &str, change: &str) -> i64 {
 /// Changes a tag, a user, a task and a time entry, deletes a tag, a task and a time entry, and
 /// adds a tag, an invoice and a time entry, all behind the add-on's back.
 fn drift(clockify: &StandIn, ws: &str) {
-    let changed_tag = json!({"id": format!("{ws}-t2"), "name": "renamed", "workspaceId": ws, "archived": false});
+    let changed_tag =
+        json!({"id": format!("{ws}-t2"), "name": "renamed", "workspaceId": ws, "archived": false});
     assert!(clockify.change_entity(ws, "tags", changed_tag));
     let gone = json!({"id": format!("{ws}-t1")});
     clockify.delete_entity(ws, "tags", &format!("{ws}-t1"), gone);
@@ -135,7 +136,8 @@ fn drift(clockify: &StandIn, ws: &str) {
     clockify.change_entity(ws, &tasks, task);
     let gone = json!({"id": format!("{ws}-p1-k2")});
     clockify.delete_entity(ws, &tasks, &format!("{ws}-p1-k2"), gone);
-    let invoice = json!({"id": format!("{ws}-i-new"), "workspaceId": ws, "number": "99", "status": "UNSENT"});
+    let invoice =
+        json!({"id": format!("{ws}-i-new"), "workspaceId": ws, "number": "99", "status": "UNSENT"});
     clockify.add_entity(ws, "invoices", invoice);
     time_entry_drift(clockify, ws);
 }
@@ -151,7 +153,11 @@ fn time_entry_drift(clockify: &StandIn, ws: &str) {
             "timeInterval": {"start": start.to_string(), "end": end.to_string(), "duration": "PT1H"},
         })
     };
-    clockify.change_entity(ws, &entries, entry(format!("{ws}-u1-e1"), "changed behind our back"));
+    clockify.change_entity(
+        ws,
+        &entries,
+        entry(format!("{ws}-u1-e1"), "changed behind our back"),
+    );
     let gone = entry(format!("{ws}-u1-e2"), "was here");
     clockify.delete_entity(ws, &entries, &format!("{ws}-u1-e2"), gone);
     clockify.add_entity(ws, &entries, entry(format!("{ws}-u1-e-new"), "added"));
@@ -171,14 +177,24 @@ async fn assert_copy_equals_clockify(app: &TestApp, clockify: &StandIn, ws: &Ins
         assert_eq!(copy_items(app, id, kind, None).await, theirs, "{kind}");
     }
     let project = format!("{id}-p1");
-    let theirs = clockify_items(app, clockify, ws, &format!("/projects/{project}/tasks"), None).await;
+    let theirs = clockify_items(
+        app,
+        clockify,
+        ws,
+        &format!("/projects/{project}/tasks"),
+        None,
+    )
+    .await;
     let ours = copy_items(app, id, "task", Some(("projectId", &project))).await;
     assert_eq!(ours, theirs, "tasks");
     let user = format!("{id}-u1");
     let path = format!("/user/{user}/time-entries");
     let theirs = clockify_items(app, clockify, ws, &path, None).await;
     let ours = copy_items(app, id, "time_entry", Some(("userId", &user))).await;
-    assert_eq!(ours.keys().collect::<Vec<_>>(), theirs.keys().collect::<Vec<_>>());
+    assert_eq!(
+        ours.keys().collect::<Vec<_>>(),
+        theirs.keys().collect::<Vec<_>>()
+    );
     assert_eq!(ours, theirs, "time entries");
 }
 
@@ -203,19 +219,36 @@ async fn a_pass_repairs_what_changed_behind_the_copys_back_using_the_change_feed
             .count()
     };
     let read_by_the_bootstrap = entry_reads(&clockify);
+    // The feeds are asked in whole seconds: the changes are left a second to fall inside.
+    tokio::time::sleep(Duration::from_millis(1_100)).await;
 
     start_pass(&app, &ws).await;
     assert_eq!(app.wait_for_bootstrap("ws-rec", WAIT).await, "completed");
+    assert_eq!(
+        entry_reads(&clockify),
+        read_by_the_bootstrap,
+        "time entries came from the feeds"
+    );
     assert_copy_equals_clockify(&app, &clockify, &ws).await;
 
     let pass = latest_pass(&app, &ws).await;
     assert_eq!(pass["status"], "completed");
     assert_eq!(
-        (changed(&pass, "tag", "added"), changed(&pass, "tag", "updated"), changed(&pass, "tag", "deleted")),
+        (
+            changed(&pass, "tag", "added"),
+            changed(&pass, "tag", "updated"),
+            changed(&pass, "tag", "deleted")
+        ),
         (1, 1, 1)
     );
     assert_eq!(changed(&pass, "user", "updated"), 1);
-    assert_eq!((changed(&pass, "task", "updated"), changed(&pass, "task", "deleted")), (1, 1));
+    assert_eq!(
+        (
+            changed(&pass, "task", "updated"),
+            changed(&pass, "task", "deleted")
+        ),
+        (1, 1)
+    );
     assert_eq!(changed(&pass, "invoice", "added"), 1);
     assert_eq!(
         (
@@ -225,13 +258,16 @@ async fn a_pass_repairs_what_changed_behind_the_copys_back_using_the_change_feed
         ),
         (1, 1, 1)
     );
-    assert_eq!(changed(&pass, "project", "updated"), 0, "nothing else changed");
-    let requests = clockify.recorder().requests();
-    assert!(requests.iter().any(|r| r.path.ends_with("/entities/deleted")));
     assert_eq!(
-        entry_reads(&clockify),
-        read_by_the_bootstrap,
-        "time entries came from the feeds"
+        changed(&pass, "project", "updated"),
+        0,
+        "nothing else changed"
+    );
+    let requests = clockify.recorder().requests();
+    assert!(
+        requests
+            .iter()
+            .any(|r| r.path.ends_with("/entities/deleted"))
     );
     let metrics = app.workers_metrics().await;
     assert!(
@@ -316,13 +352,17 @@ async fn a_webhook_newer_than_the_passs_read_is_kept() {
     // Clockify's answer to the pass's read of the tags is slow; meanwhile a webhook arrives.
     let stale = json!({"id": "ws-newer-t3", "name": "what the read says", "workspaceId": "ws-newer", "archived": false});
     clockify.change_entity("ws-newer", "tags", stale);
-    clockify
-        .faults()
-        .push(FaultMatch::path("/tags"), Fault::Delay(Duration::from_secs(4)), 1);
+    clockify.faults().push(
+        FaultMatch::path("/tags"),
+        Fault::Delay(Duration::from_secs(4)),
+        1,
+    );
     start_pass(&app, &ws).await;
     tokio::time::sleep(Duration::from_millis(500)).await;
     let newer = json!({"id": "ws-newer-t3", "name": "what the webhook says", "workspaceId": "ws-newer", "archived": false});
-    let token = ws.token_for(common::events::EventType::TagUpdated).to_owned();
+    let token = ws
+        .token_for(common::events::EventType::TagUpdated)
+        .to_owned();
     assert_eq!(
         app.post_webhook(common::events::EventType::TagUpdated, &token, &newer)
             .await
@@ -338,7 +378,10 @@ async fn a_webhook_newer_than_the_passs_read_is_kept() {
     let tags_pending = app
         .count("select count(*) from bootstrap_units u join bootstrap_jobs j on j.id = u.job_id where j.workspace_id = 'ws-newer' and j.mode = 'reconcile' and u.unit_key = 'tags' and u.status = 'pending'")
         .await;
-    assert_eq!(tags_pending, 1, "the webhook landed before the pass wrote its read");
+    assert_eq!(
+        tags_pending, 1,
+        "the webhook landed before the pass wrote its read"
+    );
 
     assert_eq!(app.wait_for_bootstrap("ws-newer", WAIT).await, "completed");
     let name: String = sqlx::query_scalar(

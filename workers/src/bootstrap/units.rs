@@ -195,7 +195,10 @@ mod tests {
             vec!["time_off_balances:p1"]
         );
         let users = Unit::parse("users").expect("a kind");
-        assert_eq!(users.children(&["u1".into()], false), vec!["time_entries:u1"]);
+        assert_eq!(
+            users.children(&["u1".into()], false),
+            vec!["time_entries:u1"]
+        );
         assert!(users.children(&["u1".into()], true).is_empty());
     }
 

@@ -105,8 +105,15 @@ pub async fn run_unit(
         if unit.kind.paging == KindPaging::Feed
             && let Some(failure) = feed_failure
         {
-            return reread_time_entries(state, workspace_id, request_id, job_id, unit_key, &failure)
-                .await;
+            return reread_time_entries(
+                state,
+                workspace_id,
+                request_id,
+                job_id,
+                unit_key,
+                &failure,
+            )
+            .await;
         }
         let page = match response {
             Ok(answer) if (200..300).contains(&answer.status) => {

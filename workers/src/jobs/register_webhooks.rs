@@ -24,7 +24,11 @@ use crate::installation::{InstallationError, load_active};
 use crate::state::WorkerState;
 
 /// Attempts the due registrations of installation `addon_id` (the job queued on install).
-#[tracing::instrument(name = "job.register_webhooks", skip_all, fields(workspace_id, addon_id))]
+#[tracing::instrument(
+    name = "job.register_webhooks",
+    skip_all,
+    fields(workspace_id, addon_id)
+)]
 pub async fn register(
     state: &WorkerState,
     workspace_id: &str,
@@ -88,7 +92,13 @@ pub async fn attempt(
                     .webhook_registrations
                     .with_label_values(&[event, "failed"])
                     .inc();
-                tracing::warn!(workspace_id, event, reason, retry_in_secs = retry.as_secs(), "extra webhook registration failed; retried later");
+                tracing::warn!(
+                    workspace_id,
+                    event,
+                    reason,
+                    retry_in_secs = retry.as_secs(),
+                    "extra webhook registration failed; retried later"
+                );
             }
         }
     }
@@ -183,7 +193,9 @@ async fn register_one(
 /// message (cut short).
 fn refusal(status: u16, body: &[u8]) -> String {
     let meaning = match status {
-        403 => " (forbidden: the workspace's webhook quota may be full, or the plan lacks webhooks)",
+        403 => {
+            " (forbidden: the workspace's webhook quota may be full, or the plan lacks webhooks)"
+        }
         401 => " (the installation token was refused)",
         429 => " (rate limited)",
         _ => "",

@@ -120,6 +120,16 @@ pub async fn load_with_job(
     .await
 }
 
+/// A page read and stored: its number, how many items it held, whether it ended the list, and
+/// when it was read (the unit's first read is kept as `started_at`).
+#[derive(Debug, Clone, Copy)]
+pub struct PageDone {
+    pub page: i32,
+    pub items: i32,
+    pub last: bool,
+    pub read_at: DateTime<Utc>,
+}
+
 /// Records a committed page: the checkpoint moves on, and the unit is done after a short page.
 ///
 /// Optimistic: it applies only if the unit still expects `page` and is pending. `false` means
@@ -133,10 +143,7 @@ pub async fn checkpoint_page(
     workspace_id: &str,
     job_id: Uuid,
     unit_key: &str,
-    page: i32,
-    items: i32,
-    done: bool,
-    read_at: DateTime<Utc>,
+    page: &PageDone,
 ) -> sqlx::Result<bool> {
     let updated = sqlx::query!(
         "update bootstrap_units
@@ -148,10 +155,10 @@ pub async fn checkpoint_page(
         workspace_id,
         job_id,
         unit_key,
-        page,
-        items,
-        done,
-        read_at,
+        page.page,
+        page.items,
+        page.last,
+        page.read_at,
     )
     .execute(executor)
     .await?;

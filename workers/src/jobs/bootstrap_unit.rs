@@ -16,7 +16,7 @@ use clockify_client::rate_limit::Priority;
 use clockify_client::worker_slot::WorkerSlot;
 use common::bootstrap_kinds::{KindBase, KindPaging, TIME_ENTRIES_KEY};
 use common::db::bootstrap_jobs::{self, JobMode, JobStatus};
-use common::db::bootstrap_units::{self, UnitStatus};
+use common::db::bootstrap_units::{self, PageDone, UnitStatus};
 use common::db::{entities, reconcile_seen};
 
 use crate::bootstrap::reconcile::{PageChanges, PageContext, store_page};
@@ -183,17 +183,14 @@ pub async fn run_unit(
             )
             .await?;
         }
-        if !bootstrap_units::checkpoint_page(
-            &mut *tx,
-            workspace_id,
-            job_id,
-            unit_key,
-            current.next_page,
-            i32::try_from(items.len()).unwrap_or(i32::MAX),
-            done,
+        let checkpoint = PageDone {
+            page: current.next_page,
+            items: i32::try_from(items.len()).unwrap_or(i32::MAX),
+            last: done,
             read_at,
-        )
-        .await?
+        };
+        if !bootstrap_units::checkpoint_page(&mut *tx, workspace_id, job_id, unit_key, &checkpoint)
+            .await?
         {
             // A duplicate runner committed this page first: drop ours and carry on from its state.
             tx.rollback().await?;

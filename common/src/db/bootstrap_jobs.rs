@@ -229,6 +229,21 @@ pub async fn lock_status(
     Ok(row.map(|row| (row.status, row.mode)))
 }
 
+/// When a job started.
+pub async fn created_at(
+    executor: impl PgExecutor<'_>,
+    workspace_id: &str,
+    job_id: Uuid,
+) -> sqlx::Result<Option<DateTime<Utc>>> {
+    sqlx::query_scalar!(
+        "select created_at from bootstrap_jobs where workspace_id = $1 and id = $2",
+        workspace_id,
+        job_id,
+    )
+    .fetch_optional(executor)
+    .await
+}
+
 /// The workspace's latest reconciliation passes, newest first.
 pub async fn latest_passes(
     executor: impl PgExecutor<'_>,

@@ -210,6 +210,20 @@ async fn a_pass_repairs_what_changed_behind_the_copys_back_using_the_change_feed
     let clockify = standin(&app, vec![WorkspaceSpec::sized("ws-rec", 600)]).await;
     let ws = bootstrapped(&app, &clockify, "ws-rec").await;
     drift(&clockify, "ws-rec");
+    // A project deleted at Clockify (its webhook never sent): its tasks go with it.
+    let deleted = app
+        .http
+        .delete(format!(
+            "{}/v1/workspaces/ws-rec/projects/ws-rec-p2",
+            clockify.api_url()
+        ))
+        .header("X-Addon-Token", &ws.auth_token)
+        .send()
+        .await
+        .expect("stand-in answers");
+    assert_eq!(deleted.status(), 200);
+    let p2_tasks = copy_items(&app, "ws-rec", "task", Some(("projectId", "ws-rec-p2"))).await;
+    assert!(!p2_tasks.is_empty());
     let entry_reads = |clockify: &StandIn| {
         clockify
             .recorder()

@@ -10,7 +10,7 @@ use serde_json::Value;
 use sqlx::PgConnection;
 use uuid::Uuid;
 
-use common::bootstrap_kinds::{KindRole, KindWindow};
+use common::bootstrap_kinds::{KINDS, KindRole, KindWindow, TIME_ENTRIES_KEY};
 use common::db::entities::{self, ListScope};
 use common::db::{reconcile_changes, reconcile_seen};
 
@@ -110,4 +110,44 @@ fn deletion_window(page: &PageContext<'_>) -> Option<Option<(DateTime<Utc>, Date
         KindWindow::Past => Some(page.window.range(KindWindow::Past)),
         KindWindow::Around => None,
     }
+}
+
+/// At the end of a pass: marks deleted the children (tasks, balances) of parents the copy now
+/// holds as deleted, counted as the pass's deletions. Time entries stay: Clockify keeps a removed
+/// user's entries. Returns the count per kind.
+pub async fn delete_orphans(
+    conn: &mut PgConnection,
+    workspace_id: &str,
+    job_id: Uuid,
+) -> sqlx::Result<Vec<(&'static str, i64)>> {
+    let Some(started) =
+        common::db::bootstrap_jobs::created_at(&mut *conn, workspace_id, job_id).await?
+    else {
+        return Ok(Vec::new());
+    };
+    let mut deleted = Vec::new();
+    for child in KINDS.iter().filter(|k| k.key != TIME_ENTRIES_KEY) {
+        let (Some(parent_key), Some(field)) = (child.parent, child.parent_field) else {
+            continue;
+        };
+        let Some(parent) = KINDS.iter().find(|k| k.key == parent_key) else {
+            continue;
+        };
+        let kind = child.entity.as_str();
+        let gone = entities::mark_orphans_deleted(
+            &mut *conn,
+            workspace_id,
+            kind,
+            parent.entity.as_str(),
+            field,
+            started,
+        )
+        .await?;
+        let count = gone.len() as i64;
+        reconcile_changes::add(&mut *conn, job_id, workspace_id, kind, "deleted", count).await?;
+        if count > 0 {
+            deleted.push((kind, count));
+        }
+    }
+    Ok(deleted)
 }

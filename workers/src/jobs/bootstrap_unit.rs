@@ -222,8 +222,8 @@ pub async fn run_unit(
                 .inc_by(items.len() as u64);
         }
         if let Some(ended) = finished {
+            tracing::info!(workspace_id, %job_id, outcome = ended.outcome.as_str(), "job finished");
             count_ended(state, ended);
-            tracing::info!(workspace_id, %job_id, outcome = ended.0.as_str(), "job finished");
         }
         publish_jobs(state, &messages).await;
         if done {
@@ -297,13 +297,28 @@ async fn reread_time_entries(
     Ok(Disposition::done())
 }
 
+/// A job this unit ended: its outcome and mode, and for a pass the children of deleted parents
+/// it marked deleted at the end.
+struct Ended {
+    outcome: JobStatus,
+    mode: JobMode,
+    orphans: Vec<(&'static str, i64)>,
+}
+
 /// Counts an ended job under its mode's metric.
-fn count_ended(state: &WorkerState, (outcome, mode): (JobStatus, JobMode)) {
-    let metric = match mode {
+fn count_ended(state: &WorkerState, ended: Ended) {
+    let metric = match ended.mode {
         JobMode::Bootstrap => &state.metrics.bootstrap_jobs,
         JobMode::Reconcile => &state.metrics.reconcile_passes,
     };
-    metric.with_label_values(&[outcome.as_str()]).inc();
+    metric.with_label_values(&[ended.outcome.as_str()]).inc();
+    for (kind, count) in ended.orphans {
+        state
+            .metrics
+            .reconcile_changes
+            .with_label_values(&[kind, "deleted"])
+            .inc_by(count.unsigned_abs());
+    }
 }
 
 /// Ends the job when no unit is pending; returns its final status and mode when this call ended
@@ -313,7 +328,7 @@ async fn finish_job_if_complete(
     conn: &mut PgConnection,
     workspace_id: &str,
     job_id: Uuid,
-) -> sqlx::Result<Option<(JobStatus, JobMode)>> {
+) -> sqlx::Result<Option<Ended>> {
     let Some((JobStatus::Running, mode)) =
         bootstrap_jobs::lock_status(&mut *conn, workspace_id, job_id).await?
     else {
@@ -333,8 +348,14 @@ async fn finish_job_if_complete(
         JobStatus::CompletedWithErrors
     };
     bootstrap_jobs::finish(&mut *conn, workspace_id, job_id, outcome).await?;
+    let mut orphans = Vec::new();
     if mode == JobMode::Reconcile {
         reconcile_seen::delete_for_job(&mut *conn, job_id).await?;
+        orphans = crate::bootstrap::reconcile::delete_orphans(conn, workspace_id, job_id).await?;
     }
-    Ok(Some((outcome, mode)))
+    Ok(Some(Ended {
+        outcome,
+        mode,
+        orphans,
+    }))
 }

@@ -261,7 +261,14 @@ async fn a_pass_repairs_what_changed_behind_the_copys_back_using_the_change_feed
             changed(&pass, "task", "updated"),
             changed(&pass, "task", "deleted")
         ),
-        (1, 1)
+        (1, 1 + p2_tasks.len() as i64),
+        "the changed task, the deleted one, and the deleted project's"
+    );
+    assert_eq!(changed(&pass, "project", "deleted"), 1);
+    assert!(
+        copy_items(&app, "ws-rec", "task", Some(("projectId", "ws-rec-p2")))
+            .await
+            .is_empty()
     );
     assert_eq!(changed(&pass, "invoice", "added"), 1);
     assert_eq!(

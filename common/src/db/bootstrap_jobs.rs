@@ -96,21 +96,25 @@ pub async fn time_entries_known_until(
 
 /// Active installations due for a scheduled pass, at most `limit`. Each workspace's passes fall
 /// on its own slots, `interval` apart and offset by a hash of its id, so workspaces do not all
-/// start together; one is due when no job of it started since its latest slot and none runs.
+/// start together; one is due when it was installed before its latest slot, no job of it started
+/// since, and none runs.
 pub async fn due_for_reconcile(
     executor: impl PgExecutor<'_>,
     interval_secs: i64,
     limit: i64,
 ) -> sqlx::Result<Vec<String>> {
     sqlx::query_scalar!(
-        r#"select i.workspace_id from installations i
+        r#"select i.workspace_id as "workspace_id!" from installations i
+           cross join lateral (
+               select to_timestamp(floor((extract(epoch from now())::bigint - o.off)::numeric / $1) * $1 + o.off) as slot
+               from (select (hashtext(i.workspace_id)::bigint & 2147483647) % $1 as off) o
+           ) s
            where i.deleted_at is null and i.status = 'ACTIVE' and i.sealed_auth_token is not null
+             and i.installed_at < s.slot
              and not exists (
                  select 1 from bootstrap_jobs j
                  where j.workspace_id = i.workspace_id
-                   and (j.status = 'running' or j.created_at >= to_timestamp(
-                        floor((extract(epoch from now())::bigint - (hashtext(i.workspace_id)::bigint & 2147483647) % $1)::numeric / $1) * $1
-                        + (hashtext(i.workspace_id)::bigint & 2147483647) % $1)))
+                   and (j.status = 'running' or j.created_at >= s.slot))
            order by i.workspace_id limit $2"#,
         interval_secs,
         limit,

@@ -185,3 +185,48 @@ impl Changes {
         latest
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn feeds_report_changes_in_range_as_clockify_does() {
+        let mut changes = Changes::default();
+        let list = "time_entries:u1";
+        let before = Utc::now();
+        changes.change(list, json!({"id": "e1", "description": "changed"}));
+        changes.delete(list, "e2", json!({"id": "e2"}));
+        changes.add(list, json!({"id": "e3"}));
+        changes.change(list, json!({"id": "e3", "description": "then changed"}));
+        let ids = |change| {
+            changes
+                .feed(change, Some(before), None)
+                .iter()
+                .filter_map(|e| e["id"].as_str().map(str::to_owned))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(ids(FeedChange::Created), ["e3"]);
+        assert_eq!(
+            ids(FeedChange::Updated),
+            ["e1"],
+            "e3 was created in the range"
+        );
+        assert_eq!(ids(FeedChange::Deleted), ["e2"]);
+        assert!(
+            changes
+                .feed(FeedChange::Updated, None, Some(before))
+                .is_empty()
+        );
+        let listed = changes.listed(list, 2, |i| json!({"id": format!("e{}", i + 1)}));
+        let now: Vec<Value> = (0..listed.len()).map(|i| listed.item(i)).collect();
+        assert_eq!(
+            now,
+            [
+                json!({"id": "e3", "description": "then changed"}),
+                json!({"id": "e1", "description": "changed"}),
+            ]
+        );
+    }
+}

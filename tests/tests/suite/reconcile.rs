@@ -417,3 +417,28 @@ async fn a_webhook_newer_than_the_passs_read_is_kept() {
     clockify.stop().await;
     app.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn passes_start_on_schedule_without_being_asked() {
+    let overrides = [
+        ("RECONCILE_INTERVAL", "2s"),
+        ("FRESHNESS_SWEEP_SECS", "1"),
+        ("RECONCILE_FEED_LAG_SECS", "0"),
+    ];
+    let app = TestApp::spawn_with(TestEnv::new(), true, &overrides).await;
+    let clockify = standin(&app, vec![WorkspaceSpec::sized("ws-sched", 200)]).await;
+    app.install_at("ws-sched", &clockify.api_url()).await;
+    // No bootstrap was asked for: the first scheduled pass imports the workspace.
+    app.wait_for_count(
+        "select least(count(*), 1) from bootstrap_jobs where workspace_id = 'ws-sched' and mode = 'reconcile' and requested_by = 'schedule' and status = 'completed'",
+        1,
+        WAIT,
+    )
+    .await;
+    let users = app
+        .count("select count(*) from entities where workspace_id = 'ws-sched' and kind = 'user' and not deleted")
+        .await;
+    assert_eq!(users, WorkspaceSpec::sized("ws-sched", 200).users as i64);
+    clockify.stop().await;
+    app.stop().await;
+}

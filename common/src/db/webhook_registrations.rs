@@ -21,7 +21,8 @@ pub enum RegistrationState {
 }
 
 /// Makes the workspace's desired registrations `event_types` for installation `addon_id`: new
-/// ones pending, ones of an earlier installation pending again, ones no longer planned removed.
+/// ones pending, ones of an earlier installation (or whose token is no longer held) pending
+/// again, ones no longer planned removed. Run after the install replaced the webhook tokens.
 pub async fn plan(
     conn: &mut PgConnection,
     workspace_id: &str,
@@ -46,6 +47,20 @@ pub async fn plan(
         workspace_id,
         addon_id,
         event_types as _,
+    )
+    .execute(&mut *conn)
+    .await?;
+    // An INSTALLED applied again replaces the webhook tokens: a registration whose token is no
+    // longer held registers again.
+    sqlx::query!(
+        "update webhook_registrations r
+         set state = 'pending', clockify_webhook_id = null, attempts = 0,
+             next_attempt_at = now(), updated_at = now()
+         where r.workspace_id = $1 and r.state = 'registered'
+           and not exists (select 1 from webhook_tokens t
+                           where t.workspace_id = r.workspace_id
+                             and t.clockify_webhook_id = r.clockify_webhook_id)",
+        workspace_id,
     )
     .execute(&mut *conn)
     .await?;

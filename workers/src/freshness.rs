@@ -18,6 +18,14 @@ const REGISTRATIONS_PER_SWEEP: i64 = 50;
 
 /// Runs until `shutdown`.
 pub async fn run_freshness_sweep(state: WorkerState, shutdown: CancellationToken) {
+    match plan_installations(&state).await {
+        Ok(0) => {}
+        Ok(added) => tracing::info!(
+            added,
+            "webhook registrations planned for earlier installations"
+        ),
+        Err(error) => tracing::warn!(error = %error, "could not plan webhook registrations"),
+    }
     loop {
         tokio::select! {
             () = shutdown.cancelled() => return,
@@ -30,6 +38,18 @@ pub async fn run_freshness_sweep(state: WorkerState, shutdown: CancellationToken
             tracing::warn!(error = %error, "freshness sweep could not start reconciliation passes");
         }
     }
+}
+
+/// Installations from before the plan (or a change of it) get its registrations.
+async fn plan_installations(state: &WorkerState) -> anyhow::Result<u64> {
+    let events: Vec<&str> = state
+        .config
+        .extra_webhook_events
+        .iter()
+        .map(|e| e.as_str())
+        .collect();
+    let mut conn = state.db.acquire().await?;
+    Ok(webhook_registrations::plan_everywhere(&mut conn, &events).await?)
 }
 
 async fn retry_registrations(state: &WorkerState) -> anyhow::Result<()> {

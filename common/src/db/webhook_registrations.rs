@@ -67,6 +67,31 @@ pub async fn plan(
     Ok(())
 }
 
+/// Brings every active installation in line with the plan's `event_types` (run when a worker
+/// starts, as the plan may have changed since they installed): missing registrations are added
+/// pending, unregistered ones the plan no longer holds removed (registered ones are kept until
+/// the uninstall deletes them). Returns how many were added.
+pub async fn plan_everywhere(conn: &mut PgConnection, event_types: &[&str]) -> sqlx::Result<u64> {
+    sqlx::query!(
+        "delete from webhook_registrations
+         where state <> 'registered' and not (event_type = any($1::text[]))",
+        event_types as _,
+    )
+    .execute(&mut *conn)
+    .await?;
+    let added = sqlx::query!(
+        "insert into webhook_registrations (workspace_id, event_type, addon_id, state)
+         select i.workspace_id, e, i.addon_id, 'pending'
+         from installations i cross join unnest($1::text[]) as e
+         where i.deleted_at is null and i.sealed_auth_token is not null
+         on conflict do nothing",
+        event_types as _,
+    )
+    .execute(&mut *conn)
+    .await?;
+    Ok(added.rows_affected())
+}
+
 /// A registration claimed for an attempt.
 #[derive(Debug, Clone)]
 pub struct Claimed {

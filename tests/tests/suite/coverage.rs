@@ -195,3 +195,37 @@ fn a_plan_over_clockifys_limits_stops_the_process_naming_the_variable() {
         "{stderr}"
     );
 }
+
+#[tokio::test]
+async fn an_installation_from_before_the_plan_gets_its_registrations_when_a_worker_starts() {
+    let app = TestApp::spawn_with(TestEnv::new(), true, &[]).await;
+    let clockify = standin(&app, vec![WorkspaceSpec::sized("ws-older", 50)]).await;
+    app.install_at("ws-older", &clockify.api_url()).await;
+    app.wait_for_count(
+        "select count(*) from installations where workspace_id = 'ws-older'",
+        1,
+        WAIT,
+    )
+    .await;
+    assert_eq!(
+        app.count("select count(*) from webhook_registrations")
+            .await,
+        0
+    );
+
+    let late = app
+        .start_worker(&[
+            ("EXTRA_WEBHOOK_EVENTS", "NEW_TASK"),
+            ("FRESHNESS_SWEEP_SECS", "1"),
+        ])
+        .await;
+    app.wait_for_count(
+        "select count(*) from webhook_registrations where workspace_id = 'ws-older' and event_type = 'NEW_TASK' and state = 'registered'",
+        1,
+        WAIT,
+    )
+    .await;
+    late.stop().await;
+    clockify.stop().await;
+    app.stop().await;
+}

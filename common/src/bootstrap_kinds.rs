@@ -24,6 +24,9 @@ pub enum KindPaging {
     Body,
     /// One `GET` answers the whole list (custom fields, holidays).
     Whole,
+    /// A change feed: `GET` with `page` (from 0) and `limit`, over the pass's `start`/`end`
+    /// (`type=TIME_ENTRY`); a short page ends it.
+    Feed,
 }
 
 /// The time range a list is asked for, around the job's start.
@@ -52,6 +55,23 @@ pub struct BootstrapKind {
     pub window: KindWindow,
     /// The kind whose items each start one unit of this kind (`tasks` per project).
     pub parent: Option<&'static str>,
+    /// The field of an item naming its parent (`projectId` of a task), which scopes what a
+    /// reconciliation of one parent's list may mark deleted.
+    pub parent_field: Option<&'static str>,
+    /// What a reconciliation does with the items: most lists are compared whole; a change feed
+    /// is applied as it says.
+    pub role: KindRole,
+}
+
+/// What a kind's units are for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KindRole {
+    /// A list of the kind's entities: imported by a bootstrap, compared by a reconciliation.
+    List,
+    /// A change feed of created or updated entities, read by reconciliations only.
+    FeedUpserts,
+    /// The change feed of deleted entities, read by reconciliations only.
+    FeedDeletions,
 }
 
 const fn kind(key: &'static str, entity: EntityKind, path: &'static str) -> BootstrapKind {
@@ -64,6 +84,16 @@ const fn kind(key: &'static str, entity: EntityKind, path: &'static str) -> Boot
         list_at: None,
         window: KindWindow::None,
         parent: None,
+        parent_field: None,
+        role: KindRole::List,
+    }
+}
+
+const fn feed(key: &'static str, path: &'static str, role: KindRole) -> BootstrapKind {
+    BootstrapKind {
+        paging: KindPaging::Feed,
+        role,
+        ..kind(key, EntityKind::TimeEntry, path)
     }
 }
 
@@ -126,12 +156,29 @@ pub const KINDS: &[BootstrapKind] = &[
             "/scheduling/assignments/all",
         )
     },
+    feed(
+        "time_entries_created",
+        "/entities/created",
+        KindRole::FeedUpserts,
+    ),
+    feed(
+        "time_entries_updated",
+        "/entities/updated",
+        KindRole::FeedUpserts,
+    ),
+    feed(
+        "time_entries_deleted",
+        "/entities/deleted",
+        KindRole::FeedDeletions,
+    ),
     BootstrapKind {
         parent: Some("projects"),
+        parent_field: Some("projectId"),
         ..kind("tasks", EntityKind::Task, "/projects/{parent}/tasks")
     },
     BootstrapKind {
         parent: Some("users"),
+        parent_field: Some("userId"),
         window: KindWindow::Past,
         ..kind(
             "time_entries",
@@ -141,6 +188,7 @@ pub const KINDS: &[BootstrapKind] = &[
     },
     BootstrapKind {
         parent: Some("time_off_policies"),
+        parent_field: Some("policyId"),
         base: KindBase::Pto,
         list_at: Some("/balances"),
         ..kind(
@@ -151,10 +199,26 @@ pub const KINDS: &[BootstrapKind] = &[
     },
 ];
 
-/// The keys of the units every job starts with.
+/// The keys of the units every bootstrap starts with.
 pub fn root_keys() -> impl Iterator<Item = &'static str> {
-    KINDS.iter().filter(|k| k.parent.is_none()).map(|k| k.key)
+    KINDS
+        .iter()
+        .filter(|k| k.parent.is_none() && k.role == KindRole::List)
+        .map(|k| k.key)
 }
+
+/// The keys of the units a reconciliation pass starts with: every list, and the time-entry
+/// change feeds when the pass has a range to read them over (else users start the re-read of
+/// their time entries, as in a bootstrap).
+pub fn reconcile_root_keys(with_feeds: bool) -> impl Iterator<Item = &'static str> {
+    KINDS
+        .iter()
+        .filter(move |k| k.parent.is_none() && (with_feeds || k.role == KindRole::List))
+        .map(|k| k.key)
+}
+
+/// The child kind whose units the time-entry feeds replace.
+pub const TIME_ENTRIES_KEY: &str = "time_entries";
 
 /// The kind of a unit key (`tasks:p1` is a `tasks` unit of project `p1`) and its parent id.
 pub fn parse_unit(unit_key: &str) -> Option<(&'static BootstrapKind, Option<&str>)> {
@@ -205,5 +269,7 @@ mod tests {
             }
         }
         assert_eq!(root_keys().count(), 14);
+        assert_eq!(reconcile_root_keys(true).count(), 17);
+        assert_eq!(reconcile_root_keys(false).count(), 14);
     }
 }

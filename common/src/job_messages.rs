@@ -70,7 +70,8 @@ pub enum Job {
     /// Execute a recorded API Studio call. The viewer's token it runs with stays sealed in the
     /// call's row; it is never part of the message.
     ApiCall { call_id: Uuid },
-    /// Register `EXTRA_WEBHOOK_EVENTS` for the installation `addon_id`.
+    /// Attempt the due extra webhook registrations (`webhook_registrations`) of installation
+    /// `addon_id`.
     RegisterWebhooks { addon_id: String },
     /// Delete the webhooks an uninstalled installation had registered (`webhook_deletions`).
     DeleteWebhooks,

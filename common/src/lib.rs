@@ -5,6 +5,7 @@ pub mod bootstrap_kinds;
 pub mod bootstrap_start;
 pub mod broker;
 pub mod config;
+pub mod coverage;
 pub mod crypto;
 pub mod db;
 pub mod events;

@@ -12,8 +12,8 @@ use crate::route_table::{SIDEBAR_PATH, lifecycle_routes, webhook_routes};
 use crate::state::AppState;
 use crate::webhooks::handle_webhook;
 use crate::{
-    audit, bootstrap_api, data_api, dead_letters_api, manifest, ops, replay_api, request_id,
-    reseal, sidebar, studio_api,
+    audit, bootstrap_api, coverage_api, data_api, dead_letters_api, manifest, ops, reconcile_api,
+    replay_api, request_id, reseal, sidebar, studio_api,
 };
 
 /// The HTTP surface; a plain function so tests can drive it without a socket.
@@ -52,6 +52,11 @@ pub fn router(state: AppState) -> Router {
                 .post(bootstrap_api::start_for_user)
                 .delete(bootstrap_api::cancel_for_user),
         )
+        .route("/api/coverage", get(coverage_api::coverage_for_user))
+        .route(
+            "/api/reconcile",
+            get(reconcile_api::passes_for_user).post(reconcile_api::start_for_user),
+        )
         .route("/api/me", get(data_api::get_me))
         .route("/api/entities", get(data_api::list_entities))
         .route("/api/entities/{kind}/{id}", get(data_api::get_entity))
@@ -78,6 +83,14 @@ pub fn router(state: AppState) -> Router {
         .route(
             "/admin/workspaces/{workspace_id}/replay/{replay_id}",
             get(replay_api::get_replay),
+        )
+        .route(
+            "/admin/workspaces/{workspace_id}/coverage",
+            get(coverage_api::coverage_for_operator),
+        )
+        .route(
+            "/admin/workspaces/{workspace_id}/reconcile",
+            get(reconcile_api::passes_for_operator).post(reconcile_api::start_for_operator),
         )
         .route(
             "/admin/workspaces/{workspace_id}/bootstrap",

@@ -13,7 +13,7 @@ USAGE:
   simulator serve [--bind ADDR] [--workspaces N] [--entities N] [--rate-limit N] [--latency-ms N]
                   [--fail-rate F] [--drop-rate F] [--addon-key KEY] [--key PRIVATE.pem PUBLIC.pem]
                   [--public-key-out FILE]
-  simulator bootstrap-bench [--entities N] [--page-size N] [--port PORT]
+  simulator bootstrap-bench [--entities N] [--page-size N] [--port PORT] [--reconcile]
 
   demo   start ingress and two workers on the local RabbitMQ, PostgreSQL and Redis, and a
          stand-in Clockify API; install two workspaces (each bootstraps from the stand-in),
@@ -59,6 +59,7 @@ async fn main() -> anyhow::Result<()> {
                 entities: 20_000,
                 page_size: 200,
                 port: 18080,
+                reconcile: false,
             };
             let mut rest = rest.iter();
             while let Some(arg) = rest.next() {
@@ -66,6 +67,7 @@ async fn main() -> anyhow::Result<()> {
                     "--entities" => options.entities = parse(rest.next(), "--entities")?,
                     "--page-size" => options.page_size = parse(rest.next(), "--page-size")?,
                     "--port" => options.port = parse(rest.next(), "--port")?,
+                    "--reconcile" => options.reconcile = true,
                     other => anyhow::bail!("unknown option {other}\n\n{HELP}"),
                 }
             }

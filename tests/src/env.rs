@@ -92,6 +92,10 @@ impl TestEnv {
             ),
             ("ALLOW_HTTP_LOOPBACK", "true".into()),
             ("AUTO_BOOTSTRAP_ON_INSTALL", "false".into()),
+            // Tests that want the coverage plan's extra webhooks ask for them ("default").
+            ("EXTRA_WEBHOOK_EVENTS", "none".into()),
+            // No scheduled pass crosses a test (tests start theirs on demand).
+            ("RECONCILE_INTERVAL", "720h".into()),
         ]
         .into_iter()
         .map(|(k, v)| (k.to_owned(), v))

@@ -140,6 +140,10 @@ impl App {
         }
         consumers.spawn(run_reconciler(state.clone(), shutdown.clone()));
         consumers.spawn(crate::gauges::run_gauges(state.clone(), shutdown.clone()));
+        consumers.spawn(crate::freshness::run_freshness_sweep(
+            state.clone(),
+            shutdown.clone(),
+        ));
         consumers.spawn(crate::retention::run_retention(
             state.clone(),
             shutdown.clone(),

@@ -30,7 +30,7 @@ pub struct Applied {
 pub async fn apply_batch(
     pool: &PgPool,
     messages: &[EventMessage],
-    follow_ups: InstallFollowUps,
+    follow_ups: InstallFollowUps<'_>,
 ) -> sqlx::Result<Applied> {
     let mut tx = pool.begin().await?;
     let mut jobs = Vec::new();
@@ -42,7 +42,7 @@ pub async fn apply_batch(
 async fn apply_in(
     conn: &mut PgConnection,
     messages: &[EventMessage],
-    follow_ups: InstallFollowUps,
+    follow_ups: InstallFollowUps<'_>,
     jobs: &mut Vec<JobMessage>,
 ) -> sqlx::Result<Vec<Processed>> {
     let workspace_ids: Vec<String> = unique(messages.iter().map(|m| m.workspace_id.clone()));

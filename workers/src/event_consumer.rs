@@ -180,7 +180,7 @@ async fn apply_with_retry(
         let started = Instant::now();
         let follow_ups = InstallFollowUps {
             bootstrap: state.config.bootstrap.auto_on_install,
-            register_webhooks: !state.config.extra_webhook_events.is_empty(),
+            extra_webhooks: &state.config.extra_webhook_events,
         };
         let result = std::panic::AssertUnwindSafe(apply_batch(&state.db, messages, follow_ups))
             .catch_unwind()

@@ -30,6 +30,9 @@ async fn sample(state: &WorkerState) {
     if let Ok(running) = &running {
         metrics.bootstrap_jobs_running.set(*running);
     }
+    if let Ok(failed) = common::db::webhook_registrations::count_failed(&state.db).await {
+        metrics.webhook_registrations_failed.set(failed);
+    }
     let dead_letters = dead_letter_depth(state).await;
     if let Some(depth) = dead_letters {
         metrics.dead_letters.set(i64::from(depth));

@@ -14,6 +14,7 @@ mod bootstrap;
 mod disposition;
 mod event_consumer;
 mod event_outcome;
+mod freshness;
 mod gauges;
 mod installation;
 mod job_consumer;

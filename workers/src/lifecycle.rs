@@ -9,8 +9,10 @@ use sqlx::PgConnection;
 
 use common::db::event_log::{self, LogRow, LogSource};
 use common::db::{
-    api_calls, bootstrap_jobs, entities, installations, webhook_deletions, webhook_tokens,
+    api_calls, bootstrap_jobs, entities, installations, webhook_deletions, webhook_registrations,
+    webhook_tokens,
 };
+use common::events::EventType;
 use common::job_messages::{Job, JobMessage};
 use common::messages::{Event, EventMessage, Installed};
 
@@ -18,16 +20,17 @@ use crate::event_outcome::Processed;
 
 /// What an install sets in motion besides its own rows.
 #[derive(Debug, Clone, Copy)]
-pub struct InstallFollowUps {
+pub struct InstallFollowUps<'a> {
     pub bootstrap: bool,
-    pub register_webhooks: bool,
+    /// The coverage plan's extra webhooks: planned with the installation, registered by a job.
+    pub extra_webhooks: &'a [EventType],
 }
 
 /// Applies one lifecycle message and logs it; the caller commits, then publishes `jobs`.
 pub async fn apply_lifecycle(
     conn: &mut PgConnection,
     message: &EventMessage,
-    follow_ups: InstallFollowUps,
+    follow_ups: InstallFollowUps<'_>,
     jobs: &mut Vec<JobMessage>,
 ) -> sqlx::Result<Processed> {
     let workspace_id = message.workspace_id.as_str();
@@ -48,7 +51,15 @@ pub async fn apply_lifecycle(
                 .await?;
                 jobs.extend(started.messages);
             }
-            if follow_ups.register_webhooks {
+            // Desired state first, in the install's transaction: a lost job message leaves the
+            // registrations due, and the sweep registers them.
+            let extra: Vec<&str> = follow_ups
+                .extra_webhooks
+                .iter()
+                .map(|e| e.as_str())
+                .collect();
+            webhook_registrations::plan(conn, workspace_id, &installed.addon_id, &extra).await?;
+            if !extra.is_empty() {
                 let job = Job::RegisterWebhooks {
                     addon_id: installed.addon_id.clone(),
                 };
@@ -209,6 +220,7 @@ async fn uninstall(
     let queued = webhook_deletions::queue_for_uninstall(&mut *conn, workspace_id).await?;
     installations::mark_deleted(&mut *conn, workspace_id, accepted_at).await?;
     webhook_tokens::delete_for_workspace(&mut *conn, workspace_id).await?;
+    webhook_registrations::delete_for_workspace(&mut *conn, workspace_id).await?;
     entities::delete_for_workspace(&mut *conn, workspace_id).await?;
     event_log::delete_for_workspace(&mut *conn, workspace_id).await?;
     api_calls::delete_for_workspace(&mut *conn, workspace_id).await?;

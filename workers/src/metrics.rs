@@ -26,6 +26,16 @@ pub struct WorkerMetrics {
     pub bootstrap_jobs: IntCounterVec,
     /// `studio_bootstrap_items_total{kind}`: entities imported.
     pub bootstrap_items: IntCounterVec,
+    /// `studio_webhook_registrations_total{event, outcome}`: attempts to register an extra
+    /// webhook, `registered` or `failed`.
+    pub webhook_registrations: IntCounterVec,
+    /// `studio_webhook_registrations_failed`: registrations waiting for a retry, all workspaces.
+    pub webhook_registrations_failed: IntGauge,
+    /// `studio_reconcile_changes_total{kind, change}`: what reconciliation passes changed in the
+    /// copy (`added`, `updated`, `deleted`).
+    pub reconcile_changes: IntCounterVec,
+    /// `studio_reconcile_passes_total{outcome}`: reconciliation passes ended.
+    pub reconcile_passes: IntCounterVec,
     /// `studio_outbox_depth`: events waiting in the outbox (all partitions).
     pub outbox_depth: IntGauge,
     /// `studio_outbox_oldest_age_seconds`: how long the oldest outbox row has waited (0 if none).
@@ -106,6 +116,29 @@ impl WorkerMetrics {
                 "bootstrap_items_total",
                 "Entities imported by bootstraps, by kind.",
                 &["kind"],
+            ),
+            webhook_registrations: counter(
+                &r,
+                "webhook_registrations_total",
+                "Attempts to register an extra webhook, by event type and outcome.",
+                &["event", "outcome"],
+            ),
+            webhook_registrations_failed: gauge(
+                &r,
+                "webhook_registrations_failed",
+                "Extra webhook registrations that failed and wait for a retry.",
+            ),
+            reconcile_changes: counter(
+                &r,
+                "reconcile_changes_total",
+                "Entities reconciliation added, updated or marked deleted, by kind.",
+                &["kind", "change"],
+            ),
+            reconcile_passes: counter(
+                &r,
+                "reconcile_passes_total",
+                "Reconciliation passes ended, by outcome.",
+                &["outcome"],
             ),
             outbox_depth: gauge(&r, "outbox_depth", "Events waiting in the outbox."),
             outbox_oldest_age: gauge(

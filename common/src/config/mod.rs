@@ -3,11 +3,13 @@
 //! A bad value stops the process with one line naming the variable; nothing is read lazily later.
 
 mod error;
+mod freshness;
 mod http_limits;
 mod key_ring;
 mod vars;
 
 pub use error::ConfigError;
+pub use freshness::FreshnessConfig;
 pub use key_ring::{EncryptionKey, RingKey};
 
 use std::collections::HashMap;
@@ -19,7 +21,8 @@ use secrecy::{SecretBox, SecretSlice, SecretString};
 pub use http_limits::{DEFAULT_UI_FRAME_ANCESTORS, HttpLimits};
 use vars::{Vars, invalid};
 
-use crate::events::{DEFAULT_WEBHOOK_EVENTS, EventType};
+use crate::coverage::CoveragePlan;
+use crate::events::EventType;
 
 /// Clockify's published RS256 key (CLOCKIFY.md); a development environment may configure another.
 pub const CLOCKIFY_PUBLIC_KEY_PEM: &str = "-----BEGIN PUBLIC KEY-----
@@ -74,6 +77,7 @@ pub struct Config {
     pub token_encryption_keys: Vec<RingKey>,
     /// `OPERATOR_NAME`: who the audit log names for admin-API actions (else the token's id).
     pub operator_name: Option<String>,
+    /// The manifest's webhook events (the coverage plan's).
     pub webhook_events: Vec<EventType>,
     pub event_partitions: u16,
     pub queue_prefix: String,
@@ -104,7 +108,12 @@ pub struct Config {
     pub openapi_fallback_path: String,
     /// How long the fetch at start may take (`CLOCKIFY_OPENAPI_FETCH_TIMEOUT`).
     pub openapi_fetch_timeout: Duration,
+    /// Events registered through the webhooks API per installation (the coverage plan's).
     pub extra_webhook_events: Vec<EventType>,
+    /// What reaches the copy by webhook and what by reconciliation, checked at start.
+    pub coverage: CoveragePlan,
+    /// The sweep that retries registrations and starts reconciliation passes.
+    pub freshness: FreshnessConfig,
     /// Timeouts, concurrency bound and frame ancestors of the ingress HTTP server.
     pub http: HttpLimits,
     /// Messages one event partition queue holds before the broker refuses publishes.
@@ -229,6 +238,7 @@ impl Config {
             ));
         }
         let (api_call_concurrency, api_call_max_pending_per_workspace) = api_call_slots(&env)?;
+        let coverage = freshness::coverage_plan(&env)?;
         Ok(Self {
             base_url,
             addon_key,
@@ -257,7 +267,7 @@ impl Config {
             token_encryption_key,
             token_encryption_keys,
             operator_name: env.optional("OPERATOR_NAME"),
-            webhook_events: webhook_events(&env)?,
+            webhook_events: coverage.manifest().to_vec(),
             event_partitions: env.ranged("EVENT_PARTITIONS", 8, 1..=256)?,
             queue_prefix: queue_prefix(&env)?,
             publish_channels: env.ranged("PUBLISH_CHANNELS", 4, 1..=64)?,
@@ -341,7 +351,9 @@ impl Config {
             openapi_cache_path: env.string("CLOCKIFY_OPENAPI_CACHE_PATH", "openapi-cache.json"),
             openapi_fallback_path: env.string("CLOCKIFY_OPENAPI_FALLBACK_PATH", "openapi.json"),
             openapi_fetch_timeout: env.seconds("CLOCKIFY_OPENAPI_FETCH_TIMEOUT", 10.0)?,
-            extra_webhook_events: event_list(&env, "EXTRA_WEBHOOK_EVENTS")?,
+            extra_webhook_events: coverage.extra().to_vec(),
+            coverage,
+            freshness: freshness::freshness(&env)?,
             http: http_limits::http_limits(&env)?,
             event_queue_max_length: env.ranged(
                 "EVENT_QUEUE_MAX_LENGTH",
@@ -469,50 +481,6 @@ fn jwks(env: &Vars<'_>) -> Result<Option<crate::token::JwksSettings>, ConfigErro
     let min_refresh =
         Duration::from_secs(env.ranged("CLOCKIFY_JWKS_MIN_REFRESH_SECS", 60, 1..=86_400)?);
     Ok(Some(crate::token::JwksSettings { url, min_refresh }))
-}
-
-fn webhook_events(env: &Vars<'_>) -> Result<Vec<EventType>, ConfigError> {
-    let raw = env.optional("WEBHOOK_EVENTS");
-    let names: Vec<&str> = match &raw {
-        Some(list) => list
-            .split(',')
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-            .collect(),
-        None => DEFAULT_WEBHOOK_EVENTS.iter().map(|e| e.as_str()).collect(),
-    };
-    let mut events = Vec::with_capacity(names.len());
-    for name in names {
-        let event = EventType::parse(name)
-            .ok_or_else(|| invalid("WEBHOOK_EVENTS", format!("unknown event type {name}")))?;
-        if !events.contains(&event) {
-            events.push(event);
-        }
-    }
-    if events.len() > 10 {
-        return Err(invalid(
-            "WEBHOOK_EVENTS",
-            "Clockify allows at most 10 webhooks per add-on",
-        ));
-    }
-    Ok(events)
-}
-
-fn event_list(env: &Vars<'_>, name: &'static str) -> Result<Vec<EventType>, ConfigError> {
-    let mut events = Vec::new();
-    for item in env
-        .string(name, "")
-        .split(',')
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-    {
-        let event = EventType::parse(item)
-            .ok_or_else(|| invalid(name, format!("unknown event type {item}")))?;
-        if !events.contains(&event) {
-            events.push(event);
-        }
-    }
-    Ok(events)
 }
 
 fn queue_prefix(env: &Vars<'_>) -> Result<String, ConfigError> {

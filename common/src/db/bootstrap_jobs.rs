@@ -39,6 +39,107 @@ impl std::fmt::Display for JobStatus {
     }
 }
 
+/// What a job does (`bootstrap_jobs.mode`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, sqlx::Type)]
+#[serde(rename_all = "snake_case")]
+#[sqlx(type_name = "text", rename_all = "snake_case")]
+pub enum JobMode {
+    /// Imports every kind.
+    Bootstrap,
+    /// Compares every kind with the copy and repairs what drifted.
+    Reconcile,
+}
+
+/// Inserts reconciliation pass `id` as running unless the workspace already has a running job
+/// (of either mode); `true` when it was inserted. `feed` is the range the time-entry change
+/// feeds are read over, when the pass has a baseline.
+pub async fn insert_running_reconcile(
+    executor: impl PgExecutor<'_>,
+    id: Uuid,
+    workspace_id: &str,
+    requested_by: &str,
+    request_id: &str,
+    feed: Option<(DateTime<Utc>, DateTime<Utc>)>,
+) -> sqlx::Result<bool> {
+    let inserted = sqlx::query_scalar!(
+        "insert into bootstrap_jobs (id, workspace_id, status, requested_by, request_id, mode, feed_start, feed_end)
+         values ($1, $2, 'running', $3, $4, 'reconcile', $5, $6)
+         on conflict (workspace_id) where status = 'running' do nothing
+         returning id",
+        id,
+        workspace_id,
+        requested_by,
+        request_id,
+        feed.map(|(start, _)| start),
+        feed.map(|(_, end)| end),
+    )
+    .fetch_optional(executor)
+    .await?;
+    Ok(inserted.is_some())
+}
+
+/// Up to when the copy's time entries are known complete: the end of the last completed pass's
+/// feed range, else the start of the last completed job (bootstrap or pass without feeds).
+pub async fn time_entries_known_until(
+    executor: impl PgExecutor<'_>,
+    workspace_id: &str,
+) -> sqlx::Result<Option<DateTime<Utc>>> {
+    sqlx::query_scalar!(
+        r#"select coalesce(feed_end, created_at) as "at!" from bootstrap_jobs
+           where workspace_id = $1 and status = 'completed'
+           order by created_at desc limit 1"#,
+        workspace_id,
+    )
+    .fetch_optional(executor)
+    .await
+}
+
+/// Active installations due for a scheduled pass, at most `limit`. Each workspace's passes fall
+/// on its own slots, `interval` apart and offset by a hash of its id, so workspaces do not all
+/// start together; one is due when it was installed before its latest slot, no job of it started
+/// since, and none runs.
+pub async fn due_for_reconcile(
+    executor: impl PgExecutor<'_>,
+    interval_secs: i64,
+    limit: i64,
+) -> sqlx::Result<Vec<String>> {
+    sqlx::query_scalar!(
+        r#"select i.workspace_id as "workspace_id!" from installations i
+           cross join lateral (
+               select to_timestamp(floor((extract(epoch from now())::bigint - o.off)::numeric / $1) * $1 + o.off) as slot
+               from (select (hashtext(i.workspace_id)::bigint & 2147483647) % $1 as off) o
+           ) s
+           where i.deleted_at is null and i.status = 'ACTIVE' and i.sealed_auth_token is not null
+             and i.installed_at < s.slot
+             and not exists (
+                 select 1 from bootstrap_jobs j
+                 where j.workspace_id = i.workspace_id
+                   and (j.status = 'running' or j.created_at >= s.slot))
+           order by i.workspace_id limit $2"#,
+        interval_secs,
+        limit,
+    )
+    .fetch_all(executor)
+    .await
+}
+
+/// When the workspace's next scheduled pass falls due (its next slot), for the coverage view.
+pub async fn next_reconcile_slot(
+    executor: impl PgExecutor<'_>,
+    workspace_id: &str,
+    interval_secs: i64,
+) -> sqlx::Result<DateTime<Utc>> {
+    sqlx::query_scalar!(
+        r#"select to_timestamp(
+               (floor((extract(epoch from now())::bigint - (hashtext($1)::bigint & 2147483647) % $2)::numeric / $2) + 1) * $2
+               + (hashtext($1)::bigint & 2147483647) % $2) as "at!""#,
+        workspace_id,
+        interval_secs,
+    )
+    .fetch_one(executor)
+    .await
+}
+
 /// Inserts job `id` as running unless the workspace already has a running job; `true` when it
 /// was inserted.
 pub async fn insert_running(
@@ -77,6 +178,7 @@ pub async fn running_id(executor: impl PgExecutor<'_>, workspace_id: &str) -> sq
 #[derive(Debug, Clone)]
 pub struct JobRow {
     pub id: Uuid,
+    pub mode: JobMode,
     pub status: JobStatus,
     pub requested_by: String,
     pub created_at: DateTime<Utc>,
@@ -90,7 +192,8 @@ pub async fn latest(
 ) -> sqlx::Result<Option<JobRow>> {
     sqlx::query_as!(
         JobRow,
-        r#"select id, status as "status: JobStatus", requested_by, created_at, finished_at
+        r#"select id, mode as "mode: JobMode", status as "status: JobStatus", requested_by,
+                  created_at, finished_at
            from bootstrap_jobs where workspace_id = $1 order by created_at desc limit 1"#,
         workspace_id,
     )
@@ -112,20 +215,55 @@ pub async fn latest_status(
     .await
 }
 
-/// Locks the job row until the caller's transaction ends and returns its status, so two units
-/// finishing at once cannot both miss the job's end.
+/// Locks the job row until the caller's transaction ends and returns its status and mode, so two
+/// units finishing at once cannot both miss the job's end.
 pub async fn lock_status(
     conn: &mut PgConnection,
     workspace_id: &str,
     job_id: Uuid,
-) -> sqlx::Result<Option<JobStatus>> {
-    sqlx::query_scalar!(
-        r#"select status as "status: JobStatus" from bootstrap_jobs
+) -> sqlx::Result<Option<(JobStatus, JobMode)>> {
+    let row = sqlx::query!(
+        r#"select status as "status: JobStatus", mode as "mode: JobMode" from bootstrap_jobs
            where workspace_id = $1 and id = $2 for update"#,
         workspace_id,
         job_id,
     )
     .fetch_optional(conn)
+    .await?;
+    Ok(row.map(|row| (row.status, row.mode)))
+}
+
+/// When a job started.
+pub async fn created_at(
+    executor: impl PgExecutor<'_>,
+    workspace_id: &str,
+    job_id: Uuid,
+) -> sqlx::Result<Option<DateTime<Utc>>> {
+    sqlx::query_scalar!(
+        "select created_at from bootstrap_jobs where workspace_id = $1 and id = $2",
+        workspace_id,
+        job_id,
+    )
+    .fetch_optional(executor)
+    .await
+}
+
+/// The workspace's latest reconciliation passes, newest first.
+pub async fn latest_passes(
+    executor: impl PgExecutor<'_>,
+    workspace_id: &str,
+    limit: i64,
+) -> sqlx::Result<Vec<JobRow>> {
+    sqlx::query_as!(
+        JobRow,
+        r#"select id, mode as "mode: JobMode", status as "status: JobStatus", requested_by,
+                  created_at, finished_at
+           from bootstrap_jobs where workspace_id = $1 and mode = 'reconcile'
+           order by created_at desc limit $2"#,
+        workspace_id,
+        limit,
+    )
+    .fetch_all(executor)
     .await
 }
 

@@ -7,7 +7,7 @@ use serde::Serialize;
 use sqlx::PgExecutor;
 use uuid::Uuid;
 
-use super::bootstrap_jobs::JobStatus;
+use super::bootstrap_jobs::{JobMode, JobStatus};
 
 /// Where a unit stands (`bootstrap_units.status`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, sqlx::Type)]
@@ -89,8 +89,13 @@ pub async fn progress(
 pub struct UnitState {
     pub status: UnitStatus,
     pub next_page: i32,
+    /// When its first page was read (none before).
+    pub started_at: Option<DateTime<Utc>>,
     pub job_status: JobStatus,
+    pub job_mode: JobMode,
     pub job_created_at: DateTime<Utc>,
+    pub feed_start: Option<DateTime<Utc>>,
+    pub feed_end: Option<DateTime<Utc>>,
 }
 
 /// The unit and its job, read before each page.
@@ -102,8 +107,9 @@ pub async fn load_with_job(
 ) -> sqlx::Result<Option<UnitState>> {
     sqlx::query_as!(
         UnitState,
-        r#"select u.status as "status: UnitStatus", u.next_page,
-                  j.status as "job_status: JobStatus", j.created_at as job_created_at
+        r#"select u.status as "status: UnitStatus", u.next_page, u.started_at,
+                  j.status as "job_status: JobStatus", j.mode as "job_mode: JobMode",
+                  j.created_at as job_created_at, j.feed_start, j.feed_end
            from bootstrap_units u join bootstrap_jobs j on j.id = u.job_id
            where u.workspace_id = $1 and u.job_id = $2 and u.unit_key = $3"#,
         workspace_id,
@@ -112,6 +118,16 @@ pub async fn load_with_job(
     )
     .fetch_optional(executor)
     .await
+}
+
+/// A page read and stored: its number, how many items it held, whether it ended the list, and
+/// when it was read (the unit's first read is kept as `started_at`).
+#[derive(Debug, Clone, Copy)]
+pub struct PageDone {
+    pub page: i32,
+    pub items: i32,
+    pub last: bool,
+    pub read_at: DateTime<Utc>,
 }
 
 /// Records a committed page: the checkpoint moves on, and the unit is done after a short page.
@@ -127,26 +143,46 @@ pub async fn checkpoint_page(
     workspace_id: &str,
     job_id: Uuid,
     unit_key: &str,
-    page: i32,
-    items: i32,
-    done: bool,
+    page: &PageDone,
 ) -> sqlx::Result<bool> {
     let updated = sqlx::query!(
         "update bootstrap_units
          set next_page = next_page + 1, pages = pages + 1, items = items + $5,
-             status = case when $6 then 'done' else status end, updated_at = now()
+             status = case when $6 then 'done' else status end, updated_at = now(),
+             started_at = coalesce(started_at, $7)
          where workspace_id = $1 and job_id = $2 and unit_key = $3 and next_page = $4
            and status = 'pending'",
         workspace_id,
         job_id,
         unit_key,
-        page,
-        items,
-        done,
+        page.page,
+        page.items,
+        page.last,
+        page.read_at,
     )
     .execute(executor)
     .await?;
     Ok(updated.rows_affected() == 1)
+}
+
+/// Ends a pending unit as done with a note (a change feed that failed and was replaced by a
+/// re-read).
+pub async fn end_done_with_note(
+    executor: impl PgExecutor<'_>,
+    workspace_id: &str,
+    job_id: Uuid,
+    unit_key: &str,
+    note: &str,
+) -> sqlx::Result<()> {
+    end_pending(
+        executor,
+        workspace_id,
+        job_id,
+        unit_key,
+        UnitStatus::Done,
+        Some(note),
+    )
+    .await
 }
 
 /// Ends a pending unit as `status` (failed or not available, with a reason, or cancelled because

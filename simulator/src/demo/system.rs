@@ -62,14 +62,24 @@ pub async fn reset(config: &common::config::Config, name: &str) -> anyhow::Resul
     )?;
     common::db::server::drop_database_if_exists(&admin, &format!("studio_{name}")).await?;
     let pool = common::broker::connection_pool(&config.amqp_url)?;
-    let connection = pool.get().await.context(
-        "RabbitMQ is not answering on 127.0.0.1:5672 (start it: rabbitmq-server -detached)",
-    )?;
-    let channel = connection.create_channel().await?;
+    // A broker that accepts connections but never answers would otherwise hang the run silently.
+    let not_answering =
+        "RabbitMQ is not answering on 127.0.0.1:5672 (start it: rabbitmq-server -detached)";
+    let patience = std::time::Duration::from_secs(15);
+    let connection = tokio::time::timeout(patience, pool.get())
+        .await
+        .context(not_answering)?
+        .context(not_answering)?;
+    let channel = tokio::time::timeout(patience, connection.create_channel())
+        .await
+        .context(not_answering)??;
     for queue in common::broker::QueueNames::from_config(config).all() {
-        channel
-            .queue_delete(queue.as_str().into(), QueueDeleteOptions::default())
-            .await?;
+        tokio::time::timeout(
+            patience,
+            channel.queue_delete(queue.as_str().into(), QueueDeleteOptions::default()),
+        )
+        .await
+        .context(not_answering)??;
     }
     Ok(())
 }

@@ -20,6 +20,7 @@
 
 mod answer;
 mod auth;
+mod changes;
 mod connection;
 mod entities;
 mod faults;

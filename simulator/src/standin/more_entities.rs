@@ -41,6 +41,22 @@ impl More {
         }
     }
 
+    /// The key of its list among the workspace's changes (the bootstrap's unit key).
+    pub(crate) fn list_key(self) -> &'static str {
+        match self {
+            More::UserGroups => "user_groups",
+            More::CustomFields => "custom_fields",
+            More::ExpenseCategories => "expense_categories",
+            More::Expenses => "expenses",
+            More::Invoices => "invoices",
+            More::ApprovalRequests => "approval_requests",
+            More::TimeOffPolicies => "time_off_policies",
+            More::TimeOffRequests => "time_off_requests",
+            More::Holidays => "holidays",
+            More::Assignments => "assignments",
+        }
+    }
+
     fn id_part(self) -> &'static str {
         match self {
             More::UserGroups => "g",

@@ -98,8 +98,12 @@ fn answer_list(
 ) -> Answer {
     let workspace = workspace(shared, ws)?;
     let spec = &workspace.spec;
-    let total = kind.count(&spec.more);
-    let item = |i| kind.item(spec, workspace.anchor, i);
+    let changes = workspace.changes();
+    let listed = changes.listed(kind.list_key(), kind.count(&spec.more), |i| {
+        kind.item(spec, workspace.anchor, i)
+    });
+    let total = listed.len();
+    let item = |i| listed.item(i);
     Ok(ok(match shape {
         Shape::Whole => Value::Array((0..total).map(item).collect()),
         Shape::Paged => Value::Array(Paging::from_query(query)?.range(total).map(item).collect()),
@@ -118,10 +122,14 @@ async fn list_expenses(
 ) -> Answer {
     let workspace = workspace(&shared, &ws)?;
     let spec = &workspace.spec;
-    let total = spec.more.expenses;
+    let changes = workspace.changes();
+    let listed = changes.listed(More::Expenses.list_key(), spec.more.expenses, |i| {
+        More::Expenses.item(spec, workspace.anchor, i)
+    });
+    let total = listed.len();
     let items: Vec<Value> = Paging::from_query(&query)?
         .range(total)
-        .map(|i| More::Expenses.item(spec, workspace.anchor, i))
+        .map(|i| listed.item(i))
         .collect();
     Ok(ok(json!({
         "expenses": {"expenses": items, "count": total},

@@ -12,6 +12,7 @@ use axum::routing::get;
 use chrono::{DateTime, Utc};
 
 use super::answer::{Answer, ApiError, Paging, bad_request, not_found, ok, page_of};
+use super::changes::{FeedChange, Listed};
 use super::entities;
 use super::gate::gate;
 use super::more_routes;
@@ -43,6 +44,7 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
             &format!("{v1}/user/{{uid}}/time-entries"),
             get(list_time_entries),
         )
+        .route(&format!("{v1}/entities/{{change}}"), get(list_changes))
         .route(
             &format!("{v1}/webhooks"),
             get(webhooks::list).post(webhooks::create),
@@ -83,9 +85,13 @@ async fn list_users(
     Path(ws): Path<String>,
     Query(query): Params,
 ) -> Answer {
-    let spec = &workspace(&shared, &ws)?.spec;
+    let workspace = workspace(&shared, &ws)?;
+    let spec = &workspace.spec;
     let paging = Paging::from_query(&query)?;
-    Ok(page_of(paging, spec.users, |i| entities::user(spec, i)))
+    let users = workspace
+        .changes()
+        .listed("users", spec.users, |i| entities::user(spec, i));
+    Ok(page_of(paging, users.len(), |i| users.item(i)))
 }
 
 async fn list_clients(
@@ -93,9 +99,13 @@ async fn list_clients(
     Path(ws): Path<String>,
     Query(query): Params,
 ) -> Answer {
-    let spec = &workspace(&shared, &ws)?.spec;
+    let workspace = workspace(&shared, &ws)?;
+    let spec = &workspace.spec;
     let paging = Paging::from_query(&query)?;
-    Ok(page_of(paging, spec.clients, |i| entities::client(spec, i)))
+    let clients = workspace
+        .changes()
+        .listed("clients", spec.clients, |i| entities::client(spec, i));
+    Ok(page_of(paging, clients.len(), |i| clients.item(i)))
 }
 
 async fn list_tags(
@@ -103,9 +113,13 @@ async fn list_tags(
     Path(ws): Path<String>,
     Query(query): Params,
 ) -> Answer {
-    let spec = &workspace(&shared, &ws)?.spec;
+    let workspace = workspace(&shared, &ws)?;
+    let spec = &workspace.spec;
     let paging = Paging::from_query(&query)?;
-    Ok(page_of(paging, spec.tags, |i| entities::tag(spec, i)))
+    let tags = workspace
+        .changes()
+        .listed("tags", spec.tags, |i| entities::tag(spec, i));
+    Ok(page_of(paging, tags.len(), |i| tags.item(i)))
 }
 
 /// Generated projects have `tasks_per_project` tasks; created ones start with none.
@@ -120,11 +134,15 @@ async fn list_tasks(
         return Err(not_found(format!("Project {project_id} not found")));
     }
     let paging = Paging::from_query(&query)?;
-    let Some(project) = entities::project_index(spec, &project_id) else {
-        return Ok(page_of(paging, 0, |_| serde_json::Value::Null));
+    let (project, total) = match entities::project_index(spec, &project_id) {
+        Some(project) => (project, spec.tasks_per_project),
+        None => (0, 0),
     };
-    let total = spec.tasks_per_project;
-    Ok(page_of(paging, total, |i| entities::task(spec, project, i)))
+    let key = format!("tasks:{project_id}");
+    let tasks = workspace
+        .changes()
+        .listed(&key, total, |i| entities::task(spec, project, i));
+    Ok(page_of(paging, tasks.len(), |i| tasks.item(i)))
 }
 
 /// Newest first, as Clockify lists them; `start` and `end` bound `timeInterval.start`
@@ -141,16 +159,71 @@ async fn list_time_entries(
     let paging = Paging::from_query(&query)?;
     let from = instant_param(&query, "start")?;
     let to = instant_param(&query, "end")?;
-    let matching: Vec<usize> = (0..spec.time_entries_per_user)
-        .rev()
-        .filter(|i| {
-            let start = entities::time_entry_start(spec, workspace.anchor, *i);
-            from.is_none_or(|from| start >= from) && to.is_none_or(|to| start <= to)
+    let key = format!("time_entries:{user_id}");
+    let changes = workspace.changes();
+    let listed = changes.listed(&key, spec.time_entries_per_user, |i| {
+        entities::time_entry(
+            spec,
+            workspace.anchor,
+            user,
+            spec.time_entries_per_user - 1 - i,
+        )
+    });
+    if let Listed::Generated { .. } = listed {
+        let matching: Vec<usize> = (0..spec.time_entries_per_user)
+            .rev()
+            .filter(|i| {
+                let start = entities::time_entry_start(spec, workspace.anchor, *i);
+                from.is_none_or(|from| start >= from) && to.is_none_or(|to| start <= to)
+            })
+            .collect();
+        return Ok(page_of(paging, matching.len(), |i| {
+            entities::time_entry(spec, workspace.anchor, user, matching[i])
+        }));
+    }
+    let matching: Vec<serde_json::Value> = (0..listed.len())
+        .map(|i| listed.item(i))
+        .filter(|entry| {
+            let start = entry["timeInterval"]["start"]
+                .as_str()
+                .and_then(|s| DateTime::parse_from_rfc3339(s).ok())
+                .map(|at| at.with_timezone(&Utc));
+            start.is_some_and(|start| {
+                from.is_none_or(|from| start >= from) && to.is_none_or(|to| start <= to)
+            })
         })
         .collect();
-    Ok(page_of(paging, matching.len(), |i| {
-        entities::time_entry(spec, workspace.anchor, user, matching[i])
-    }))
+    Ok(page_of(paging, matching.len(), |i| matching[i].clone()))
+}
+
+/// Clockify's change feeds of time entries (experimental there): `type=TIME_ENTRY` required,
+/// `start`/`end` bound when the change happened, `page` from 0 and `limit` (default 50).
+async fn list_changes(
+    State(shared): State<Arc<Shared>>,
+    Path((ws, change)): Path<(String, String)>,
+    Query(query): Params,
+) -> Answer {
+    let workspace = workspace(&shared, &ws)?;
+    let change = FeedChange::parse(&change).ok_or_else(|| not_found("No such endpoint"))?;
+    match query.get("type").map(String::as_str) {
+        Some("TIME_ENTRY") => {}
+        Some(_) => return Ok(ok(serde_json::json!([]))),
+        None => return Err(bad_request("type is required")),
+    }
+    let from = instant_param(&query, "start")?;
+    let to = instant_param(&query, "end")?;
+    let number = |name: &str, default: usize| match query.get(name) {
+        None => Ok(default),
+        Some(text) => text
+            .trim()
+            .parse::<usize>()
+            .map_err(|_| bad_request(format!("{name} must be a number"))),
+    };
+    let (page, limit) = (number("page", 0)?, number("limit", 50)?.clamp(1, 5_000));
+    let items = workspace.changes().feed(change, from, to);
+    let start = page.saturating_mul(limit).min(items.len());
+    let end = start.saturating_add(limit).min(items.len());
+    Ok(ok(serde_json::Value::Array(items[start..end].to_vec())))
 }
 
 fn instant_param(

@@ -81,6 +81,34 @@ impl StandIn {
         &self.shared.recorder
     }
 
+    /// Replaces an entity of workspace `ws`'s list `list` (`users`, `clients`, `tags`,
+    /// `tasks:{projectId}`, `time_entries:{userId}`, `invoices`, ... as a bootstrap names its
+    /// units) with `entity`, matched by its `id`, without sending any webhook. Time-entry changes
+    /// show in the change feeds. `false` when there is no such workspace.
+    pub fn change_entity(&self, ws: &str, list: &str, entity: serde_json::Value) -> bool {
+        self.with_changes(ws, |changes| changes.change(list, entity))
+    }
+
+    /// Adds `entity` to a list, without sending any webhook.
+    pub fn add_entity(&self, ws: &str, list: &str, entity: serde_json::Value) -> bool {
+        self.with_changes(ws, |changes| changes.add(list, entity))
+    }
+
+    /// Deletes entity `id` (which was `entity`) from a list, without sending any webhook.
+    pub fn delete_entity(&self, ws: &str, list: &str, id: &str, entity: serde_json::Value) -> bool {
+        self.with_changes(ws, |changes| changes.delete(list, id, entity))
+    }
+
+    fn with_changes(&self, ws: &str, apply: impl FnOnce(&mut super::changes::Changes)) -> bool {
+        match self.shared.workspaces.get(ws) {
+            Some(workspace) => {
+                apply(&mut workspace.changes());
+                true
+            }
+            None => false,
+        }
+    }
+
     /// Stops accepting, lets in-flight requests finish for a short grace period, then cuts off.
     pub async fn stop(mut self) {
         self.shutdown.cancel();

@@ -162,6 +162,17 @@ impl WorkspaceSpec {
     }
 }
 
+impl WorkspaceSpec {
+    /// Requests a reconciliation pass of an unchanged workspace makes when it reads time entries
+    /// from the three change feeds: every list a bootstrap reads, less the users' time entries,
+    /// plus one page of each feed.
+    pub fn reconcile_request_count(&self, page_size: usize) -> usize {
+        self.bootstrap_request_count(page_size)
+            - self.users * pages_to_import(self.time_entries_per_user, page_size)
+            + 3
+    }
+}
+
 /// Pages an importer asking for `page_size` (taken as at least 1) fetches from a list of `items`.
 /// Above [`MAX_PAGE_SIZE`] every page the server sends is short, so the first one ends the import.
 fn pages_to_import(items: usize, page_size: usize) -> usize {

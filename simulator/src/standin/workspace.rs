@@ -6,6 +6,7 @@ use std::sync::Mutex;
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value, json};
 
+use super::changes::Changes;
 use super::entities;
 use super::lock;
 use super::spec::WorkspaceSpec;
@@ -21,6 +22,7 @@ pub(crate) struct Workspace {
     projects: Mutex<Projects>,
     webhooks: Mutex<Vec<Value>>,
     settings: Mutex<Vec<Value>>,
+    changes: Mutex<Changes>,
 }
 
 struct Projects {
@@ -41,7 +43,13 @@ impl Workspace {
             projects: Mutex::new(Projects { list, next }),
             webhooks: Mutex::new(Vec::new()),
             settings: Mutex::new(Vec::new()),
+            changes: Mutex::new(Changes::default()),
         }
+    }
+
+    /// Changes made behind the add-on's back, and the time-entry change history.
+    pub(crate) fn changes(&self) -> std::sync::MutexGuard<'_, Changes> {
+        lock(&self.changes)
     }
 
     pub(crate) fn id(&self) -> &str {

@@ -9,4 +9,5 @@
 //! to bootstrap queues by workspace, so one workspace's backlog does not stall another's import.
 //! A webhook newer than the page's read is never overwritten.
 
+pub mod reconcile;
 pub mod units;

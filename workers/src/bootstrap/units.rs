@@ -5,13 +5,36 @@ use chrono::{DateTime, Duration, Utc};
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use common::bootstrap_kinds::{BootstrapKind, KindPaging, KindWindow, children_of, parse_unit};
+use common::bootstrap_kinds::{
+    BootstrapKind, KindPaging, KindWindow, TIME_ENTRIES_KEY, children_of, parse_unit,
+};
 
 /// A parsed unit key: its kind and, for a child kind, the parent item's id.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Unit {
     pub kind: &'static BootstrapKind,
     pub parent: Option<String>,
+}
+
+/// The time a job reads around: its start, `BOOTSTRAP_TIME_ENTRIES_DAYS`, and for a
+/// reconciliation the range of the change feeds.
+#[derive(Debug, Clone, Copy)]
+pub struct JobWindow {
+    pub job_start: DateTime<Utc>,
+    pub days: u32,
+    pub feed: Option<(DateTime<Utc>, DateTime<Utc>)>,
+}
+
+impl JobWindow {
+    /// The `start`/`end` a windowed kind reads (time entries, assignments).
+    pub fn range(&self, window: KindWindow) -> Option<(DateTime<Utc>, DateTime<Utc>)> {
+        let days = Duration::days(i64::from(self.days));
+        match window {
+            KindWindow::None => None,
+            KindWindow::Past => Some((self.job_start - days, self.job_start)),
+            KindWindow::Around => Some((self.job_start - days, self.job_start + days)),
+        }
+    }
 }
 
 /// The request of one page.
@@ -46,14 +69,14 @@ impl Unit {
         format!("/v1/workspaces/{}{tail}", encode(workspace_id))
     }
 
-    /// The request of page `page`; windowed kinds are bounded around the job's start.
+    /// The request of page `page` (counted from 1); windowed kinds are bounded around the job's
+    /// start, change feeds by the pass's feed range.
     pub fn request(
         &self,
         workspace_id: &str,
         page: i32,
         page_size: u32,
-        job_start: DateTime<Utc>,
-        days: u32,
+        window: &JobWindow,
     ) -> PageRequest {
         let mut query = Vec::new();
         let (method, body) = match self.kind.paging {
@@ -67,12 +90,16 @@ impl Unit {
                 Some(json!({ "page": page, "pageSize": page_size })),
             ),
             KindPaging::Whole => (Method::GET, None),
+            KindPaging::Feed => {
+                query.push(("type".to_owned(), "TIME_ENTRY".to_owned()));
+                query.push(("page".to_owned(), (page - 1).to_string()));
+                query.push(("limit".to_owned(), page_size.to_string()));
+                (Method::GET, None)
+            }
         };
-        let days = Duration::days(i64::from(days));
-        let range = match self.kind.window {
-            KindWindow::None => None,
-            KindWindow::Past => Some((job_start - days, job_start)),
-            KindWindow::Around => Some((job_start - days, job_start + days)),
+        let range = match self.kind.paging {
+            KindPaging::Feed => window.feed,
+            _ => window.range(self.kind.window),
         };
         if let Some((start, end)) = range {
             query.push(("start".to_owned(), instant(start)));
@@ -107,15 +134,18 @@ impl Unit {
     }
 
     /// The units found in a page: every project's tasks, every user's time entries, every
-    /// policy's balances.
-    pub fn children(&self, ids: &[String]) -> Vec<String> {
+    /// policy's balances. A reconciliation that reads the time-entry change feeds leaves the
+    /// users' time entries out (`without_time_entries`).
+    pub fn children(&self, ids: &[String], without_time_entries: bool) -> Vec<String> {
         children_of(self.kind.key)
+            .filter(|child| !(without_time_entries && child.key == TIME_ENTRIES_KEY))
             .flat_map(|child| ids.iter().map(move |id| format!("{}:{id}", child.key)))
             .collect()
     }
 }
 
-fn instant(at: DateTime<Utc>) -> String {
+/// Clockify's instant format, `yyyy-MM-ddThh:mm:ssZ`.
+pub fn instant(at: DateTime<Utc>) -> String {
     at.format("%Y-%m-%dT%H:%M:%SZ").to_string()
 }
 
@@ -151,13 +181,47 @@ mod tests {
         let answer = json!({"expenses": {"expenses": [{"id": "e1"}], "count": 1}});
         assert_eq!(expenses.items(answer).map(|i| i.len()), Some(1));
         let requests = Unit::parse("time_off_requests").expect("a kind");
-        let page = requests.request("ws", 2, 50, Utc::now(), 30);
+        let window = JobWindow {
+            job_start: Utc::now(),
+            days: 30,
+            feed: None,
+        };
+        let page = requests.request("ws", 2, 50, &window);
         assert_eq!(page.method, Method::POST);
         assert_eq!(page.body, Some(json!({"page": 2, "pageSize": 50})));
         let policies = Unit::parse("time_off_policies").expect("a kind");
         assert_eq!(
-            policies.children(&["p1".into()]),
+            policies.children(&["p1".into()], true),
             vec!["time_off_balances:p1"]
         );
+        let users = Unit::parse("users").expect("a kind");
+        assert_eq!(
+            users.children(&["u1".into()], false),
+            vec!["time_entries:u1"]
+        );
+        assert!(users.children(&["u1".into()], true).is_empty());
+    }
+
+    #[test]
+    fn change_feeds_page_from_zero_over_the_pass_range() {
+        let feed = Unit::parse("time_entries_deleted").expect("a kind");
+        let start = Utc::now() - Duration::hours(6);
+        let end = Utc::now();
+        let window = JobWindow {
+            job_start: end,
+            days: 90,
+            feed: Some((start, end)),
+        };
+        let page = feed.request("ws", 1, 200, &window);
+        assert_eq!(page.path, "/v1/workspaces/ws/entities/deleted");
+        let query: Vec<(&str, &str)> = page
+            .query
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        assert!(query.contains(&("type", "TIME_ENTRY")));
+        assert!(query.contains(&("page", "0")));
+        assert!(query.contains(&("limit", "200")));
+        assert!(query.contains(&("start", instant(start).as_str())));
     }
 }

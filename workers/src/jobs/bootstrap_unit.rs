@@ -1,6 +1,9 @@
-//! Running one bootstrap unit: page after page until a short page, each page committed with its
-//! checkpoint; the units it discovers (tasks of projects, entries of users, balances of policies)
-//! published after commit. A kind Clockify answers 403 or 404 for ends its unit `not_available`.
+//! Running one unit of a bootstrap or a reconciliation pass: page after page until a short page,
+//! each page committed with its checkpoint; the units it discovers (tasks of projects, entries of
+//! users, balances of policies) published after commit. A kind Clockify answers 403 or 404 for
+//! ends its unit `not_available`. In a pass, each page is compared with the copy
+//! (`bootstrap::reconcile`), and a time-entry change feed that answers an error hands over to a
+//! re-read of every user's time entries.
 
 use chrono::Utc;
 use serde_json::Value;
@@ -11,12 +14,13 @@ use uuid::Uuid;
 use clockify_client::client::{OutboundRequest, RetryPolicy};
 use clockify_client::rate_limit::Priority;
 use clockify_client::worker_slot::WorkerSlot;
-use common::bootstrap_kinds::KindBase;
-use common::db::bootstrap_jobs::{self, JobStatus};
-use common::db::bootstrap_units::{self, UnitStatus};
-use common::db::entities;
+use common::bootstrap_kinds::{KindBase, KindPaging, TIME_ENTRIES_KEY};
+use common::db::bootstrap_jobs::{self, JobMode, JobStatus};
+use common::db::bootstrap_units::{self, PageDone, UnitStatus};
+use common::db::{entities, reconcile_seen};
 
-use crate::bootstrap::units::Unit;
+use crate::bootstrap::reconcile::{PageChanges, PageContext, store_page};
+use crate::bootstrap::units::{JobWindow, Unit};
 use crate::disposition::Disposition;
 use crate::installation::{InstallationError, load_active};
 use crate::publish::publish_jobs;
@@ -70,13 +74,13 @@ pub async fn run_unit(
                 return fail(state, workspace_id, job_id, unit_key, &error.to_string()).await;
             }
         };
-        let page_request = unit.request(
-            workspace_id,
-            current.next_page,
-            settings.page_size,
-            current.job_created_at,
-            settings.time_entries_days,
-        );
+        let window = JobWindow {
+            job_start: current.job_created_at,
+            days: settings.time_entries_days,
+            feed: current.feed_start.zip(current.feed_end),
+        };
+        let page_request =
+            unit.request(workspace_id, current.next_page, settings.page_size, &window);
         let base_url = match unit.kind.base {
             KindBase::Backend => &installation.backend_url,
             KindBase::Pto => &installation.pto_url,
@@ -100,6 +104,24 @@ pub async fn run_unit(
                 first_attempt_paced: true,
             })
             .await;
+        let feed_failure = match &response {
+            Ok(answer) if (200..300).contains(&answer.status) => None,
+            Ok(answer) => Some(format!("Clockify answered {}", answer.status)),
+            Err(error) => Some(error.to_string()),
+        };
+        if unit.kind.paging == KindPaging::Feed
+            && let Some(failure) = feed_failure
+        {
+            return reread_time_entries(
+                state,
+                workspace_id,
+                request_id,
+                job_id,
+                unit_key,
+                &failure,
+            )
+            .await;
+        }
         let page = match response {
             Ok(answer) if (200..300).contains(&answer.status) => {
                 match serde_json::from_slice::<Value>(&answer.body)
@@ -142,26 +164,40 @@ pub async fn run_unit(
             .into_iter()
             .filter_map(|item| Some((unit.kind.entity.entity_id(&item)?, item)))
             .collect();
-        let child_keys = unit.children(&items.iter().map(|(id, _)| id.clone()).collect::<Vec<_>>());
+        let reconciling = current.job_mode == JobMode::Reconcile;
+        let ids: Vec<String> = items.iter().map(|(id, _)| id.clone()).collect();
+        let child_keys = unit.children(&ids, reconciling && window.feed.is_some());
         let mut tx = state.db.begin().await?;
-        entities::upsert_from_bootstrap(
-            &mut *tx,
-            workspace_id,
-            unit.entity_kind(),
-            &items,
+        let mut changes = PageChanges::default();
+        if reconciling {
+            let page = PageContext {
+                workspace_id,
+                job_id,
+                unit: &unit,
+                unit_key,
+                read_at,
+                started_at: current.started_at.unwrap_or(read_at),
+                window: &window,
+            };
+            changes = store_page(&mut tx, &page, &items, done).await?;
+        } else {
+            entities::upsert_from_bootstrap(
+                &mut *tx,
+                workspace_id,
+                unit.entity_kind(),
+                &items,
+                read_at,
+            )
+            .await?;
+        }
+        let checkpoint = PageDone {
+            page: current.next_page,
+            items: i32::try_from(items.len()).unwrap_or(i32::MAX),
+            last: done,
             read_at,
-        )
-        .await?;
-        if !bootstrap_units::checkpoint_page(
-            &mut *tx,
-            workspace_id,
-            job_id,
-            unit_key,
-            current.next_page,
-            i32::try_from(items.len()).unwrap_or(i32::MAX),
-            done,
-        )
-        .await?
+        };
+        if !bootstrap_units::checkpoint_page(&mut *tx, workspace_id, job_id, unit_key, &checkpoint)
+            .await?
         {
             // A duplicate runner committed this page first: drop ours and carry on from its state.
             tx.rollback().await?;
@@ -177,18 +213,24 @@ pub async fn run_unit(
             None
         };
         tx.commit().await?;
-        state
-            .metrics
-            .bootstrap_items
-            .with_label_values(&[unit.entity_kind()])
-            .inc_by(items.len() as u64);
-        if let Some(outcome) = finished {
+        if reconciling {
+            for (change, count) in changes.counts() {
+                state
+                    .metrics
+                    .reconcile_changes
+                    .with_label_values(&[unit.entity_kind(), change])
+                    .inc_by(count.unsigned_abs());
+            }
+        } else {
             state
                 .metrics
-                .bootstrap_jobs
-                .with_label_values(&[outcome.as_str()])
-                .inc();
-            tracing::info!(workspace_id, %job_id, outcome = outcome.as_str(), "bootstrap finished");
+                .bootstrap_items
+                .with_label_values(&[unit.entity_kind()])
+                .inc_by(items.len() as u64);
+        }
+        if let Some(ended) = finished {
+            tracing::info!(workspace_id, %job_id, outcome = ended.outcome.as_str(), "job finished");
+            count_ended(state, ended);
         }
         publish_jobs(state, &messages).await;
         if done {
@@ -223,27 +265,82 @@ async fn end(
     bootstrap_units::end_pending(&mut *tx, workspace_id, job_id, unit_key, status, error).await?;
     let finished = finish_job_if_complete(&mut tx, workspace_id, job_id).await?;
     tx.commit().await?;
-    if let Some(outcome) = finished {
-        state
-            .metrics
-            .bootstrap_jobs
-            .with_label_values(&[outcome.as_str()])
-            .inc();
+    if let Some(ended) = finished {
+        count_ended(state, ended);
     }
     Ok(Disposition::done())
 }
 
-/// Ends the job when no unit is pending; returns its final status when this call ended it.
-/// The job row is locked first, so two units finishing at once cannot both miss the end.
+/// A time-entry change feed answered an error: the unit ends done with the reason noted, and
+/// every live user's time entries are re-read over the bootstrap's window instead (units a
+/// feed that failed earlier in the pass already added are not added twice).
+async fn reread_time_entries(
+    state: &WorkerState,
+    workspace_id: &str,
+    request_id: &str,
+    job_id: Uuid,
+    unit_key: &str,
+    failure: &str,
+) -> anyhow::Result<Disposition> {
+    let note = format!("change feed failed ({failure}); time entries re-read instead");
+    tracing::warn!(workspace_id, %job_id, unit_key, failure, "change feed failed; re-reading time entries");
+    let users = entities::live_ids(&state.db, workspace_id, "user").await?;
+    let keys: Vec<String> = users
+        .iter()
+        .map(|user| format!("{TIME_ENTRIES_KEY}:{user}"))
+        .collect();
+    let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
+    let mut tx = state.db.begin().await?;
+    let messages =
+        common::bootstrap_start::add_units(&mut tx, workspace_id, job_id, &keys, request_id)
+            .await?;
+    bootstrap_units::end_done_with_note(&mut *tx, workspace_id, job_id, unit_key, &note).await?;
+    let finished = finish_job_if_complete(&mut tx, workspace_id, job_id).await?;
+    tx.commit().await?;
+    if let Some(ended) = finished {
+        count_ended(state, ended);
+    }
+    publish_jobs(state, &messages).await;
+    Ok(Disposition::done())
+}
+
+/// A job this unit ended: its outcome and mode, and for a pass the children of deleted parents
+/// it marked deleted at the end.
+struct Ended {
+    outcome: JobStatus,
+    mode: JobMode,
+    orphans: Vec<(&'static str, i64)>,
+}
+
+/// Counts an ended job under its mode's metric.
+fn count_ended(state: &WorkerState, ended: Ended) {
+    let metric = match ended.mode {
+        JobMode::Bootstrap => &state.metrics.bootstrap_jobs,
+        JobMode::Reconcile => &state.metrics.reconcile_passes,
+    };
+    metric.with_label_values(&[ended.outcome.as_str()]).inc();
+    for (kind, count) in ended.orphans {
+        state
+            .metrics
+            .reconcile_changes
+            .with_label_values(&[kind, "deleted"])
+            .inc_by(count.unsigned_abs());
+    }
+}
+
+/// Ends the job when no unit is pending; returns its final status and mode when this call ended
+/// it (a pass then forgets the ids its units saw). The job row is locked first, so two units
+/// finishing at once cannot both miss the end.
 async fn finish_job_if_complete(
     conn: &mut PgConnection,
     workspace_id: &str,
     job_id: Uuid,
-) -> sqlx::Result<Option<JobStatus>> {
-    let status = bootstrap_jobs::lock_status(&mut *conn, workspace_id, job_id).await?;
-    if status != Some(JobStatus::Running) {
+) -> sqlx::Result<Option<Ended>> {
+    let Some((JobStatus::Running, mode)) =
+        bootstrap_jobs::lock_status(&mut *conn, workspace_id, job_id).await?
+    else {
         return Ok(None);
-    }
+    };
     let units = bootstrap_units::count_by_state(&mut *conn, workspace_id, job_id).await?;
     if units.pending > 0 {
         return Ok(None);
@@ -258,5 +355,14 @@ async fn finish_job_if_complete(
         JobStatus::CompletedWithErrors
     };
     bootstrap_jobs::finish(&mut *conn, workspace_id, job_id, outcome).await?;
-    Ok(Some(outcome))
+    let mut orphans = Vec::new();
+    if mode == JobMode::Reconcile {
+        reconcile_seen::delete_for_job(&mut *conn, job_id).await?;
+        orphans = crate::bootstrap::reconcile::delete_orphans(conn, workspace_id, job_id).await?;
+    }
+    Ok(Some(Ended {
+        outcome,
+        mode,
+        orphans,
+    }))
 }

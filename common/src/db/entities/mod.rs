@@ -10,6 +10,13 @@ use serde_json::Value;
 use sqlx::PgExecutor;
 use uuid::Uuid;
 
+mod reconcile;
+
+pub use reconcile::{
+    ListScope, Reconciled, live_ids, mark_ids_deleted, mark_orphans_deleted, mark_unseen_deleted,
+    reconcile_page,
+};
+
 /// Identifies one stored entity.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct EntityKey {

@@ -131,8 +131,42 @@ async function loadEvents() {
       el("td", {}, event.entityKind ? event.entityKind + " " + (event.entityId || "") : "")));
   }
   if (!events.latest.length) body.append(el("tr", {}, el("td", { colspan: "4", class: "muted" }, "No webhook received yet.")));
+  await loadCoverage();
 }
 $("events-refresh").addEventListener("click", () => loadEvents().catch(report));
+
+// ---- Coverage: which event types arrive by webhook, which are left to reconciliation ---------
+const hours = (secs) => secs >= 172800 && secs % 86400 === 0 ? (secs / 86400) + " days"
+  : secs % 3600 === 0 ? (secs / 3600) + " h" : Math.round(secs / 60) + " min";
+function keptBy(line) {
+  switch (line.state) {
+    case "manifest": return "webhook (manifest)";
+    case "registered": return "webhook (registered)";
+    case "registration_pending": return "webhook, registration pending";
+    case "registration_failed": return "registration failed: " + (line.reason || "unknown") +
+      (line.nextAttemptAt ? " · next try " + when(line.nextAttemptAt) : "");
+    default: return "reconciliation every " + hours(line.intervalSecs);
+  }
+}
+async function loadCoverage() {
+  const coverage = await api("/api/coverage");
+  const pass = coverage.reconciliation.lastPass;
+  $("coverage-summary").textContent = "Reconciliation every " + hours(coverage.reconciliation.intervalSecs) +
+    (pass ? " · last pass " + pass.status.replace(/_/g, " ") + ", " + when(pass.createdAt) +
+      " (" + pass.changes.reduce((n, c) => n + c.added + c.updated + c.deleted, 0) + " changes)" : " · no pass yet") +
+    (coverage.reconciliation.nextScheduledAt ? " · next " + when(coverage.reconciliation.nextScheduledAt) : "");
+  const allowed = Boolean(state.me && state.me.may.bootstrap);
+  $("reconcile-start").disabled = !allowed || Boolean(pass && pass.status === "running");
+  $("reconcile-denied").hidden = allowed;
+  $("reconcile-denied").textContent = allowed ? "" : "Reconciling: " + (state.me && state.me.deniedReason);
+  const body = $("coverage-table").tBodies[0];
+  body.replaceChildren(...coverage.events.map((line) => el("tr", { "data-event": line.event, "data-state": line.state },
+    el("td", {}, line.event), el("td", {}, line.kind),
+    el("td", { class: line.state === "registration_failed" ? "error" : "" }, keptBy(line)))));
+}
+$("reconcile-start").addEventListener("click", async () => {
+  try { await api("/api/reconcile", { method: "POST" }); await loadCoverage(); } catch (error) { report(error); }
+});
 
 // ---- Bootstrap ----------------------------------------------------------------------------
 function showJob(job) {

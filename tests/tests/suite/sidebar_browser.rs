@@ -216,6 +216,27 @@ async fn an_owner_calls_list_projects_and_follows_history_data_events_and_a_boot
         )
         .await;
 
+    // Events also shows how each event type is kept fresh; an owner reconciles on demand.
+    browser.click("#tab-events").await;
+    let listed = "return document.querySelectorAll('#coverage-table tr[data-event]').length > 40";
+    browser.wait_until("the coverage table", listed, WAIT).await;
+    let state_of = |event: &str| {
+        format!(
+            "return (document.querySelector('#coverage-table tr[data-event={event}]') \
+             || {{dataset: {{}}}}).dataset.state || ''"
+        )
+    };
+    assert_eq!(browser.eval(&state_of("NEW_PROJECT")).await, "manifest");
+    let by_reconciliation =
+        "return !!document.querySelector('#coverage-table tr[data-state=reconciliation]')";
+    assert_eq!(browser.eval(by_reconciliation).await, true);
+    browser.click("#reconcile-start").await;
+    let passed = "return /last pass/.test(document.getElementById('coverage-summary').textContent)";
+    browser
+        .wait_until("the reconciliation pass started", passed, WAIT)
+        .await;
+    browser.screenshot("sidebar-owner-coverage").await;
+
     let theme = browser
         .eval("return document.documentElement.classList.contains('dark')")
         .await;
@@ -297,6 +318,13 @@ async fn a_member_at_360_px_in_the_dark_theme_finds_write_operations_disabled() 
         .eval("return document.getElementById('bootstrap-start').disabled")
         .await;
     assert_eq!(start_disabled, true, "a member cannot start a bootstrap");
+    let reconcile_disabled = browser
+        .eval("return document.getElementById('reconcile-start').disabled")
+        .await;
+    assert_eq!(
+        reconcile_disabled, true,
+        "a member cannot start a reconciliation"
+    );
     let denied = browser.eval(&text_of("#bootstrap-denied")).await;
     assert!(
         denied

@@ -30,6 +30,17 @@ pub enum PublishError {
     Timeout,
 }
 
+/// One message to publish, with what travels beside its body.
+pub struct Outgoing<'a> {
+    pub message_id: &'a str,
+    pub request_id: &'a str,
+    pub body: &'a [u8],
+    /// Extra headers (`x-request-id` is added).
+    pub headers: FieldTable,
+    /// The AMQP `type` property (`messages::BATCH_KIND` for a batch of events).
+    pub kind: Option<&'a str>,
+}
+
 /// Publishes to queues by name through the default exchange.
 #[derive(Clone)]
 pub struct Publisher {
@@ -61,33 +72,58 @@ impl Publisher {
         request_id: &str,
         body: &[u8],
     ) -> Result<(), PublishError> {
-        tokio::time::timeout(
-            self.deadline,
-            self.publish_unbounded(queue, message_id, request_id, body),
+        let mut headers = FieldTable::default();
+        crate::trace_context::inject_current(&mut headers);
+        self.publish_with(
+            queue,
+            Outgoing {
+                message_id,
+                request_id,
+                body,
+                headers,
+                kind: None,
+            },
         )
         .await
-        .map_err(|_| PublishError::Timeout)?
+    }
+
+    /// Publishes `message` with the headers it brings (a trace context taken earlier, the
+    /// dead-letter headers) and its `type` property, under the same deadline as [`Self::publish`].
+    pub async fn publish_with(
+        &self,
+        queue: &str,
+        message: Outgoing<'_>,
+    ) -> Result<(), PublishError> {
+        tokio::time::timeout(self.deadline, self.publish_unbounded(queue, message))
+            .await
+            .map_err(|_| PublishError::Timeout)?
     }
 
     async fn publish_unbounded(
         &self,
         queue: &str,
-        message_id: &str,
-        request_id: &str,
-        body: &[u8],
+        message: Outgoing<'_>,
     ) -> Result<(), PublishError> {
+        let Outgoing {
+            message_id,
+            request_id,
+            body,
+            mut headers,
+            kind,
+        } = message;
         let channel = self.channel().await?;
-        let mut headers = FieldTable::default();
         headers.insert(
             "x-request-id".into(),
             AMQPValue::LongString(LongString::from(request_id)),
         );
-        crate::trace_context::inject_current(&mut headers);
-        let properties = BasicProperties::default()
+        let mut properties = BasicProperties::default()
             .with_delivery_mode(2)
             .with_content_type("application/json".into())
             .with_message_id(message_id.into())
             .with_headers(headers);
+        if let Some(kind) = kind {
+            properties = properties.with_type(kind.into());
+        }
         let confirm = channel
             .basic_publish(
                 "".into(),

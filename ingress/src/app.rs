@@ -70,13 +70,25 @@ impl App {
             .context("parsing DATABASE_URL")?;
         let outboxed = crate::outbox::OutboxedWorkspaces::default();
         crate::outbox::load_waiting(&outboxed, &db).await;
+        let publisher = Publisher::new(pool, config.publish_channels);
+        let lanes = crate::group_commit::EventLanes::start(
+            crate::group_commit::LaneContext {
+                publisher: publisher.clone(),
+                db: db.clone(),
+                outboxed: outboxed.clone(),
+                metrics: metrics.clone(),
+            },
+            queues.partitions(),
+            |partition| queues.event_partition(partition),
+        );
         let state = AppState {
+            lanes,
             outboxed,
             db,
             catalog: Arc::new(catalog),
             catalog_degraded: degraded,
             verifier: CachedVerifier::new(verifier, config.webhook_token_cache_size),
-            publisher: Publisher::new(pool, config.publish_channels),
+            publisher,
             queues,
             cipher: config.token_cipher().map(Arc::new),
             metrics,

@@ -13,6 +13,7 @@ mod batch;
 mod bootstrap;
 mod disposition;
 mod event_consumer;
+mod event_deliveries;
 mod event_outcome;
 mod gauges;
 mod installation;

@@ -25,6 +25,7 @@ use crate::batch::{Applied, apply_batch};
 use crate::disposition::Disposition;
 use crate::event_deliveries::{Events, Fetched, QUEUE_LABEL};
 use crate::event_outcome::Processed;
+use crate::installation_cache::InstallationCache;
 use crate::lifecycle::InstallFollowUps;
 use crate::state::WorkerState;
 use crate::subscription::{Subscription, keep_consuming};
@@ -41,6 +42,8 @@ async fn consume(
 ) -> anyhow::Result<()> {
     let mut subscription = Subscription::open(state, queue, state.config.worker_prefetch).await?;
     tracing::info!(queue, "consuming");
+    // This subscription's own: another process may have owned the partition before it.
+    let mut cache = InstallationCache::default();
     let linger = state.config.worker_batch_linger;
     let limit = state.config.worker_batch_size;
     loop {
@@ -66,7 +69,7 @@ async fn consume(
             }
         }
         let span = tracing::info_span!("events.batch", queue, size = events);
-        if !handle_batch(state, queue, batch, &span, shutdown)
+        if !handle_batch(state, queue, batch, &span, &mut cache, shutdown)
             .instrument(span.clone())
             .await?
         {
@@ -85,6 +88,7 @@ async fn handle_batch(
     queue: &str,
     fetched: Vec<Fetched>,
     span: &tracing::Span,
+    cache: &mut InstallationCache,
     shutdown: &CancellationToken,
 ) -> anyhow::Result<bool> {
     let mut events = Events::take_apart(state, fetched).await?;
@@ -92,7 +96,7 @@ async fn handle_batch(
     if events.is_empty() {
         return Ok(true);
     }
-    match apply_with_retry(state, &events.messages, shutdown).await {
+    match apply_with_retry(state, &events.messages, cache, shutdown).await {
         Disposition::Done(applied) => {
             record(state, &events.messages, &events.spans, &applied.results);
             events.ack().await?;
@@ -104,7 +108,7 @@ async fn handle_batch(
             if events.messages.len() > 1 {
                 tracing::warn!(size = events.messages.len(), error = %error, "batch failed; applying its events one by one");
             }
-            apply_one_by_one(state, queue, &mut events, error, shutdown).await
+            apply_one_by_one(state, queue, &mut events, error, cache, shutdown).await
         }
     }
 }
@@ -117,6 +121,7 @@ async fn apply_one_by_one(
     queue: &str,
     events: &mut Events,
     batch_error: String,
+    cache: &mut InstallationCache,
     shutdown: &CancellationToken,
 ) -> anyhow::Result<bool> {
     for index in 0..events.messages.len() {
@@ -125,7 +130,7 @@ async fn apply_one_by_one(
             // The batch was this event alone: its failure is already known.
             Disposition::GiveUp(batch_error.clone())
         } else {
-            apply_with_retry(state, message, shutdown).await
+            apply_with_retry(state, message, cache, shutdown).await
         };
         match outcome {
             Disposition::Done(applied) => {
@@ -154,6 +159,7 @@ async fn apply_one_by_one(
 async fn apply_with_retry(
     state: &WorkerState,
     messages: &[EventMessage],
+    cache: &mut InstallationCache,
     shutdown: &CancellationToken,
 ) -> Disposition<Applied> {
     let mut delay = Duration::from_millis(100);
@@ -163,9 +169,10 @@ async fn apply_with_retry(
             bootstrap: state.config.bootstrap.auto_on_install,
             register_webhooks: !state.config.extra_webhook_events.is_empty(),
         };
-        let result = std::panic::AssertUnwindSafe(apply_batch(&state.db, messages, follow_ups))
-            .catch_unwind()
-            .await;
+        let result =
+            std::panic::AssertUnwindSafe(apply_batch(&state.db, messages, follow_ups, cache))
+                .catch_unwind()
+                .await;
         match result {
             Ok(Ok(applied)) => {
                 let metrics = &state.metrics;

@@ -17,6 +17,7 @@ mod event_deliveries;
 mod event_outcome;
 mod gauges;
 mod installation;
+mod installation_cache;
 mod job_consumer;
 pub mod jobs;
 mod lifecycle;

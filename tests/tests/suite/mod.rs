@@ -6,6 +6,7 @@ mod bounded_exposure;
 mod bulk_yields;
 mod catalog_url;
 mod dead_letters;
+mod event_batches;
 mod extra_webhooks;
 mod hostile_clients;
 mod idempotency;

@@ -98,8 +98,9 @@ async fn handle_batch(
     }
     match apply_with_retry(state, &events.messages, cache, shutdown).await {
         Disposition::Done(applied) => {
-            record(state, &events.messages, &events.spans, &applied.results);
+            // Acked first: a process killed after logging "event processed" has settled it.
             events.ack().await?;
+            record(state, &events.messages, &events.spans, &applied.results);
             events.publish_follow_ups(state, &applied.jobs).await;
             Ok(true)
         }

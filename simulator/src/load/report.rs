@@ -121,7 +121,11 @@ impl LoadReport {
             );
         }
         if let Some(cpu) = &self.drain_cpu {
-            print_cpu("  cpu draining   ", cpu, self.drain_per_second().unwrap_or(0.0));
+            print_cpu(
+                "  cpu draining   ",
+                cpu,
+                self.drain_per_second().unwrap_or(0.0),
+            );
         }
         if let Some((p50, p99)) = self.end_to_end_ms.filter(|_| self.backlog.is_none()) {
             println!(

@@ -205,7 +205,7 @@ impl EventBatch {
 /// What one event-partition delivery holds: one event (the original envelope) or a batch.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Queued {
-    One(EventMessage),
+    One(Box<EventMessage>),
     Batch(EventBatch),
 }
 
@@ -225,7 +225,7 @@ impl Queued {
             serde_json::from_slice::<EventMessage>(body)
                 .ok()
                 .filter(|m| m.v <= ENVELOPE_VERSION)
-                .map(Queued::One)
+                .map(|m| Queued::One(Box::new(m)))
         };
         if kind == Some(BATCH_KIND) {
             batch()
@@ -315,7 +315,10 @@ mod tests {
     fn a_single_event_message_is_still_read() {
         let message = status_message("ws-1");
         let body = serde_json::to_vec(&message).expect("json");
-        assert_eq!(Queued::decode(None, &body), Some(Queued::One(message)));
+        assert_eq!(
+            Queued::decode(None, &body),
+            Some(Queued::One(Box::new(message)))
+        );
         assert_eq!(Queued::decode(None, b"{\"not\": \"an envelope\"}"), None);
         assert_eq!(Queued::decode(Some(BATCH_KIND), &body), None);
     }

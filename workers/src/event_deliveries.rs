@@ -76,7 +76,7 @@ impl Events {
                 }
                 Some(Queued::One(message)) => {
                     let trace = delivery.properties.headers().clone().unwrap_or_default();
-                    events.push(index, message, trace);
+                    events.push(index, *message, trace);
                 }
                 Some(Queued::Batch(batch)) => {
                     for entry in batch.events {

@@ -333,7 +333,11 @@ mod tests {
             vec![1, 2, 3, 4]
         );
         // By bytes (an event's size is its value here): 5 + 6 = 11 fits 12, 7 would not.
-        assert_eq!(group_of(5, &mut receiver, &mut carry, 256, 12), vec![5, 6]);
+        let next = receiver.try_recv().expect("5 waits");
+        assert_eq!(
+            group_of(next, &mut receiver, &mut carry, 256, 12),
+            vec![5, 6]
+        );
         assert_eq!(carry, Some(7));
         let next = carry.take().expect("carried");
         assert_eq!(

@@ -153,6 +153,88 @@ pub struct WebhookEvent {
     pub body: serde_json::Value,
 }
 
+/// The batch envelope version this build writes and reads.
+pub const BATCH_VERSION: u16 = 1;
+/// The AMQP `type` property of a batch message; a message without it is one [`EventMessage`]
+/// (what builds before batching published, and what a batch of one still is).
+pub const BATCH_KIND: &str = "event_batch";
+
+/// Events of one partition that ingress published as one message, in the order it accepted
+/// them. Each entry keeps the trace context of the request that accepted it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EventBatch {
+    pub batch_v: u16,
+    pub events: Vec<BatchedEvent>,
+}
+
+/// One event of a batch, with the W3C `traceparent` of the span that accepted it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BatchedEvent {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub traceparent: Option<String>,
+    pub message: EventMessage,
+}
+
+impl EventBatch {
+    /// The JSON of a batch of already serialised event messages, without parsing them again:
+    /// each `(traceparent, body)` must be an [`EventMessage`]'s JSON.
+    pub fn body_of(events: &[(Option<&str>, &[u8])]) -> Vec<u8> {
+        let size: usize = events.iter().map(|(_, body)| body.len() + 96).sum();
+        let mut out = Vec::with_capacity(size + 32);
+        out.extend_from_slice(format!("{{\"batch_v\":{BATCH_VERSION},\"events\":[").as_bytes());
+        for (index, (traceparent, body)) in events.iter().enumerate() {
+            if index > 0 {
+                out.push(b',');
+            }
+            out.push(b'{');
+            if let Some(traceparent) = traceparent {
+                out.extend_from_slice(b"\"traceparent\":");
+                // A string serialises infallibly.
+                out.extend_from_slice(&serde_json::to_vec(traceparent).unwrap_or_default());
+                out.push(b',');
+            }
+            out.extend_from_slice(b"\"message\":");
+            out.extend_from_slice(body);
+            out.push(b'}');
+        }
+        out.extend_from_slice(b"]}");
+        out
+    }
+}
+
+/// What one event-partition delivery holds: one event (the original envelope) or a batch.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Queued {
+    One(Box<EventMessage>),
+    Batch(EventBatch),
+}
+
+impl Queued {
+    /// Decodes a delivery's body. `kind` is its AMQP `type` property; a body without it (a
+    /// message from before batching, or one an operator replayed) is tried as both shapes.
+    /// `None` when it is neither, or of a version this build does not read.
+    pub fn decode(kind: Option<&str>, body: &[u8]) -> Option<Queued> {
+        let batch = || {
+            serde_json::from_slice::<EventBatch>(body)
+                .ok()
+                .filter(|b| b.batch_v <= BATCH_VERSION && !b.events.is_empty())
+                .filter(|b| b.events.iter().all(|e| e.message.v <= ENVELOPE_VERSION))
+                .map(Queued::Batch)
+        };
+        let one = || {
+            serde_json::from_slice::<EventMessage>(body)
+                .ok()
+                .filter(|m| m.v <= ENVELOPE_VERSION)
+                .map(|m| Queued::One(Box::new(m)))
+        };
+        if kind == Some(BATCH_KIND) {
+            batch()
+        } else {
+            one().or_else(batch)
+        }
+    }
+}
+
 /// Partition of a workspace: FNV-1a of its id, stable across builds and processes.
 pub fn partition_of(workspace_id: &str, partitions: u16) -> u16 {
     let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
@@ -191,5 +273,53 @@ mod tests {
         assert!(json.contains("\"kind\":\"status_changed\""));
         let back: EventMessage = serde_json::from_str(&json).expect("parses");
         assert_eq!(back, message);
+    }
+
+    fn status_message(workspace: &str) -> EventMessage {
+        EventMessage::new(
+            workspace.into(),
+            "req".into(),
+            Event::StatusChanged(StatusChanged {
+                addon_id: "a".into(),
+                status: InstallationStatus::Active,
+            }),
+        )
+    }
+
+    #[test]
+    fn a_batch_built_from_serialised_events_decodes_in_order() {
+        let first = status_message("ws-1");
+        let second = status_message("ws-2");
+        let bodies = [
+            serde_json::to_vec(&first).expect("json"),
+            serde_json::to_vec(&second).expect("json"),
+        ];
+        let parent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+        let body = EventBatch::body_of(&[(Some(parent), &bodies[0]), (None, &bodies[1])]);
+        let Some(Queued::Batch(batch)) = Queued::decode(Some(BATCH_KIND), &body) else {
+            panic!("a batch");
+        };
+        assert_eq!(batch.events.len(), 2);
+        assert_eq!(batch.events[0].message, first);
+        assert_eq!(batch.events[0].traceparent.as_deref(), Some(parent));
+        assert_eq!(batch.events[1].message, second);
+        assert_eq!(batch.events[1].traceparent, None);
+        // Replayed without its `type` property, it is still recognised.
+        assert!(matches!(
+            Queued::decode(None, &body),
+            Some(Queued::Batch(_))
+        ));
+    }
+
+    #[test]
+    fn a_single_event_message_is_still_read() {
+        let message = status_message("ws-1");
+        let body = serde_json::to_vec(&message).expect("json");
+        assert_eq!(
+            Queued::decode(None, &body),
+            Some(Queued::One(Box::new(message)))
+        );
+        assert_eq!(Queued::decode(None, b"{\"not\": \"an envelope\"}"), None);
+        assert_eq!(Queued::decode(Some(BATCH_KIND), &body), None);
     }
 }

@@ -53,6 +53,11 @@ pub fn latency_buckets() -> Vec<f64> {
     ]
 }
 
+/// Count buckets (events per message or per batch), 1 to 1,024 by powers of two.
+pub fn size_buckets() -> Vec<f64> {
+    (0..=10).map(|power| f64::from(1u32 << power)).collect()
+}
+
 /// The text exposition of everything in `registry`.
 pub fn render(registry: &Registry) -> String {
     let mut buffer = String::new();

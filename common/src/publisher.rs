@@ -30,11 +30,30 @@ pub enum PublishError {
     Timeout,
 }
 
-/// One message of [`Publisher::publish_in_order`].
+/// One message to publish, with what travels beside its body.
 pub struct Outgoing<'a> {
     pub message_id: &'a str,
     pub request_id: &'a str,
     pub body: &'a [u8],
+    /// Extra headers (`x-request-id` is added).
+    pub headers: FieldTable,
+    /// The AMQP `type` property (`messages::BATCH_KIND` for a batch of events).
+    pub kind: Option<&'a str>,
+}
+
+impl<'a> Outgoing<'a> {
+    /// A message carrying the current span's trace context (`traceparent`) and no `type`.
+    pub fn traced(message_id: &'a str, request_id: &'a str, body: &'a [u8]) -> Self {
+        let mut headers = FieldTable::default();
+        crate::trace_context::inject_current(&mut headers);
+        Self {
+            message_id,
+            request_id,
+            body,
+            headers,
+            kind: None,
+        }
+    }
 }
 
 /// Publishes to queues by name through the default exchange.
@@ -68,23 +87,29 @@ impl Publisher {
         request_id: &str,
         body: &[u8],
     ) -> Result<(), PublishError> {
-        tokio::time::timeout(
-            self.deadline,
-            self.publish_unbounded(queue, message_id, request_id, body),
-        )
-        .await
-        .map_err(|_| PublishError::Timeout)?
+        self.publish_with(queue, Outgoing::traced(message_id, request_id, body))
+            .await
+    }
+
+    /// Publishes `message` with the headers it brings (a trace context taken earlier, the
+    /// dead-letter headers) and its `type` property, under the same deadline as [`Self::publish`].
+    pub async fn publish_with(
+        &self,
+        queue: &str,
+        message: Outgoing<'_>,
+    ) -> Result<(), PublishError> {
+        tokio::time::timeout(self.deadline, self.publish_unbounded(queue, &message))
+            .await
+            .map_err(|_| PublishError::Timeout)?
     }
 
     async fn publish_unbounded(
         &self,
         queue: &str,
-        message_id: &str,
-        request_id: &str,
-        body: &[u8],
+        message: &Outgoing<'_>,
     ) -> Result<(), PublishError> {
         let channel = self.channel().await?;
-        let confirm = send(&channel, queue, message_id, request_id, body).await?;
+        let confirm = send(&channel, queue, message).await?;
         settle(confirm.await)
     }
 
@@ -110,17 +135,7 @@ impl Publisher {
         };
         let mut confirms = Vec::with_capacity(messages.len());
         for message in messages {
-            let sent = tokio::time::timeout_at(
-                deadline,
-                send(
-                    &channel,
-                    queue,
-                    message.message_id,
-                    message.request_id,
-                    message.body,
-                ),
-            )
-            .await;
+            let sent = tokio::time::timeout_at(deadline, send(&channel, queue, message)).await;
             match sent {
                 Ok(Ok(confirm)) => confirms.push(confirm),
                 Ok(Err(error)) => {
@@ -181,26 +196,26 @@ impl Publisher {
     }
 }
 
-/// Sends one persistent, mandatory message on `channel`; the returned future is its confirm. The
-/// current span's trace context travels in the headers (`traceparent`), beside `x-request-id`.
+/// Sends one persistent, mandatory message on `channel` with its headers, `x-request-id` and
+/// `type`; the returned future is its confirm.
 async fn send(
     channel: &Channel,
     queue: &str,
-    message_id: &str,
-    request_id: &str,
-    body: &[u8],
+    message: &Outgoing<'_>,
 ) -> Result<lapin::PublisherConfirm, PublishError> {
-    let mut headers = FieldTable::default();
+    let mut headers = message.headers.clone();
     headers.insert(
         "x-request-id".into(),
-        AMQPValue::LongString(LongString::from(request_id)),
+        AMQPValue::LongString(LongString::from(message.request_id)),
     );
-    crate::trace_context::inject_current(&mut headers);
-    let properties = BasicProperties::default()
+    let mut properties = BasicProperties::default()
         .with_delivery_mode(2)
         .with_content_type("application/json".into())
-        .with_message_id(message_id.into())
+        .with_message_id(message.message_id.into())
         .with_headers(headers);
+    if let Some(kind) = message.kind {
+        properties = properties.with_type(kind.into());
+    }
     channel
         .basic_publish(
             "".into(),
@@ -209,7 +224,7 @@ async fn send(
                 mandatory: true,
                 ..Default::default()
             },
-            body,
+            message.body,
             properties,
         )
         .await

@@ -15,6 +15,25 @@ pub fn inject_current(headers: &mut FieldTable) {
     TraceContextPropagator::new().inject_context(&context, &mut HeaderInjector(headers));
 }
 
+/// The `traceparent` held in `headers`, if any (to carry one event's context inside a batch).
+pub fn traceparent_of(headers: &FieldTable) -> Option<String> {
+    HeaderExtractor(headers)
+        .get("traceparent")
+        .map(str::to_owned)
+}
+
+/// Headers holding `traceparent` alone (an event of a batch, read back as if it had its own).
+pub fn headers_with(traceparent: Option<&str>) -> FieldTable {
+    let mut headers = FieldTable::default();
+    if let Some(traceparent) = traceparent {
+        headers.insert(
+            "traceparent".into(),
+            AMQPValue::LongString(LongString::from(traceparent)),
+        );
+    }
+    headers
+}
+
 /// Reads the publisher's trace context from a delivery's headers (empty when there is none).
 pub fn extract(headers: Option<&FieldTable>) -> opentelemetry::Context {
     match headers {

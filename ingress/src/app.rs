@@ -20,8 +20,8 @@ use crate::serve::{self, ConnectionTimeouts};
 use crate::state::AppState;
 use crate::token_cache::CachedVerifier;
 
-/// Database connections at most: the outbox writers' few (`outbox_writer`), the studio and
-/// admin APIs' queries, the outbox refresher.
+/// Database connections at most: the partition lanes' outbox writes (one at a time per lane),
+/// the studio and admin APIs' queries, the outbox refresher.
 const DB_CONNECTIONS: u32 = 16;
 
 /// A built ingress: listener bound, broker topology declared.
@@ -75,14 +75,25 @@ impl App {
             .context("parsing DATABASE_URL")?;
         let outboxed = crate::outbox::OutboxedWorkspaces::default();
         crate::outbox::load_waiting(&outboxed, &db).await;
+        let publisher = Publisher::new(pool, config.publish_channels);
+        let lanes = crate::group_commit::EventLanes::start(
+            crate::group_commit::LaneContext {
+                publisher: publisher.clone(),
+                db: db.clone(),
+                outboxed: outboxed.clone(),
+                metrics: metrics.clone(),
+            },
+            queues.partitions(),
+            |partition| queues.event_partition(partition),
+        );
         let state = AppState {
+            lanes,
             outboxed,
-            outbox_writer: crate::outbox_writer::OutboxWriter::start(db.clone()),
             db,
             catalog: Arc::new(catalog),
             catalog_degraded: degraded,
             verifier: CachedVerifier::new(verifier, config.webhook_token_cache_size),
-            publisher: Publisher::new(pool, config.publish_channels),
+            publisher,
             queues,
             cipher: config.token_cipher().map(Arc::new),
             metrics,

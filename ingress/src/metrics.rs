@@ -2,7 +2,7 @@
 
 use prometheus::{HistogramVec, IntCounter, IntCounterVec, IntGauge, Registry};
 
-use common::metrics::{counter, gauge, histogram, latency_buckets, registry};
+use common::metrics::{counter, gauge, histogram, latency_buckets, registry, size_buckets};
 
 /// Every metric ingress exposes at `/metrics`.
 pub struct IngressMetrics {
@@ -27,6 +27,9 @@ pub struct IngressMetrics {
     pub token_cache: IntCounterVec,
     /// `studio_publish_duration_seconds{queue_kind}`: publish until broker confirm.
     pub publish_duration: HistogramVec,
+    /// `studio_event_group_size{queue="events"}`: events per published event message (group
+    /// commit: the events of a partition accepted while its previous publish awaited its confirm).
+    pub event_group_size: HistogramVec,
     /// `studio_publish_failures_total{reason}`: reason `queue_full` when an event partition is
     /// at `EVENT_QUEUE_MAX_LENGTH`; `unavailable`, `timeout`, `unroutable`, `nacked` otherwise.
     pub publish_failures: IntCounterVec,
@@ -119,6 +122,13 @@ impl IngressMetrics {
                 "Publish until the broker confirmed.",
                 &["queue_kind"],
                 latency_buckets(),
+            ),
+            event_group_size: histogram(
+                &r,
+                "event_group_size",
+                "Events per published event message.",
+                &["queue"],
+                size_buckets(),
             ),
             publish_failures: counter(
                 &r,

@@ -95,7 +95,7 @@ impl OutboxedWorkspaces {
     }
 
     /// Where an event of `workspace_id` goes now; an outbox write is started for it.
-    pub fn route(&self, workspace_id: &str) -> Route {
+    fn route(&self, workspace_id: &str) -> Route {
         let mut entries = self.lock();
         let Some(entry) = entries.get_mut(workspace_id) else {
             return Route::Direct;
@@ -110,13 +110,31 @@ impl OutboxedWorkspaces {
         Route::Outbox(self.write(workspace_id))
     }
 
-    /// Waits while `workspace_id` drains; then where its event goes.
-    pub async fn route_after_drain(&self, workspace_id: &str) -> Route {
+    /// Waits (at most [`DRAIN_HOLD`]) while `workspace_id` drains, so its event reaches its
+    /// partition's lane only once the relay has published the workspace's last rows.
+    pub async fn wait_while_draining(&self, workspace_id: &str) {
         loop {
-            match self.route(workspace_id) {
-                Route::Hold => tokio::time::sleep(HOLD_POLL).await,
-                route => return route,
+            let draining = self.lock().get(workspace_id).is_some_and(|entry| {
+                entry
+                    .draining_since
+                    .is_some_and(|since| since.elapsed() < DRAIN_HOLD)
+            });
+            if !draining {
+                return;
             }
+            tokio::time::sleep(HOLD_POLL).await;
+        }
+    }
+
+    /// An outbox write for an event of `workspace_id` if the workspace is outboxed (its event
+    /// must queue behind its rows), `None` when it goes straight to the broker. A workspace that
+    /// started draining after its event's wait is written to the outbox again: never ahead of
+    /// its rows.
+    pub fn write_if_outboxed(&self, workspace_id: &str) -> Option<OutboxWrite> {
+        match self.route(workspace_id) {
+            Route::Direct => None,
+            Route::Outbox(write) => Some(write),
+            Route::Hold => Some(self.start_write(workspace_id)),
         }
     }
 

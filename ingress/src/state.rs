@@ -8,9 +8,9 @@ use common::config::Config;
 use common::crypto::TokenCipher;
 use common::publisher::Publisher;
 
+use crate::group_commit::EventLanes;
 use crate::metrics::IngressMetrics;
 use crate::outbox::OutboxedWorkspaces;
-use crate::outbox_writer::OutboxWriter;
 use crate::token_cache::CachedVerifier;
 
 /// Cheap handles shared by every request.
@@ -29,6 +29,6 @@ pub struct AppState {
     pub catalog_degraded: Option<&'static str>,
     /// Workspaces with events in the outbox: their new events go there too.
     pub outboxed: OutboxedWorkspaces,
-    /// Commits outbox rows in batches.
-    pub outbox_writer: OutboxWriter,
+    /// One group-commit lane per event partition: every event is published through its lane.
+    pub lanes: EventLanes,
 }

@@ -1,10 +1,18 @@
-//! Applying a batch of event messages in one transaction.
+//! Applying a batch of event messages atomically.
 //!
 //! Messages are taken in queue order. Runs of webhooks are staged in memory and written with
 //! multi-row statements; a lifecycle callback flushes the run before it and applies on its own,
 //! so later messages see its effect. Everything commits together, and the consumer acks only
 //! after the commit: a crash before it leaves every message to be redelivered, and a redelivered
 //! message is recognised by its id in the event log and changes nothing.
+//!
+//! A batch of webhooks only (the common case) takes two statements and no transaction: one read
+//! of the entities' current state, then one statement that writes the log rows and the entity
+//! versions only if none of the batch's ids is logged yet (an atomic statement needs no
+//! transaction around it); installations come from the partition's [`InstallationCache`]. When
+//! some id is logged already (a redelivery), nothing was written and the batch takes the careful
+//! path: one transaction that reads the log first, as does any batch holding a lifecycle
+//! callback.
 
 use std::collections::{HashMap, HashSet};
 
@@ -17,6 +25,7 @@ use common::job_messages::JobMessage;
 use common::messages::{Event, EventMessage};
 
 use crate::event_outcome::Processed;
+use crate::installation_cache::InstallationCache;
 use crate::lifecycle::{InstallFollowUps, apply_lifecycle};
 use crate::webhooks::{StagedWrites, entity_key, stage_webhook};
 
@@ -31,12 +40,63 @@ pub async fn apply_batch(
     pool: &PgPool,
     messages: &[EventMessage],
     follow_ups: InstallFollowUps<'_>,
+    cache: &mut InstallationCache,
 ) -> sqlx::Result<Applied> {
+    let distinct_ids = messages
+        .iter()
+        .map(|m| m.message_id)
+        .collect::<HashSet<_>>();
+    if distinct_ids.len() == messages.len()
+        && messages
+            .iter()
+            .all(|m| matches!(m.event, Event::Webhook(_)))
+        && let Some(applied) = apply_webhooks_at_once(pool, messages, cache).await?
+    {
+        return Ok(applied);
+    }
+    for message in messages {
+        if !matches!(message.event, Event::Webhook(_)) {
+            cache.forget(&message.workspace_id);
+        }
+    }
     let mut tx = pool.begin().await?;
     let mut jobs = Vec::new();
     let results = apply_in(&mut tx, messages, follow_ups, &mut jobs).await?;
     tx.commit().await?;
     Ok(Applied { results, jobs })
+}
+
+/// The webhooks-only path: `None` when some message was logged already (nothing written).
+async fn apply_webhooks_at_once(
+    pool: &PgPool,
+    messages: &[EventMessage],
+    cache: &mut InstallationCache,
+) -> sqlx::Result<Option<Applied>> {
+    let installations = cache.views(pool, messages).await?;
+    let keys: Vec<EntityKey> = unique(messages.iter().filter_map(|m| match &m.event {
+        Event::Webhook(webhook) => entity_key(m, webhook),
+        _ => None,
+    }));
+    let mut entities = entities::load_states(pool, &keys).await?;
+    let mut staged = StagedWrites::default();
+    let mut results = Vec::with_capacity(messages.len());
+    for message in messages {
+        if let Event::Webhook(webhook) = &message.event {
+            let installation = installations.get(&message.workspace_id);
+            results.push(stage_webhook(
+                message,
+                webhook,
+                installation,
+                &mut entities,
+                &mut staged,
+            ));
+        }
+    }
+    let seen = event_log::insert_webhook_run(pool, &staged.log, &staged.entities).await?;
+    Ok(seen.is_empty().then(|| Applied {
+        results,
+        jobs: Vec::new(),
+    }))
 }
 
 async fn apply_in(

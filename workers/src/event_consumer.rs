@@ -1,35 +1,34 @@
-//! Consuming one event partition: take a batch, apply it in one transaction, ack after commit.
+//! Consuming one event partition: take deliveries up to `WORKER_BATCH_SIZE` events, take them
+//! apart into events ([`crate::event_deliveries`]), apply them in one transaction, ack after
+//! commit.
 //!
 //! Each partition queue has a single active consumer across all worker processes, so a
 //! workspace's events apply in order. A transient failure (database away) is retried in place
 //! with backoff, holding the batch, so order is kept; a permanent failure is isolated by
-//! applying the batch's messages one by one, and a message that fails alone is dead-lettered.
+//! applying the batch's events one by one, and an event that fails alone is dead-lettered
+//! alone, whether it came in a message of its own or inside a batch of ingress's.
 //! A panic in the handler counts as a permanent failure.
 //!
-//! Traces: a batch has a span linked to every message's publisher; each message has a span of
-//! its own, the child of the ingress span that published it (W3C `traceparent` in the headers),
-//! open from decoding until its batch is committed and acked.
+//! Traces: a batch has a span linked to every event's publisher; each event has a span of
+//! its own, the child of the ingress span that accepted it (W3C `traceparent` in the headers,
+//! or beside the event inside a batch), open from decoding until its batch is committed and acked.
 
 use std::time::{Duration, Instant};
 
 use futures::{FutureExt as _, StreamExt as _};
-use lapin::message::Delivery;
-use lapin::options::{BasicAckOptions, BasicRejectOptions};
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument as _;
 
-use common::job_messages::JobMessage;
-use common::messages::{ENVELOPE_VERSION, EventMessage};
-use common::trace_context;
+use common::messages::EventMessage;
 
 use crate::batch::{Applied, apply_batch};
 use crate::disposition::Disposition;
-use crate::event_outcome::{Outcome, Processed};
+use crate::event_deliveries::{Events, Fetched, QUEUE_LABEL};
+use crate::event_outcome::Processed;
+use crate::installation_cache::InstallationCache;
 use crate::lifecycle::InstallFollowUps;
 use crate::state::WorkerState;
 use crate::subscription::{Subscription, keep_consuming};
-
-const QUEUE_LABEL: &str = "events";
 
 /// Consumes `queue` until `shutdown`, resubscribing after broker failures.
 pub async fn run_partition(state: WorkerState, queue: String, shutdown: CancellationToken) {
@@ -43,6 +42,8 @@ async fn consume(
 ) -> anyhow::Result<()> {
     let mut subscription = Subscription::open(state, queue, state.config.worker_prefetch).await?;
     tracing::info!(queue, "consuming");
+    // This subscription's own: another process may have owned the partition before it.
+    let mut cache = InstallationCache::default();
     let linger = state.config.worker_batch_linger;
     let limit = state.config.worker_batch_size;
     loop {
@@ -53,20 +54,23 @@ async fn consume(
         let Some(first) = first else {
             anyhow::bail!("the broker cancelled the consumer")
         };
-        let mut batch = vec![first?];
+        let first = Fetched::new(first?);
+        let mut events = first.events();
+        let mut batch = vec![first];
         let deadline = tokio::time::Instant::now() + linger;
-        while batch.len() < limit {
+        while events < limit {
             match tokio::time::timeout_at(deadline, subscription.consumer.next()).await {
-                Ok(Some(delivery)) => batch.push(delivery?),
+                Ok(Some(delivery)) => {
+                    let fetched = Fetched::new(delivery?);
+                    events += fetched.events();
+                    batch.push(fetched);
+                }
                 Ok(None) | Err(_) => break,
             }
         }
-        let span = tracing::info_span!("events.batch", queue, size = batch.len());
-        for delivery in &batch {
-            trace_context::link_to(&span, delivery.properties.headers().as_ref());
-        }
-        if !handle_batch(state, batch, shutdown)
-            .instrument(span)
+        let span = tracing::info_span!("events.batch", queue, size = events);
+        if !handle_batch(state, queue, batch, &span, &mut cache, shutdown)
+            .instrument(span.clone())
             .await?
         {
             break;
@@ -77,102 +81,86 @@ async fn consume(
     Ok(())
 }
 
-/// Handles one batch. `Ok(false)` means shutdown interrupted a retry and the batch was left
-/// unacked for redelivery.
+/// Handles one batch of deliveries. `Ok(false)` means shutdown interrupted a retry and the
+/// deliveries were left unacked for redelivery.
 async fn handle_batch(
     state: &WorkerState,
-    deliveries: Vec<Delivery>,
+    queue: &str,
+    fetched: Vec<Fetched>,
+    span: &tracing::Span,
+    cache: &mut InstallationCache,
     shutdown: &CancellationToken,
 ) -> anyhow::Result<bool> {
-    let mut decoded = Vec::with_capacity(deliveries.len());
-    for delivery in deliveries {
-        match decode(&delivery.data) {
-            Some(message) => decoded.push((delivery, message)),
-            None => {
-                tracing::error!(
-                    redelivered = delivery.redelivered,
-                    "undecodable message; dead-lettering"
-                );
-                dead_letter(state, &delivery).await?;
-            }
-        }
-    }
-    if decoded.is_empty() {
+    let mut events = Events::take_apart(state, fetched).await?;
+    events.link(span);
+    if events.is_empty() {
         return Ok(true);
     }
-    let messages: Vec<EventMessage> = decoded.iter().map(|(_, m)| m.clone()).collect();
-    let spans: Vec<tracing::Span> = decoded
-        .iter()
-        .map(|(delivery, message)| message_span(delivery, message))
-        .collect();
-    match apply_with_retry(state, &messages, shutdown).await {
+    match apply_with_retry(state, &events.messages, cache, shutdown).await {
         Disposition::Done(applied) => {
-            record(state, &messages, &spans, &applied.results);
-            ack_all(&decoded).await?;
-            publish_follow_ups(state, &messages, &spans, &applied.jobs).await;
+            // Acked first: a process killed after logging "event processed" has settled it.
+            events.ack().await?;
+            record(state, &events.messages, &events.spans, &applied.results);
+            events.publish_follow_ups(state, &applied.jobs).await;
             Ok(true)
         }
         Disposition::RetryLater(_) => Ok(false),
-        Disposition::GiveUp(error) if decoded.len() == 1 => {
-            let (delivery, message) = &decoded[0];
-            tracing::error!(
-                request_id = %message.request_id,
-                message_id = %message.message_id,
-                workspace_id = %message.workspace_id,
-                error = %error,
-                "message cannot be applied; dead-lettering"
-            );
-            dead_letter(state, delivery).await?;
-            Ok(true)
-        }
         Disposition::GiveUp(error) => {
-            tracing::warn!(size = decoded.len(), error = %error, "batch failed; applying its messages one by one");
-            for (delivery, _) in decoded {
-                if !Box::pin(handle_batch(state, vec![delivery], shutdown)).await? {
-                    return Ok(false);
-                }
+            if events.messages.len() > 1 {
+                tracing::warn!(size = events.messages.len(), error = %error, "batch failed; applying its events one by one");
             }
-            Ok(true)
+            apply_one_by_one(state, queue, &mut events, error, cache, shutdown).await
         }
     }
 }
 
-/// The span of one message's processing, the child of the span that published it.
-fn message_span(delivery: &Delivery, message: &EventMessage) -> tracing::Span {
-    let span = tracing::info_span!(
-        "event",
-        request_id = %message.request_id,
-        message_id = %message.message_id,
-        workspace_id = %message.workspace_id,
-        event_type = message.type_label(),
-        outcome = tracing::field::Empty,
-    );
-    trace_context::adopt_parent(&span, delivery.properties.headers().as_ref());
-    span
-}
-
-/// Publishes the jobs the batch created, each inside the span of the message that created it
-/// (same workspace and request), so a job's trace continues its event's.
-async fn publish_follow_ups(
+/// Applies each event in its own transaction, in order; one that fails alone is dead-lettered
+/// alone. The deliveries are acked at the end (a crash before that redelivers them, and the
+/// events already committed are then recognised and change nothing).
+async fn apply_one_by_one(
     state: &WorkerState,
-    messages: &[EventMessage],
-    spans: &[tracing::Span],
-    jobs: &[JobMessage],
-) {
-    let publishes = jobs.iter().map(|job| {
-        let span = messages
-            .iter()
-            .zip(spans)
-            .find(|(m, _)| m.workspace_id == job.workspace_id && m.request_id == job.request_id)
-            .map_or_else(tracing::Span::current, |(_, span)| span.clone());
-        crate::publish::publish_jobs(state, std::slice::from_ref(job)).instrument(span)
-    });
-    futures::future::join_all(publishes).await;
+    queue: &str,
+    events: &mut Events,
+    batch_error: String,
+    cache: &mut InstallationCache,
+    shutdown: &CancellationToken,
+) -> anyhow::Result<bool> {
+    for index in 0..events.messages.len() {
+        let message = std::slice::from_ref(&events.messages[index]);
+        let outcome = if events.messages.len() == 1 {
+            // The batch was this event alone: its failure is already known.
+            Disposition::GiveUp(batch_error.clone())
+        } else {
+            apply_with_retry(state, message, cache, shutdown).await
+        };
+        match outcome {
+            Disposition::Done(applied) => {
+                let spans = std::slice::from_ref(&events.spans[index]);
+                record(state, message, spans, &applied.results);
+                events.publish_follow_ups(state, &applied.jobs).await;
+            }
+            Disposition::RetryLater(_) => return Ok(false),
+            Disposition::GiveUp(error) => {
+                let message = &message[0];
+                tracing::error!(
+                    request_id = %message.request_id,
+                    message_id = %message.message_id,
+                    workspace_id = %message.workspace_id,
+                    error = %error,
+                    "event cannot be applied; dead-lettering it alone"
+                );
+                events.dead_letter(state, queue, index).await?;
+            }
+        }
+    }
+    events.ack().await?;
+    Ok(true)
 }
 
 async fn apply_with_retry(
     state: &WorkerState,
     messages: &[EventMessage],
+    cache: &mut InstallationCache,
     shutdown: &CancellationToken,
 ) -> Disposition<Applied> {
     let mut delay = Duration::from_millis(100);
@@ -182,9 +170,10 @@ async fn apply_with_retry(
             bootstrap: state.config.bootstrap.auto_on_install,
             extra_webhooks: &state.config.extra_webhook_events,
         };
-        let result = std::panic::AssertUnwindSafe(apply_batch(&state.db, messages, follow_ups))
-            .catch_unwind()
-            .await;
+        let result =
+            std::panic::AssertUnwindSafe(apply_batch(&state.db, messages, follow_ups, cache))
+                .catch_unwind()
+                .await;
         match result {
             Ok(Ok(applied)) => {
                 let metrics = &state.metrics;
@@ -253,11 +242,6 @@ fn is_transient(error: &sqlx::Error) -> bool {
     }
 }
 
-fn decode(data: &[u8]) -> Option<EventMessage> {
-    let message: EventMessage = serde_json::from_slice(data).ok()?;
-    (message.v <= ENVELOPE_VERSION).then_some(message)
-}
-
 fn record(
     state: &WorkerState,
     messages: &[EventMessage],
@@ -295,25 +279,4 @@ fn record(
             "event processed"
         );
     }
-}
-
-/// Rejects a delivery without requeue: the queue's dead-letter exchange keeps it, counted.
-async fn dead_letter(state: &WorkerState, delivery: &Delivery) -> lapin::Result<()> {
-    state
-        .metrics
-        .messages_processed
-        .with_label_values(&[QUEUE_LABEL, Outcome::DeadLettered.as_str()])
-        .inc();
-    delivery
-        .reject(BasicRejectOptions { requeue: false })
-        .await?;
-    Ok(())
-}
-
-/// Acks every delivery of the batch with one frame: the last tag, `multiple`.
-async fn ack_all(decoded: &[(Delivery, EventMessage)]) -> lapin::Result<()> {
-    if let Some((last, _)) = decoded.iter().max_by_key(|(d, _)| d.delivery_tag) {
-        last.ack(BasicAckOptions { multiple: true }).await?;
-    }
-    Ok(())
 }

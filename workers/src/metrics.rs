@@ -11,7 +11,7 @@ pub struct WorkerMetrics {
     pub messages_processed: IntCounterVec,
     /// `studio_events_processed_total{type, outcome}`: lifecycle types and webhook event types.
     pub events_processed: IntCounterVec,
-    /// `studio_batch_size{queue}`: messages per committed batch.
+    /// `studio_batch_size{queue}`: events per committed batch.
     pub batch_size: HistogramVec,
     /// `studio_batch_duration_seconds{queue}`: apply and commit time of a batch.
     pub batch_duration: HistogramVec,

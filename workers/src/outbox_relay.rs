@@ -111,11 +111,7 @@ async fn publish_all_at_once(state: &WorkerState, queue: &str, rows: &[OutboxRow
     let outgoing: Vec<Outgoing<'_>> = rows
         .iter()
         .zip(&message_ids)
-        .map(|(row, message_id)| Outgoing {
-            message_id,
-            request_id: &row.request_id,
-            body: &row.body,
-        })
+        .map(|(row, message_id)| Outgoing::traced(message_id, &row.request_id, &row.body))
         .collect();
     let outcomes = state.publisher.publish_in_order(queue, &outgoing).await;
     let leading = outcomes.iter().take_while(|o| o.is_ok()).count();

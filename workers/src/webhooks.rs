@@ -119,7 +119,10 @@ pub fn stage_webhook(
     processed
 }
 
-fn admit(webhook: &WebhookEvent, installation: Option<&InstallationView>) -> Result<(), Processed> {
+pub(crate) fn admit(
+    webhook: &WebhookEvent,
+    installation: Option<&InstallationView>,
+) -> Result<(), Processed> {
     let installation = installation.ok_or(Processed::rejected("not_installed"))?;
     if installation.deleted {
         return Err(Processed::rejected("deleted"));

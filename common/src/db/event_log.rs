@@ -7,6 +7,8 @@ use chrono::{DateTime, Utc};
 use sqlx::PgExecutor;
 use uuid::Uuid;
 
+use crate::db::entities::{EntityKey, EntityWrite};
+
 /// Where a logged message came from (`event_log.source`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, sqlx::Type)]
 #[sqlx(type_name = "text", rename_all = "snake_case")]
@@ -98,6 +100,107 @@ pub async fn insert_rows(executor: impl PgExecutor<'_>, rows: &[LogRow]) -> sqlx
     .execute(executor)
     .await?;
     Ok(())
+}
+
+/// Writes a run of webhooks in one statement, without a transaction around it: their log rows
+/// and the entity versions they staged (`entities::upsert_from_webhooks`'s shape and rule), but
+/// only if none of the run's message ids is logged already. Returns the ids that were: empty
+/// means everything was written; otherwise nothing was, and the caller takes the careful path
+/// (a redelivery, recognised by the insert itself instead of a read before it).
+pub async fn insert_webhook_run(
+    executor: impl PgExecutor<'_>,
+    rows: &[LogRow],
+    writes: &[(EntityKey, EntityWrite)],
+) -> sqlx::Result<Vec<Uuid>> {
+    if rows.is_empty() {
+        return Ok(Vec::new());
+    }
+    let text = |f: fn(&LogRow) -> String| rows.iter().map(f).collect::<Vec<String>>();
+    let optional =
+        |f: fn(&LogRow) -> Option<String>| rows.iter().map(f).collect::<Vec<Option<String>>>();
+    let message_ids: Vec<Uuid> = rows.iter().map(|r| r.message_id).collect();
+    let sources: Vec<LogSource> = rows.iter().map(|r| r.source).collect();
+    let outcomes: Vec<LogOutcome> = rows.iter().map(|r| r.outcome).collect();
+    let accepted: Vec<DateTime<Utc>> = rows.iter().map(|r| r.accepted_at).collect();
+    let payloads: Vec<Option<&serde_json::Value>> =
+        rows.iter().map(|r| r.payload.as_ref()).collect();
+    let mut e_workspaces = Vec::with_capacity(writes.len());
+    let mut e_kinds = Vec::with_capacity(writes.len());
+    let mut e_ids = Vec::with_capacity(writes.len());
+    let mut e_data = Vec::with_capacity(writes.len());
+    let mut e_deleted = Vec::with_capacity(writes.len());
+    let mut e_hashes = Vec::with_capacity(writes.len());
+    let mut e_observed = Vec::with_capacity(writes.len());
+    let mut e_messages = Vec::with_capacity(writes.len());
+    for (key, write) in writes {
+        e_workspaces.push(key.workspace_id.as_str());
+        e_kinds.push(key.kind);
+        e_ids.push(key.entity_id.as_str());
+        e_data.push(&write.data);
+        e_deleted.push(write.deleted);
+        e_hashes.push(write.body_sha256.as_str());
+        e_observed.push(write.observed_at);
+        e_messages.push(write.message_id);
+    }
+    // Every part of a statement runs against one snapshot, and the writes run to completion
+    // whether or not the result reads them: both are guarded by `seen` being empty.
+    sqlx::query_scalar!(
+        r#"with seen as (
+               select message_id from event_log
+               where workspace_id = any($1::text[]) and message_id = any($2::uuid[])
+           ), logged as (
+               insert into event_log
+                   (workspace_id, message_id, source, event_type, entity_kind, entity_id, outcome,
+                    reason, request_id, accepted_at, body_sha256, payload)
+               select * from unnest($1::text[], $2::uuid[], $3::text[], $4::text[], $5::text[],
+                                    $6::text[], $7::text[], $8::text[], $9::text[],
+                                    $10::timestamptz[], $11::text[], $12::jsonb[])
+               where not exists (select 1 from seen)
+               on conflict (workspace_id, message_id) do nothing
+               returning 1
+           ), written as (
+               insert into entities
+                   (workspace_id, kind, entity_id, data, deleted, body_sha256, source, observed_at,
+                    last_message_id)
+               select w, k, i, d, x, h, 'webhook', o, m
+               from unnest($13::text[], $14::text[], $15::text[], $16::jsonb[], $17::bool[],
+                           $18::text[], $19::timestamptz[], $20::uuid[]) as t(w, k, i, d, x, h, o, m)
+               where not exists (select 1 from seen)
+               on conflict (workspace_id, kind, entity_id) do update set
+                   data = excluded.data,
+                   deleted = excluded.deleted,
+                   body_sha256 = excluded.body_sha256,
+                   source = 'webhook',
+                   observed_at = excluded.observed_at,
+                   last_message_id = excluded.last_message_id,
+                   updated_at = now()
+               where entities.source = 'webhook' or entities.observed_at <= excluded.observed_at
+               returning 1
+           )
+           select message_id as "message_id!" from seen"#,
+        &text(|r| r.workspace_id.clone()),
+        &message_ids,
+        &sources as &[LogSource],
+        &text(|r| r.event_type.to_owned()),
+        &optional(|r| r.entity_kind.map(str::to_owned)) as &[Option<String>],
+        &optional(|r| r.entity_id.clone()) as &[Option<String>],
+        &outcomes as &[LogOutcome],
+        &optional(|r| r.reason.map(str::to_owned)) as &[Option<String>],
+        &text(|r| r.request_id.clone()),
+        &accepted,
+        &optional(|r| r.body_sha256.clone()) as &[Option<String>],
+        &payloads as _,
+        &e_workspaces as _,
+        &e_kinds as _,
+        &e_ids as _,
+        &e_data as _,
+        &e_deleted,
+        &e_hashes as _,
+        &e_observed,
+        &e_messages,
+    )
+    .fetch_all(executor)
+    .await
 }
 
 /// Forgets the workspace's log (on uninstall).

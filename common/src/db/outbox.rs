@@ -19,36 +19,34 @@ pub struct OutboxRow {
     pub body: Vec<u8>,
 }
 
-/// One event to commit to the outbox.
-#[derive(Debug, Clone)]
-pub struct NewRow {
-    pub workspace_id: String,
-    pub partition: u16,
+/// One event for [`insert_many`].
+#[derive(Debug, Clone, Copy)]
+pub struct NewRow<'a> {
+    pub workspace_id: &'a str,
     pub message_id: Uuid,
-    pub request_id: String,
-    pub body: Vec<u8>,
+    pub request_id: &'a str,
+    pub body: &'a [u8],
 }
 
-/// Commits several events to the outbox in one statement (ids follow the slice's order); the
-/// callers answer 200 only after this returns Ok.
-pub async fn insert_many(executor: impl PgExecutor<'_>, rows: &[NewRow]) -> sqlx::Result<()> {
-    if rows.is_empty() {
-        return Ok(());
-    }
-    let workspace_ids: Vec<String> = rows.iter().map(|r| r.workspace_id.clone()).collect();
-    let partitions: Vec<i32> = rows.iter().map(|r| i32::from(r.partition)).collect();
+/// Commits several events of `partition` to the outbox in one statement, their ids in the order
+/// given (the order the relay publishes them); all or none.
+pub async fn insert_many(
+    executor: impl PgExecutor<'_>,
+    partition: u16,
+    rows: &[NewRow<'_>],
+) -> sqlx::Result<()> {
+    let workspace_ids: Vec<String> = rows.iter().map(|r| r.workspace_id.to_owned()).collect();
     let message_ids: Vec<Uuid> = rows.iter().map(|r| r.message_id).collect();
-    let request_ids: Vec<String> = rows.iter().map(|r| r.request_id.clone()).collect();
-    let bodies: Vec<Vec<u8>> = rows.iter().map(|r| r.body.clone()).collect();
+    let request_ids: Vec<String> = rows.iter().map(|r| r.request_id.to_owned()).collect();
+    let bodies: Vec<Vec<u8>> = rows.iter().map(|r| r.body.to_vec()).collect();
     sqlx::query!(
         "insert into event_outbox (workspace_id, partition, message_id, request_id, body)
-         select w, p, m, r, b
-         from unnest($1::text[], $2::int4[], $3::uuid[], $4::text[], $5::bytea[])
-             with ordinality as t(w, p, m, r, b, n)
+         select w, $1, m, r, b
+         from unnest($2::text[], $3::uuid[], $4::text[], $5::bytea[]) with ordinality as t(w, m, r, b, n)
          order by n
          on conflict (message_id) do nothing",
+        i32::from(partition),
         &workspace_ids,
-        &partitions,
         &message_ids,
         &request_ids,
         &bodies,

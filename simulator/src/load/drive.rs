@@ -137,6 +137,7 @@ pub async fn drive(
 
     report.end_to_end_ms = end_to_end(&db, first_send).await?;
     if let Some(system) = system.as_deref() {
+        report.groups = Some(scrape::group_figures(&http, &system.ingress.ops_url).await);
         for worker in &system.workers {
             let figures = scrape::batch_figures(&http, &worker.ops_url).await;
             report.batches.push((worker.label.clone(), figures));

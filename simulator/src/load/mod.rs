@@ -36,7 +36,12 @@ const DATABASE_WRITERS: usize = 8;
 /// Runs the load described by `options` and prints the report.
 pub async fn run_load(options: LoadOptions) -> anyhow::Result<()> {
     let signer = ClockifySigner::test_key(ADDON_KEY);
-    let vars = system::system_vars(&signer, &options.url, &options.database_url)?;
+    let vars = system::system_vars(
+        &signer,
+        &options.url,
+        &options.database_url,
+        &options.queue_prefix,
+    )?;
     let config = common::config::Config::from_vars(&vars)?;
     let ids = webhooks::workspace_ids(options.workspaces, config.event_partitions);
     let mut report = LoadReport {
@@ -98,8 +103,7 @@ pub async fn run_load(options: LoadOptions) -> anyhow::Result<()> {
     let mut system = if options.start_system {
         step(&format!(
             "starting ingress and {} workers on a fresh database and queue prefix `{}`",
-            options.workers,
-            system::QUEUE_PREFIX
+            options.workers, options.queue_prefix
         ));
         system::reset(&config).await?;
         Some(system::start(&vars, options.workers).await?)

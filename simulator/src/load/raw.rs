@@ -23,7 +23,6 @@ use super::usage::{CpuSample, CpuUse, Watched};
 use crate::payloads;
 
 /// Prefix of the broker measurement's queues, deleted afterwards.
-const RAW_PREFIX: &str = "raw";
 /// Transactions of the workers' default batch size.
 const BATCH: usize = 250;
 
@@ -77,7 +76,12 @@ pub async fn broker_rate(
     duration: Duration,
     watched: &[Watched],
 ) -> anyhow::Result<(Rate, CpuUse)> {
-    let names = QueueNames::new(RAW_PREFIX, config.event_partitions);
+    // `raw` beside the default `load`; `<prefix>-raw` beside any other.
+    let prefix = match config.queue_prefix.as_str() {
+        "load" => "raw".to_owned(),
+        other => format!("{other}-raw"),
+    };
+    let names = QueueNames::new(&prefix, config.event_partitions);
     let pool = connection_pool(&config.amqp_url)?;
     {
         let connection = pool.get().await.context("connecting to RabbitMQ")?;

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use super::raw::Rate;
-use super::scrape::BatchFigures;
+use super::scrape::{BatchFigures, SizeFigures};
 use super::usage::CpuUse;
 use super::webhooks::Answer;
 
@@ -27,6 +27,8 @@ pub struct LoadReport {
     /// `--backlog`: the workers draining the queues alone, and what that cost.
     pub backlog: Option<(Rate, CpuUse)>,
     pub batches: Vec<(String, BatchFigures)>,
+    /// Events per message ingress published (a started system only).
+    pub groups: Option<SizeFigures>,
     pub memory: Vec<(String, Option<u64>)>,
 }
 
@@ -64,7 +66,7 @@ impl LoadReport {
                 rate.elapsed.as_secs_f64(),
                 self.message_bytes
             );
-            print_cpu("                 ", cpu);
+            print_cpu("                 ", cpu, rate.per_second());
         }
         if let Some((rate, cpu)) = &self.database_raw {
             println!(
@@ -73,7 +75,7 @@ impl LoadReport {
                 rate.count,
                 rate.elapsed.as_secs_f64()
             );
-            print_cpu("                 ", cpu);
+            print_cpu("                 ", cpu, rate.per_second());
         }
         println!(
             "  ingress        {:>8.0} accepted/s ({accepted} of {} in {:.2} s){}",
@@ -97,7 +99,11 @@ impl LoadReport {
             );
         }
         println!("  errors         {}", self.errors());
-        print_cpu("  cpu sending    ", &self.send_cpu);
+        print_cpu(
+            "  cpu sending    ",
+            &self.send_cpu,
+            self.accepted_per_second(),
+        );
         println!(
             "  persisted      all {accepted} accepted events in the database {:.2} s after the first send; {} were at the end of sending",
             self.persisted_after.as_secs_f64(),
@@ -115,7 +121,11 @@ impl LoadReport {
             );
         }
         if let Some(cpu) = &self.drain_cpu {
-            print_cpu("  cpu draining   ", cpu);
+            print_cpu(
+                "  cpu draining   ",
+                cpu,
+                self.drain_per_second().unwrap_or(0.0),
+            );
         }
         if let Some((p50, p99)) = self.end_to_end_ms.filter(|_| self.backlog.is_none()) {
             println!(
@@ -130,7 +140,15 @@ impl LoadReport {
                 rate.elapsed.as_secs_f64(),
                 ratio(rate.per_second(), self.database_raw.as_ref())
             );
-            print_cpu("  cpu backlog    ", cpu);
+            print_cpu("  cpu backlog    ", cpu, rate.per_second());
+        }
+        if let Some(groups) = self.groups.as_ref().filter(|g| g.count > 0.0) {
+            println!(
+                "  ingress groups {:.0} event messages published, mean {:.2} events each, p99 {}",
+                groups.count,
+                groups.mean(),
+                size_bound(groups)
+            );
         }
         if !self.batches.is_empty() {
             let mut total = BatchFigures::default();
@@ -138,7 +156,12 @@ impl LoadReport {
                 total += figures.clone();
             }
             println!(
-                "  worker batches {:.0} batches, mean {:.1} messages, mean {:.2} ms each; mean lag acceptance -> commit {:.1} ms",
+                "  batch sizes    worker batches: mean {:.1} events, p99 {}",
+                total.mean_batch_size(),
+                size_bound(&total.sizes())
+            );
+            println!(
+                "  worker batches {:.0} batches, mean {:.1} events, mean {:.2} ms each; mean lag acceptance -> commit {:.1} ms",
                 total.batches,
                 total.mean_batch_size(),
                 total.mean_batch_ms(),
@@ -160,7 +183,7 @@ impl LoadReport {
                 .iter()
                 .map(|(label, f)| format!("{label} {:.0}", f.messages))
                 .collect();
-            println!("  messages by worker process: {}", shares.join(", "));
+            println!("  events by worker process: {}", shares.join(", "));
         }
         for (label, peak) in &self.memory {
             match peak {
@@ -221,7 +244,37 @@ fn ratio(value: f64, raw: Option<&(Rate, CpuUse)>) -> String {
     }
 }
 
-fn print_cpu(indent: &str, cpu: &CpuUse) {
+/// "<= N events" for the p99 of a size histogram.
+fn size_bound(sizes: &SizeFigures) -> String {
+    sizes
+        .bound(0.99)
+        .map(|n| format!("<= {n:.0} events"))
+        .unwrap_or_else(|| "> 1024 events".to_owned())
+}
+
+/// Prints CPU use, then (when `per_second` events were handled) CPU microseconds per event of
+/// each process: percent of one core x 10,000 / events per second.
+fn print_cpu(indent: &str, cpu: &CpuUse, per_second: f64) {
+    print_cpu_shares(indent, cpu);
+    if per_second <= 0.0 {
+        return;
+    }
+    let per_event = |percent: f64| percent * 10_000.0 / per_second;
+    let mut items: Vec<String> = cpu
+        .processes
+        .iter()
+        .map(|(label, percent)| format!("{label} {:.1}", per_event(*percent)))
+        .collect();
+    items.push(format!("kernel softirq {:.1}", per_event(cpu.softirq)));
+    let total: f64 = cpu.processes.iter().map(|(_, p)| *p).sum::<f64>() + cpu.softirq;
+    println!(
+        "{indent}cpu µs per event at {per_second:.0}/s: {}; total {:.1}",
+        items.join(", "),
+        per_event(total)
+    );
+}
+
+fn print_cpu_shares(indent: &str, cpu: &CpuUse) {
     let list = |items: &[(String, f64)]| {
         items
             .iter()

@@ -1,5 +1,6 @@
-//! The workers' own account of their batches, read from their `/metrics`: how many messages a
-//! committed batch held, how long it took, and the lag from acceptance to commit.
+//! The tiers' own account of their batches, read from their `/metrics`: how many events a
+//! committed worker batch held, how long it took, the lag from acceptance to commit, and how
+//! many events each message ingress published held (its group commit).
 
 /// Sums and counts of the workers' event batch histograms, over every worker process.
 #[derive(Debug, Clone, Default)]
@@ -11,6 +12,36 @@ pub struct BatchFigures {
     pub lag_count: f64,
     /// Cumulative `processing_lag_seconds` buckets: (upper bound in seconds, count).
     pub lag_buckets: Vec<(f64, f64)>,
+    /// Cumulative `batch_size` buckets: (upper bound in events, count).
+    pub size_buckets: Vec<(f64, f64)>,
+}
+
+/// A count histogram (events per message or per batch): how many, their sum, their buckets.
+#[derive(Debug, Clone, Default)]
+pub struct SizeFigures {
+    pub count: f64,
+    pub sum: f64,
+    /// Cumulative buckets: (upper bound, count).
+    pub buckets: Vec<(f64, f64)>,
+}
+
+impl SizeFigures {
+    pub fn mean(&self) -> f64 {
+        self.sum / self.count.max(1.0)
+    }
+
+    /// The upper bound of the bucket holding quantile `q` (`None` past the last finite one).
+    pub fn bound(&self, q: f64) -> Option<f64> {
+        bound(&self.buckets, q * self.count)
+    }
+}
+
+/// The upper bound of the first cumulative bucket reaching `wanted`.
+fn bound(buckets: &[(f64, f64)], wanted: f64) -> Option<f64> {
+    buckets
+        .iter()
+        .find(|(_, count)| *count >= wanted && *count > 0.0)
+        .map(|(le, _)| *le)
 }
 
 impl BatchFigures {
@@ -28,11 +59,16 @@ impl BatchFigures {
 
     /// The upper bound (ms) of the lag bucket holding quantile `q`: the histogram says no more.
     pub fn lag_bound_ms(&self, q: f64) -> Option<f64> {
-        let wanted = q * self.lag_count;
-        self.lag_buckets
-            .iter()
-            .find(|(_, count)| *count >= wanted && *count > 0.0)
-            .map(|(le, _)| le * 1000.0)
+        bound(&self.lag_buckets, q * self.lag_count).map(|le| le * 1000.0)
+    }
+
+    /// Events per committed batch as a size histogram.
+    pub fn sizes(&self) -> SizeFigures {
+        SizeFigures {
+            count: self.batches,
+            sum: self.messages,
+            buckets: self.size_buckets.clone(),
+        }
     }
 }
 
@@ -43,12 +79,17 @@ impl std::ops::AddAssign for BatchFigures {
         self.batch_seconds += other.batch_seconds;
         self.lag_seconds += other.lag_seconds;
         self.lag_count += other.lag_count;
-        if self.lag_buckets.is_empty() {
-            self.lag_buckets = other.lag_buckets;
-        } else {
-            for (mine, theirs) in self.lag_buckets.iter_mut().zip(other.lag_buckets) {
-                mine.1 += theirs.1;
-            }
+        add_buckets(&mut self.lag_buckets, other.lag_buckets);
+        add_buckets(&mut self.size_buckets, other.size_buckets);
+    }
+}
+
+fn add_buckets(mine: &mut Vec<(f64, f64)>, theirs: Vec<(f64, f64)>) {
+    if mine.is_empty() {
+        *mine = theirs;
+    } else {
+        for (mine, theirs) in mine.iter_mut().zip(theirs) {
+            mine.1 += theirs.1;
         }
     }
 }
@@ -66,6 +107,21 @@ pub async fn batch_figures(http: &reqwest::Client, ops_url: &str) -> BatchFigure
         lag_seconds: value(&text, "studio_processing_lag_seconds_sum"),
         lag_count: value(&text, "studio_processing_lag_seconds_count"),
         lag_buckets: buckets(&text, "studio_processing_lag_seconds_bucket"),
+        size_buckets: buckets(&text, "studio_batch_size_bucket"),
+    }
+}
+
+/// Events per message ingress at `url` published (its group commit); zeros when it does not
+/// answer or predates group commit.
+pub async fn group_figures(http: &reqwest::Client, url: &str) -> SizeFigures {
+    let text = match http.get(format!("{url}/metrics")).send().await {
+        Ok(response) => response.text().await.unwrap_or_default(),
+        Err(_) => String::new(),
+    };
+    SizeFigures {
+        count: value(&text, "studio_event_group_size_count"),
+        sum: value(&text, "studio_event_group_size_sum"),
+        buckets: buckets(&text, "studio_event_group_size_bucket"),
     }
 }
 

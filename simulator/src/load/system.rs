@@ -17,8 +17,6 @@ use common::config::Config;
 
 use crate::signer::ClockifySigner;
 
-/// The queue prefix of a started system.
-pub const QUEUE_PREFIX: &str = "load";
 /// The first worker's ops port; worker `i` listens on `WORKERS_FIRST_PORT + i`.
 const WORKERS_FIRST_PORT: u16 = 9190;
 
@@ -118,6 +116,7 @@ pub fn system_vars(
     signer: &ClockifySigner,
     ingress_url: &str,
     database_url: &str,
+    queue_prefix: &str,
 ) -> anyhow::Result<HashMap<String, String>> {
     let bind = ingress_url
         .trim_start_matches("http://")
@@ -132,7 +131,7 @@ pub fn system_vars(
     vars.remove("CLOCKIFY_PUBLIC_KEY_FILE");
     let settings = [
         ("DATABASE_URL", database_url.to_owned()),
-        ("QUEUE_PREFIX", QUEUE_PREFIX.to_owned()),
+        ("QUEUE_PREFIX", queue_prefix.to_owned()),
         ("ADDON_KEY", signer.addon_key().to_owned()),
         ("INGRESS_BIND", bind),
         ("BASE_URL", ingress_url.to_owned()),

@@ -7,6 +7,7 @@ mod bulk_yields;
 mod catalog_url;
 mod coverage;
 mod dead_letters;
+mod event_batches;
 mod extra_webhooks;
 mod hostile_clients;
 mod idempotency;

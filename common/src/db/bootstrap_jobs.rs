@@ -216,7 +216,10 @@ pub async fn latest_status(
 }
 
 /// Locks the job row until the caller's transaction ends and returns its status and mode, so two
-/// units finishing at once cannot both miss the job's end.
+/// units finishing at once cannot both miss the job's end. `for no key update`: the caller's
+/// transaction has already inserted rows referencing the job (units, a pass's seen ids and
+/// changes), which hold `for key share` on it; `for update` would wait on another finishing
+/// unit's share while that unit waits on ours, a deadlock.
 pub async fn lock_status(
     conn: &mut PgConnection,
     workspace_id: &str,
@@ -224,7 +227,7 @@ pub async fn lock_status(
 ) -> sqlx::Result<Option<(JobStatus, JobMode)>> {
     let row = sqlx::query!(
         r#"select status as "status: JobStatus", mode as "mode: JobMode" from bootstrap_jobs
-           where workspace_id = $1 and id = $2 for update"#,
+           where workspace_id = $1 and id = $2 for no key update"#,
         workspace_id,
         job_id,
     )

@@ -198,8 +198,17 @@ impl Browser {
 }
 
 impl Drop for Browser {
+    /// A test that failed before [`Browser::stop`] leaves no browser behind: killing
+    /// chromedriver does not end the Chromium it started, so that one is found by its profile
+    /// directory (unique to this browser) and killed too.
     fn drop(&mut self) {
         let _ = self.driver.kill();
+        let _ = self.driver.wait();
+        let marker = format!("--user-data-dir={}", self.profile.display());
+        let _ = Command::new("pkill")
+            .args(["-KILL", "-f", "--", &marker])
+            .status();
+        let _ = std::fs::remove_dir_all(&self.profile);
     }
 }
 

@@ -1,15 +1,20 @@
 //! What every consumer of this tier shares: a channel of its own on the pooled connection, a
 //! prefetch, a subscription, and a loop that resubscribes after a broker failure.
 
+use std::any::Any;
 use std::future::Future;
 use std::time::Duration;
 
+use futures::FutureExt as _;
 use lapin::options::{BasicCancelOptions, BasicConsumeOptions, BasicQosOptions};
 use lapin::types::FieldTable;
 use lapin::{Channel, Consumer};
 use tokio_util::sync::CancellationToken;
 
 use crate::state::WorkerState;
+
+/// How long connecting, opening a channel and subscribing may take together.
+pub const SUBSCRIBE_DEADLINE: Duration = Duration::from_secs(10);
 
 /// A subscription to one queue.
 pub struct Subscription {
@@ -21,7 +26,24 @@ pub struct Subscription {
 impl Subscription {
     /// Subscribes to `queue` with `prefetch` unacked messages at most. The pooled connection goes
     /// back to the pool at once: consumers share it, each on a channel of its own.
+    ///
+    /// Bounded by [`SUBSCRIBE_DEADLINE`]: a broker that is still starting can take a connection
+    /// and leave a request unanswered, and an unbounded wait there would leave the queue without
+    /// a consumer for good; after the deadline the caller tries again.
     pub async fn open(state: &WorkerState, queue: &str, prefetch: u16) -> anyhow::Result<Self> {
+        tokio::time::timeout(
+            SUBSCRIBE_DEADLINE,
+            Self::open_unbounded(state, queue, prefetch),
+        )
+        .await
+        .map_err(|_| anyhow::anyhow!("subscribing took longer than {SUBSCRIBE_DEADLINE:?}"))?
+    }
+
+    async fn open_unbounded(
+        state: &WorkerState,
+        queue: &str,
+        prefetch: u16,
+    ) -> anyhow::Result<Self> {
         let channel = {
             let connection = state.broker.get().await?;
             connection.create_channel().await?
@@ -55,14 +77,23 @@ impl Subscription {
     }
 }
 
-/// Runs `consume` until `shutdown`, starting it again a second after it fails.
+/// Runs `consume` until `shutdown`, starting it again a second after it fails or panics: a
+/// queue is never left without its consumer (a panic that ended the task for good would leave
+/// the partition unconsumed, its events accepted and never applied, with nothing but one log
+/// line to say so).
 pub async fn keep_consuming<F, Fut>(queue: &str, shutdown: &CancellationToken, mut consume: F)
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = anyhow::Result<()>>,
 {
     while !shutdown.is_cancelled() {
-        if let Err(error) = consume().await {
+        let outcome = std::panic::AssertUnwindSafe(consume())
+            .catch_unwind()
+            .await
+            .unwrap_or_else(|panic| {
+                Err(anyhow::anyhow!("consumer panicked: {}", panic_text(&panic)))
+            });
+        if let Err(error) = outcome {
             tracing::warn!(
                 queue,
                 error = format!("{error:#}"),
@@ -74,4 +105,13 @@ where
             }
         }
     }
+}
+
+/// What a panic said, when it said it as text.
+fn panic_text(panic: &Box<dyn Any + Send>) -> &str {
+    panic
+        .downcast_ref::<&str>()
+        .copied()
+        .or_else(|| panic.downcast_ref::<String>().map(String::as_str))
+        .unwrap_or("(no message)")
 }

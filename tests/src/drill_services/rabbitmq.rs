@@ -80,6 +80,36 @@ impl PrivateRabbitMq {
         self.expect(ready, "await_startup after start_app");
     }
 
+    /// What the node says about its queues and consumers (`rabbitmqctl list_queues` and
+    /// `list_consumers`), for a drill's failure message: a queue holding ready messages with no
+    /// active consumer tells a stuck subscription from a lost event.
+    pub async fn queue_report(&self) -> String {
+        let mut report = String::new();
+        let queries: [&[&str]; 2] = [
+            &[
+                "list_queues",
+                "name",
+                "type",
+                "messages_ready",
+                "messages_unacknowledged",
+                "consumers",
+                "single_active_consumer_tag",
+            ],
+            &["list_consumers", "queue_name", "channel_pid", "consumer_tag", "active"],
+        ];
+        for args in queries {
+            let mut command = tokio::process::Command::from(self.ctl(args));
+            match command.output().await {
+                Ok(output) => {
+                    report.push_str(&String::from_utf8_lossy(&output.stdout));
+                    report.push_str(&String::from_utf8_lossy(&output.stderr));
+                }
+                Err(error) => report.push_str(&format!("could not run rabbitmqctl: {error}\n")),
+            }
+        }
+        report
+    }
+
     fn log(&self) -> PathBuf {
         self.dir.join("log").join(format!("{}.log", self.node))
     }

@@ -50,6 +50,14 @@ async fn rabbitmq_stopped_for_ten_seconds_loses_and_doubles_nothing() {
             ],
         )
         .await;
+    if !figures.missing.is_empty() {
+        println!(
+            "drill rabbitmq: {} accepted events missing; the private broker's queues:\n{}\nworker log: {}",
+            figures.missing.len(),
+            rabbit.queue_report().await,
+            drill.worker.log_path.display()
+        );
+    }
     figures.assert_nothing_lost_doubled_or_reordered();
     figures.assert_all_accepted();
     assert!(

@@ -42,18 +42,25 @@ pub async fn apply_batch(
     follow_ups: InstallFollowUps<'_>,
     cache: &mut InstallationCache,
 ) -> sqlx::Result<Applied> {
-    let distinct_ids = messages
-        .iter()
-        .map(|m| m.message_id)
-        .collect::<HashSet<_>>();
-    if distinct_ids.len() == messages.len()
-        && messages
-            .iter()
-            .all(|m| matches!(m.event, Event::Webhook(_)))
-        && let Some(applied) = apply_webhooks_at_once(pool, messages, cache).await?
+    if let Some(staged) = stage_webhooks(pool, messages, cache, None).await?
+        && write_staged(pool, &staged).await?
     {
-        return Ok(applied);
+        return Ok(Applied {
+            results: staged.results,
+            jobs: Vec::new(),
+        });
     }
+    apply_carefully(pool, messages, follow_ups, cache).await
+}
+
+/// The careful path: one transaction that reads the event log first, for a batch holding a
+/// lifecycle callback or a message already logged (a redelivery).
+pub async fn apply_carefully(
+    pool: &PgPool,
+    messages: &[EventMessage],
+    follow_ups: InstallFollowUps<'_>,
+    cache: &mut InstallationCache,
+) -> sqlx::Result<Applied> {
     for message in messages {
         if !matches!(message.event, Event::Webhook(_)) {
             cache.forget(&message.workspace_id);
@@ -66,18 +73,67 @@ pub async fn apply_batch(
     Ok(Applied { results, jobs })
 }
 
-/// The webhooks-only path: `None` when some message was logged already (nothing written).
-async fn apply_webhooks_at_once(
+/// A batch of webhooks decided in memory, to be written in one statement.
+pub struct StagedBatch {
+    /// Each message's outcome, in order, once written.
+    pub results: Vec<Processed>,
+    staged: StagedWrites,
+}
+
+/// What a written batch leaves for the next one of its partition to be decided against: the
+/// state of every entity it wrote. The next batch can be staged while this one is written,
+/// reading the stored states and laying these over them.
+pub type StatesAfter = HashMap<EntityKey, EntityState>;
+
+impl StagedBatch {
+    /// The states of the entities this batch writes, once it is written.
+    pub fn states_after(&self) -> StatesAfter {
+        self.staged
+            .entities
+            .iter()
+            .map(|(key, write)| {
+                let state = EntityState {
+                    body_sha256: write.body_sha256.clone(),
+                    deleted: write.deleted,
+                };
+                (key.clone(), state)
+            })
+            .collect()
+    }
+}
+
+/// Decides a batch of webhooks only (`None` for any other batch: one holding a lifecycle
+/// callback or the same id twice takes the careful path) against the installations and the
+/// entities' stored states, with `overlay` (what the partition's previous batch writes) on top.
+pub async fn stage_webhooks(
     pool: &PgPool,
     messages: &[EventMessage],
     cache: &mut InstallationCache,
-) -> sqlx::Result<Option<Applied>> {
+    overlay: Option<&StatesAfter>,
+) -> sqlx::Result<Option<StagedBatch>> {
+    let distinct_ids = messages
+        .iter()
+        .map(|m| m.message_id)
+        .collect::<HashSet<_>>();
+    let webhooks_only = messages
+        .iter()
+        .all(|m| matches!(m.event, Event::Webhook(_)));
+    if distinct_ids.len() != messages.len() || !webhooks_only {
+        return Ok(None);
+    }
     let installations = cache.views(pool, messages).await?;
     let keys: Vec<EntityKey> = unique(messages.iter().filter_map(|m| match &m.event {
         Event::Webhook(webhook) => entity_key(m, webhook),
         _ => None,
     }));
     let mut entities = entities::load_states(pool, &keys).await?;
+    if let Some(overlay) = overlay {
+        for key in &keys {
+            if let Some(state) = overlay.get(key) {
+                entities.insert(key.clone(), state.clone());
+            }
+        }
+    }
     let mut staged = StagedWrites::default();
     let mut results = Vec::with_capacity(messages.len());
     for message in messages {
@@ -92,11 +148,15 @@ async fn apply_webhooks_at_once(
             ));
         }
     }
+    Ok(Some(StagedBatch { results, staged }))
+}
+
+/// Writes a staged batch in one statement, without a transaction around it. False when some of
+/// its ids was logged already: then nothing was written, and the batch takes the careful path.
+pub async fn write_staged(pool: &PgPool, batch: &StagedBatch) -> sqlx::Result<bool> {
+    let staged = &batch.staged;
     let seen = event_log::insert_webhook_run(pool, &staged.log, &staged.entities).await?;
-    Ok(seen.is_empty().then(|| Applied {
-        results,
-        jobs: Vec::new(),
-    }))
+    Ok(seen.is_empty())
 }
 
 async fn apply_in(

@@ -2,6 +2,14 @@
 //! apart into events ([`crate::event_deliveries`]), apply them in one transaction, ack after
 //! commit.
 //!
+//! A batch of webhooks only is written in one statement ([`crate::batch`]), and while it is
+//! written the next batch is taken from the queue (all that arrives until the write is done,
+//! [`crate::event_intake`]), decoded and decided against its entities' stored states with the
+//! written batch's states laid over them: the worker's part and the state read of one batch
+//! overlap with the write of the one before. Writes stay one at a time and in queue order; if a
+//! write does not go through as staged (a redelivery), the next batch is decided again once the
+//! careful path is done.
+//!
 //! Each partition queue has a single active consumer across all worker processes, so a
 //! workspace's events apply in order. A transient failure (database away) is retried in place
 //! with backoff, holding the batch, so order is kept; a permanent failure is isolated by
@@ -13,17 +21,20 @@
 //! its own, the child of the ingress span that accepted it (W3C `traceparent` in the headers,
 //! or beside the event inside a batch), open from decoding until its batch is committed and acked.
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use futures::{FutureExt as _, StreamExt as _};
+use futures::FutureExt as _;
+use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument as _;
 
 use common::messages::EventMessage;
 
-use crate::batch::{Applied, apply_batch};
+use crate::batch::{Applied, StagedBatch, apply_batch, write_staged};
+use crate::batch_retry::{Backoff, judge, with_retry};
 use crate::disposition::Disposition;
-use crate::event_deliveries::{Events, Fetched, QUEUE_LABEL};
+use crate::event_deliveries::{Events, QUEUE_LABEL};
+use crate::event_intake::{Prepared, collect};
 use crate::event_outcome::Processed;
 use crate::installation_cache::InstallationCache;
 use crate::lifecycle::InstallFollowUps;
@@ -44,58 +55,143 @@ async fn consume(
     tracing::info!(queue, "consuming");
     // This subscription's own: another process may have owned the partition before it.
     let mut cache = InstallationCache::default();
-    let linger = state.config.worker_batch_linger;
-    let limit = state.config.worker_batch_size;
+    // The batch taken (and staged) while the one before it was written.
+    let mut next: Option<Prepared> = None;
     loop {
-        let first = tokio::select! {
-            () = shutdown.cancelled() => break,
-            next = subscription.consumer.next() => next,
+        let prepared = match next.take() {
+            Some(prepared) => prepared,
+            None => match collect(state, &mut subscription, shutdown, None).await? {
+                Some(fetched) => Prepared::new(state, queue, fetched, &mut cache, None).await?,
+                None => break,
+            },
         };
-        let Some(first) = first else {
-            anyhow::bail!("the broker cancelled the consumer")
-        };
-        let first = Fetched::new(first?);
-        let mut events = first.events();
-        let mut batch = vec![first];
-        let deadline = tokio::time::Instant::now() + linger;
-        while events < limit {
-            match tokio::time::timeout_at(deadline, subscription.consumer.next()).await {
-                Ok(Some(delivery)) => {
-                    let fetched = Fetched::new(delivery?);
-                    events += fetched.events();
-                    batch.push(fetched);
-                }
-                Ok(None) | Err(_) => break,
+        if prepared.events.is_empty() {
+            continue;
+        }
+        let Prepared {
+            events,
+            span,
+            staged,
+        } = prepared;
+        let Some(staged) = staged else {
+            if !handle_batch(state, queue, events, &mut cache, shutdown)
+                .instrument(span.clone())
+                .await?
+            {
+                break;
             }
+            continue;
+        };
+        // The write of this batch overlaps with taking the next one from the queue, decoding it
+        // and reading its entities' states (decided as if this one were written). Writes stay one
+        // at a time, in queue order: the next batch is written only once this one is settled.
+        let overlay = staged.states_after();
+        let (written, previous) = watch::channel(false);
+        let settle = async {
+            let settled = settle_staged(state, queue, events, &staged, shutdown).await;
+            let _ = written.send(true);
+            settled
         }
-        let span = tracing::info_span!("events.batch", queue, size = events);
-        if !handle_batch(state, queue, batch, &span, &mut cache, shutdown)
-            .instrument(span.clone())
-            .await?
-        {
-            break;
-        }
+        .instrument(span);
+        let following = async {
+            match collect(state, &mut subscription, shutdown, Some(previous)).await? {
+                Some(fetched) => Prepared::new(state, queue, fetched, &mut cache, Some(&overlay))
+                    .await
+                    .map(Some),
+                None => Ok(None),
+            }
+        };
+        let (settled, following) = {
+            tokio::pin!(settle, following);
+            let mut taken = None;
+            let settled = loop {
+                tokio::select! {
+                    settled = &mut settle => break settled,
+                    next = &mut following, if taken.is_none() => taken = Some(next),
+                }
+            };
+            // A failure to settle ends the subscription at once (what the next batch took goes
+            // back to the queue with its channel); otherwise the next batch is awaited.
+            let settled = settled?;
+            let following = match taken {
+                Some(next) => next,
+                None => following.await,
+            };
+            (settled, following)
+        };
+        let following = match settled {
+            Settled::AsStaged => following?,
+            // Decided again: the overlay it was decided with did not go in as staged.
+            Settled::Otherwise => match following? {
+                Some(prepared) => Some(prepared.restage(state, &mut cache).await),
+                None => None,
+            },
+            Settled::Interrupted => break,
+        };
+        next = following;
     }
     subscription.close().await;
     tracing::info!(queue, "consumer stopped");
     Ok(())
 }
 
-/// Handles one batch of deliveries. `Ok(false)` means shutdown interrupted a retry and the
+/// How a staged batch was settled.
+enum Settled {
+    /// Written as staged, acked and recorded.
+    AsStaged,
+    /// Settled by the careful path (a redelivery, or a write that failed for good).
+    Otherwise,
+    /// Shutdown interrupted a retry; the deliveries stay unacked for redelivery.
+    Interrupted,
+}
+
+/// Writes a staged batch (retrying while the database is away), then acks and records it; a
+/// batch whose write does not go through as staged (some event logged already, or a failure for
+/// good) takes the careful path at once, without waiting for the next batch.
+async fn settle_staged(
+    state: &WorkerState,
+    queue: &str,
+    events: Events,
+    staged: &StagedBatch,
+    shutdown: &CancellationToken,
+) -> anyhow::Result<Settled> {
+    let written = with_retry(state, events.messages.len(), shutdown, || {
+        write_staged(&state.db, staged)
+    })
+    .await;
+    match written {
+        Disposition::Done(true) => {
+            // Acked first: a process killed after logging "event processed" has settled it.
+            events.ack().await?;
+            record(state, &events.messages, &events.spans, &staged.results);
+            Ok(Settled::AsStaged)
+        }
+        Disposition::Done(false) | Disposition::GiveUp(_) => {
+            // A batch of webhooks only: the careful path forgets nothing in a cache, so it gets
+            // one of its own while the partition's is staging the next batch.
+            let mut cache = InstallationCache::default();
+            Ok(
+                if handle_batch(state, queue, events, &mut cache, shutdown).await? {
+                    Settled::Otherwise
+                } else {
+                    Settled::Interrupted
+                },
+            )
+        }
+        Disposition::RetryLater(_) => Ok(Settled::Interrupted),
+    }
+}
+
+/// Handles one batch on the path that takes any message: applied whole with retries, or event by
+/// event when it fails for good. `Ok(false)` means shutdown interrupted a retry and the
 /// deliveries were left unacked for redelivery.
 async fn handle_batch(
     state: &WorkerState,
     queue: &str,
-    fetched: Vec<Fetched>,
-    span: &tracing::Span,
+    mut events: Events,
     cache: &mut InstallationCache,
     shutdown: &CancellationToken,
 ) -> anyhow::Result<bool> {
-    let mut events = Events::take_apart(state, fetched).await?;
-    events.link(span);
-    if events.is_empty() {
-        return Ok(true);
-    }
     match apply_with_retry(state, &events.messages, cache, shutdown).await {
         Disposition::Done(applied) => {
             // Acked first: a process killed after logging "event processed" has settled it.
@@ -157,88 +253,30 @@ async fn apply_one_by_one(
     Ok(true)
 }
 
+/// Applies a batch on the path that takes any message, retrying while the database is away.
 async fn apply_with_retry(
     state: &WorkerState,
     messages: &[EventMessage],
     cache: &mut InstallationCache,
     shutdown: &CancellationToken,
 ) -> Disposition<Applied> {
-    let mut delay = Duration::from_millis(100);
+    let follow_ups = InstallFollowUps {
+        bootstrap: state.config.bootstrap.auto_on_install,
+        extra_webhooks: &state.config.extra_webhook_events,
+    };
+    let mut backoff = Backoff::default();
     loop {
         let started = Instant::now();
-        let follow_ups = InstallFollowUps {
-            bootstrap: state.config.bootstrap.auto_on_install,
-            extra_webhooks: &state.config.extra_webhook_events,
-        };
         let result =
             std::panic::AssertUnwindSafe(apply_batch(&state.db, messages, follow_ups, cache))
                 .catch_unwind()
                 .await;
-        match result {
-            Ok(Ok(applied)) => {
-                let metrics = &state.metrics;
-                metrics
-                    .batch_duration
-                    .with_label_values(&[QUEUE_LABEL])
-                    .observe(started.elapsed().as_secs_f64());
-                metrics
-                    .batch_size
-                    .with_label_values(&[QUEUE_LABEL])
-                    .observe(messages.len() as f64);
-                return Disposition::Done(applied);
-            }
-            Ok(Err(error)) if is_transient(&error) => {
-                state
-                    .metrics
-                    .batch_failures
-                    .with_label_values(&[QUEUE_LABEL, "transient"])
-                    .inc();
-                tracing::warn!(error = %error, retry_in_ms = delay.as_millis() as u64, "database unavailable; retrying batch");
-            }
-            Ok(Err(error)) => {
-                state
-                    .metrics
-                    .batch_failures
-                    .with_label_values(&[QUEUE_LABEL, "permanent"])
-                    .inc();
-                return Disposition::GiveUp(error.to_string());
-            }
-            Err(_) => {
-                state
-                    .metrics
-                    .batch_failures
-                    .with_label_values(&[QUEUE_LABEL, "panic"])
-                    .inc();
-                return Disposition::GiveUp("handler panicked".into());
-            }
+        if let Some(disposition) = judge(state, messages.len(), started, result) {
+            return disposition;
         }
-        tokio::select! {
-            () = shutdown.cancelled() => return Disposition::RetryLater("shutdown"),
-            () = tokio::time::sleep(delay) => {}
+        if !backoff.wait(shutdown).await {
+            return Disposition::RetryLater("shutdown");
         }
-        delay = (delay * 2).min(Duration::from_secs(10));
-    }
-}
-
-/// Errors that say nothing about the messages: the database is away, busy or restarting.
-fn is_transient(error: &sqlx::Error) -> bool {
-    match error {
-        sqlx::Error::Database(db) => {
-            let code = db.code().unwrap_or_default();
-            // Serialization failure, deadlock, connection exceptions, resources, shutdown.
-            matches!(
-                code.as_ref(),
-                "40001" | "40P01" | "57P01" | "57P02" | "57P03"
-            ) || code.starts_with("08")
-                || code.starts_with("53")
-        }
-        sqlx::Error::Io(_)
-        | sqlx::Error::Tls(_)
-        | sqlx::Error::PoolTimedOut
-        | sqlx::Error::PoolClosed
-        | sqlx::Error::WorkerCrashed
-        | sqlx::Error::Protocol(_) => true,
-        _ => false,
     }
 }
 

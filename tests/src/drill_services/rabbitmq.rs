@@ -95,7 +95,13 @@ impl PrivateRabbitMq {
                 "consumers",
                 "single_active_consumer_tag",
             ],
-            &["list_consumers", "queue_name", "channel_pid", "consumer_tag", "active"],
+            &[
+                "list_consumers",
+                "queue_name",
+                "channel_pid",
+                "consumer_tag",
+                "active",
+            ],
         ];
         for args in queries {
             let mut command = tokio::process::Command::from(self.ctl(args));

@@ -1,6 +1,7 @@
 //! Batch messages (ingress's group commit) taken apart by the workers: a poison event inside a
 //! batch dies alone, a redelivered batch changes nothing twice, and a lifecycle callback in the
-//! middle of a batch decides the webhooks after it, in the batch and after it.
+//! middle of a batch decides the webhooks after it, in the batch and after it; the batch after a
+//! redelivery is decided against the store.
 
 use std::time::Duration;
 
@@ -301,5 +302,51 @@ async fn a_lifecycle_callback_inside_a_batch_decides_the_webhooks_after_it() {
     );
     assert_eq!(outcome_of(&app, &p4).await.0, "applied");
     assert_eq!(outcome_of(&app, &p5).await.0, "applied");
+    app.stop().await;
+}
+
+/// While a batch is written, the next is decided as if the first went in as staged. When it did
+/// not (a redelivery: its event was applied long ago and the entity has moved on since), the
+/// next batch must be decided again against what is stored, or it would take a real change for
+/// a duplicate of the redelivered event.
+#[tokio::test]
+async fn the_batch_after_a_redelivery_is_decided_against_the_store_not_the_redelivered_event() {
+    let app = TestApp::spawn().await;
+    let ws = installed(&app, "ws-after-redelivery", &[EventType::NewProject]).await;
+    let first_a = project(&ws, "p1", "A");
+    let then_b = project(&ws, "p1", "B");
+    publish_one(&app, &first_a).await;
+    publish_one(&app, &then_b).await;
+    let logged = "select count(*) from event_log where workspace_id = 'ws-after-redelivery' and source = 'webhook'";
+    app.wait_for_count(logged, 2, WAIT).await;
+
+    // The first event again (p1 back at A, as staged), then, as a batch of its own, a new event
+    // that really sets p1 back to A.
+    publish_one(&app, &first_a).await;
+    let redelivered = "studio_messages_processed_total{outcome=\"redelivered\",queue=\"events\"}";
+    let started = std::time::Instant::now();
+    while super::hostile_clients::sample(&app.workers_metrics().await, redelivered) < 1.0 {
+        assert!(
+            started.elapsed() < WAIT,
+            "the redelivery was never recognised"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let back_to_a = project(&ws, "p1", "A");
+    publish_one(&app, &back_to_a).await;
+    app.wait_for_count(logged, 3, WAIT).await;
+
+    assert_eq!(
+        outcome_of(&app, &back_to_a).await.0,
+        "applied",
+        "decided against the stored B, not the redelivered A"
+    );
+    let name: String = sqlx::query_scalar(
+        "select data->>'name' from entities where workspace_id = 'ws-after-redelivery' and entity_id = 'p1'",
+    )
+    .fetch_one(&app.db)
+    .await
+    .expect("p1");
+    assert_eq!(name, "A");
     app.stop().await;
 }

@@ -52,10 +52,15 @@ async fn rabbitmq_stopped_for_ten_seconds_loses_and_doubles_nothing() {
         .await;
     if !figures.missing.is_empty() {
         println!(
-            "drill rabbitmq: {} accepted events missing; the private broker's queues:\n{}\nworker log: {}",
+            "drill rabbitmq: {} accepted events missing; the private broker's queues:\n{}\n\
+             the worker's log without its per-event lines ({}):\n{}\n\
+             the ingress log's last warnings ({}):\n{}",
             figures.missing.len(),
             rabbit.queue_report().await,
-            drill.worker.log_path.display()
+            drill.worker.log_path.display(),
+            notable_lines(&drill.worker.logs(), 80),
+            drill.ingress.log_path.display(),
+            notable_lines(&drill.ingress.logs(), 40),
         );
     }
     figures.assert_nothing_lost_doubled_or_reordered();
@@ -78,4 +83,19 @@ async fn rabbitmq_stopped_for_ten_seconds_loses_and_doubles_nothing() {
         "the ingress process that saw the outage is still the one running"
     );
     drill.stop().await;
+}
+
+/// The last `count` lines of a log that are not per-event or per-request routine.
+fn notable_lines(log: &str, count: usize) -> String {
+    let notable: Vec<&str> = log
+        .lines()
+        .filter(|line| {
+            !line.contains("\"event processed\"")
+                && (line.contains("\"WARN\"")
+                    || line.contains("\"ERROR\"")
+                    || line.contains("consum")
+                    || line.contains("partitions"))
+        })
+        .collect();
+    notable[notable.len().saturating_sub(count)..].join("\n")
 }

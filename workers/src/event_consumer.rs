@@ -34,7 +34,7 @@ use crate::batch::{Applied, StagedBatch, apply_batch, write_staged};
 use crate::batch_retry::{Backoff, judge, with_retry};
 use crate::disposition::Disposition;
 use crate::event_deliveries::{Events, QUEUE_LABEL};
-use crate::event_intake::{Prepared, collect};
+use crate::event_intake::{Prepared, channel_lost, collect};
 use crate::event_outcome::Processed;
 use crate::installation_cache::InstallationCache;
 use crate::lifecycle::InstallFollowUps;
@@ -86,6 +86,7 @@ async fn consume(
         // and reading its entities' states (decided as if this one were written). Writes stay one
         // at a time, in queue order: the next batch is written only once this one is settled.
         let overlay = staged.states_after();
+        let channel = subscription.channel.clone();
         let (written, previous) = watch::channel(false);
         let settle = async {
             let settled = settle_staged(state, queue, events, &staged, shutdown).await;
@@ -108,6 +109,9 @@ async fn consume(
                 tokio::select! {
                     settled = &mut settle => break settled,
                     next = &mut following, if taken.is_none() => taken = Some(next),
+                    // Nothing is acked once the channel is gone: what this batch wrote is
+                    // redelivered and recognised, so the wait can be given up safely.
+                    dead = channel_lost(&channel) => break Err(dead),
                 }
             };
             // A failure to settle ends the subscription at once (what the next batch took goes

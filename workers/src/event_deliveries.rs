@@ -20,6 +20,7 @@ use common::trace_context;
 
 use crate::event_outcome::Outcome;
 use crate::state::WorkerState;
+use crate::subscription::settle_within;
 
 pub const QUEUE_LABEL: &str = "events";
 
@@ -61,7 +62,7 @@ pub struct Events {
 
 impl Events {
     /// Takes the deliveries apart; undecodable ones are rejected to the dead letters here.
-    pub async fn take_apart(state: &WorkerState, fetched: Vec<Fetched>) -> lapin::Result<Self> {
+    pub async fn take_apart(state: &WorkerState, fetched: Vec<Fetched>) -> anyhow::Result<Self> {
         let mut events = Events::default();
         for Fetched { delivery, queued } in fetched {
             let index = events.deliveries.len();
@@ -150,7 +151,7 @@ impl Events {
 
     /// Acks every delivery not rejected, with one frame: the last such tag, `multiple` (the
     /// rejected ones are settled already, so it covers only the rest).
-    pub async fn ack(&self) -> lapin::Result<()> {
+    pub async fn ack(&self) -> anyhow::Result<()> {
         let last = self
             .deliveries
             .iter()
@@ -159,7 +160,7 @@ impl Events {
             .map(|(delivery, _)| delivery)
             .max_by_key(|d| d.delivery_tag);
         if let Some(last) = last {
-            last.ack(BasicAckOptions { multiple: true }).await?;
+            settle_within("ack", last.ack(BasicAckOptions { multiple: true })).await?;
         }
         Ok(())
     }
@@ -195,12 +196,10 @@ fn message_span(message: &EventMessage, trace: &FieldTable) -> tracing::Span {
 }
 
 /// Rejects a delivery without requeue: the queue's dead-letter exchange keeps it, counted.
-async fn reject(state: &WorkerState, delivery: &Delivery) -> lapin::Result<()> {
+async fn reject(state: &WorkerState, delivery: &Delivery) -> anyhow::Result<()> {
     count_dead_letter(state);
-    delivery
-        .reject(BasicRejectOptions { requeue: false })
-        .await
-        .map(|_| ())
+    let rejecting = delivery.reject(BasicRejectOptions { requeue: false });
+    settle_within("reject", rejecting).await.map(|_| ())
 }
 
 fn count_dead_letter(state: &WorkerState) {

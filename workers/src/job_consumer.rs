@@ -21,7 +21,7 @@ use common::trace_context;
 
 use crate::disposition::Disposition;
 use crate::state::WorkerState;
-use crate::subscription::{Subscription, keep_consuming};
+use crate::subscription::{Subscription, keep_consuming, settle_within};
 
 /// Consumes `queue` with up to `concurrency` jobs running until `shutdown`, holding up to
 /// `prefetch` (at least `concurrency`) deliveries. A job waiting for its workspace's rate limit
@@ -97,7 +97,8 @@ async fn handle(
             .messages_processed
             .with_label_values(&[label, "dead_lettered"])
             .inc();
-        if let Err(error) = delivery.reject(BasicRejectOptions { requeue: false }).await {
+        let rejecting = delivery.reject(BasicRejectOptions { requeue: false });
+        if let Err(error) = settle_within("reject", rejecting).await {
             tracing::warn!(queue = label, error = %error, "undecodable job could not be rejected");
         }
         return;
@@ -161,18 +162,23 @@ async fn settle(
         }
     };
     let settled = match &disposition {
-        Disposition::Done(()) => delivery.ack(BasicAckOptions::default()).await,
+        Disposition::Done(()) => {
+            settle_within("ack", delivery.ack(BasicAckOptions::default())).await
+        }
         Disposition::RetryLater(_) => {
-            delivery
-                .nack(BasicNackOptions {
-                    requeue: true,
-                    multiple: false,
-                })
-                .await
+            let nacking = delivery.nack(BasicNackOptions {
+                requeue: true,
+                multiple: false,
+            });
+            settle_within("nack", nacking).await
         }
         Disposition::GiveUp(reason) => {
             tracing::error!(queue = label, request_id = %message.request_id, reason, "job given up; dead-lettering");
-            delivery.reject(BasicRejectOptions { requeue: false }).await
+            settle_within(
+                "reject",
+                delivery.reject(BasicRejectOptions { requeue: false }),
+            )
+            .await
         }
     };
     if let Err(error) = settled {

@@ -16,6 +16,28 @@ use crate::state::WorkerState;
 /// How long connecting, opening a channel and subscribing may take together.
 pub const SUBSCRIBE_DEADLINE: Duration = Duration::from_secs(10);
 
+/// How long acking, rejecting or nacking a delivery may take. Lapin resolves a settle once its
+/// frame is handed to the connection; on a connection that died under it, that may never happen,
+/// and the settle waits forever. The RabbitMQ drill caught it: one partition's consumer waited
+/// on its batch's ack from the moment the broker stopped, never saw the error the others saw,
+/// and its queue stayed without a consumer after the broker came back (events accepted and never
+/// applied). Past the deadline the channel is taken for dead and the consumer subscribes again;
+/// the broker redelivers what was not acked, and redeliveries change nothing.
+pub const SETTLE_DEADLINE: Duration = Duration::from_secs(10);
+
+/// `settle` (an ack, nack or reject), bounded by [`SETTLE_DEADLINE`].
+pub async fn settle_within<T>(
+    what: &'static str,
+    settle: impl Future<Output = lapin::Result<T>>,
+) -> anyhow::Result<T> {
+    match tokio::time::timeout(SETTLE_DEADLINE, settle).await {
+        Ok(settled) => Ok(settled?),
+        Err(_) => anyhow::bail!(
+            "{what} not done within {SETTLE_DEADLINE:?}: the channel is taken for dead"
+        ),
+    }
+}
+
 /// A subscription to one queue.
 pub struct Subscription {
     pub channel: Channel,
@@ -68,12 +90,16 @@ impl Subscription {
     }
 
     /// Stops deliveries, then closes: anything prefetched but not settled goes back to the queue.
+    /// Bounded like a settle: on a dead connection the channel is simply dropped.
     pub async fn close(self) {
-        let _ = self
-            .channel
-            .basic_cancel(self.tag.as_str().into(), BasicCancelOptions::default())
-            .await;
-        let _ = self.channel.close(200, "worker shutting down".into()).await;
+        let closing = async {
+            let _ = self
+                .channel
+                .basic_cancel(self.tag.as_str().into(), BasicCancelOptions::default())
+                .await;
+            let _ = self.channel.close(200, "worker shutting down".into()).await;
+        };
+        let _ = tokio::time::timeout(SETTLE_DEADLINE, closing).await;
     }
 }
 

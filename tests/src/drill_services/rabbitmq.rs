@@ -93,7 +93,6 @@ impl PrivateRabbitMq {
                 "messages_ready",
                 "messages_unacknowledged",
                 "consumers",
-                "single_active_consumer_tag",
             ],
             &[
                 "list_consumers",

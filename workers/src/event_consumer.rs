@@ -34,12 +34,12 @@ use crate::batch::{Applied, StagedBatch, apply_batch, write_staged};
 use crate::batch_retry::{Backoff, judge, with_retry};
 use crate::disposition::Disposition;
 use crate::event_deliveries::{Events, QUEUE_LABEL};
-use crate::event_intake::{Prepared, channel_lost, collect};
+use crate::event_intake::{Prepared, collect};
 use crate::event_outcome::Processed;
 use crate::installation_cache::InstallationCache;
 use crate::lifecycle::InstallFollowUps;
 use crate::state::WorkerState;
-use crate::subscription::{Subscription, keep_consuming};
+use crate::subscription::{Subscription, channel_lost, keep_consuming};
 
 /// Consumes `queue` until `shutdown`, resubscribing after broker failures.
 pub async fn run_partition(state: WorkerState, queue: String, shutdown: CancellationToken) {

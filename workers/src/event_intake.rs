@@ -3,7 +3,6 @@
 //! staged (decided against the installations and the entities' states) ready to be written.
 
 use futures::StreamExt as _;
-use lapin::Channel;
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument as _;
@@ -12,7 +11,7 @@ use crate::batch::{StagedBatch, StatesAfter, stage_webhooks};
 use crate::event_deliveries::{Events, Fetched};
 use crate::installation_cache::InstallationCache;
 use crate::state::WorkerState;
-use crate::subscription::{SETTLE_DEADLINE, Subscription};
+use crate::subscription::{Subscription, channel_lost};
 
 /// Takes deliveries up to `WORKER_BATCH_SIZE` events: waits for the first, then takes what comes
 /// within `WORKER_BATCH_LINGER_MS` and, when `previous` is given, for as long as the partition's
@@ -125,28 +124,5 @@ impl Prepared {
             tracing::debug!(error = %error, "staging failed; the batch takes the retrying path");
             None
         });
-    }
-}
-
-/// Resolves once `channel` has not been connected for [`SETTLE_DEADLINE`], checking every second:
-/// a watchdog for a consumer that never hears of its connection's end. The RabbitMQ drill caught
-/// one: when the broker stopped, every consumer of the worker saw the reset and subscribed again
-/// once it was back, except one partition's, whose queue was left with no consumer (the broker's
-/// `list_consumers` showed it) and its events accepted and never applied.
-pub async fn channel_lost(channel: &Channel) -> anyhow::Error {
-    let mut lost_since: Option<tokio::time::Instant> = None;
-    let mut every_second = tokio::time::interval(std::time::Duration::from_secs(1));
-    loop {
-        every_second.tick().await;
-        if channel.status().connected() {
-            lost_since = None;
-            continue;
-        }
-        let since = *lost_since.get_or_insert_with(tokio::time::Instant::now);
-        if since.elapsed() >= SETTLE_DEADLINE {
-            return anyhow::anyhow!(
-                "the subscription's channel has been closed for {SETTLE_DEADLINE:?}; subscribing again"
-            );
-        }
     }
 }

@@ -21,7 +21,7 @@ use common::trace_context;
 
 use crate::disposition::Disposition;
 use crate::state::WorkerState;
-use crate::subscription::{Subscription, keep_consuming, settle_within};
+use crate::subscription::{Subscription, channel_lost, keep_consuming, settle_within};
 
 /// Consumes `queue` with up to `concurrency` jobs running until `shutdown`, holding up to
 /// `prefetch` (at least `concurrency`) deliveries. A job waiting for its workspace's rate limit
@@ -53,10 +53,12 @@ async fn consume(
     let mut subscription = Subscription::open(state, queue, prefetch).await?;
     let slots = Arc::new(Semaphore::new(usize::from(concurrency)));
     let mut running = tokio::task::JoinSet::new();
+    let channel = subscription.channel.clone();
     loop {
         let next = tokio::select! {
             () = shutdown.cancelled() => break,
             next = subscription.consumer.next() => next,
+            dead = channel_lost(&channel) => return Err(dead),
         };
         let Some(delivery) = next else {
             anyhow::bail!("the broker cancelled the consumer")

@@ -1,5 +1,6 @@
 //! What every consumer of this tier shares: a channel of its own on the pooled connection, a
-//! prefetch, a subscription, and a loop that resubscribes after a broker failure.
+//! prefetch, a subscription, a loop that resubscribes after a broker failure, deadlines on
+//! settling, and a watchdog for a channel that closed without its consumer hearing of it.
 
 use std::any::Any;
 use std::future::Future;
@@ -140,4 +141,27 @@ fn panic_text(panic: &Box<dyn Any + Send>) -> &str {
         .copied()
         .or_else(|| panic.downcast_ref::<String>().map(String::as_str))
         .unwrap_or("(no message)")
+}
+
+/// Resolves once `channel` has not been connected for [`SETTLE_DEADLINE`], checking every second:
+/// a watchdog for a consumer that never hears of its connection's end. The RabbitMQ drill caught
+/// one on an event partition: when the broker stopped, every consumer of the worker saw the reset and subscribed again
+/// once it was back, except one partition's, whose queue was left with no consumer (the broker's
+/// `list_consumers` showed it) and its events accepted and never applied.
+pub async fn channel_lost(channel: &Channel) -> anyhow::Error {
+    let mut lost_since: Option<tokio::time::Instant> = None;
+    let mut every_second = tokio::time::interval(std::time::Duration::from_secs(1));
+    loop {
+        every_second.tick().await;
+        if channel.status().connected() {
+            lost_since = None;
+            continue;
+        }
+        let since = *lost_since.get_or_insert_with(tokio::time::Instant::now);
+        if since.elapsed() >= SETTLE_DEADLINE {
+            return anyhow::anyhow!(
+                "the subscription's channel has been closed for {SETTLE_DEADLINE:?}; subscribing again"
+            );
+        }
+    }
 }

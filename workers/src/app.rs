@@ -39,11 +39,14 @@ impl App {
         // Partitions, bootstrap units, API calls, spare; the pool opens connections only as used.
         let bootstrap_slots =
             u32::from(config.bootstrap.concurrency) * u32::from(config.bootstrap.partitions);
-        let connections = u32::from(config.event_partitions)
-            + bootstrap_slots.div_ceil(2)
-            + API_CALL_CONNECTIONS
-            + 4;
+        let connections = bootstrap_slots.div_ceil(2) + API_CALL_CONNECTIONS + 4;
         let db = common::db::connect_and_migrate(&config.database_url, connections).await?;
+        // A partition stages its next batch while it writes the one before: two each.
+        let event_db = common::db::connect_event_path(
+            &config.database_url,
+            2 * u32::from(config.event_partitions),
+        )
+        .await?;
         let broker = connection_pool(&config.amqp_url)?;
         let queues = QueueNames::from_config(&config);
         declare_topology_with(&broker, &queues, config.max_delivery_attempts).await?;
@@ -76,6 +79,7 @@ impl App {
             client,
             config: Arc::new(config),
             db,
+            event_db,
             broker,
             queues,
             metrics,

@@ -160,7 +160,7 @@ async fn settle_staged(
     shutdown: &CancellationToken,
 ) -> anyhow::Result<Settled> {
     let written = with_retry(state, events.messages.len(), shutdown, || {
-        write_staged(&state.db, staged)
+        write_staged(&state.event_db, staged)
     })
     .await;
     match written {
@@ -272,7 +272,7 @@ async fn apply_with_retry(
     loop {
         let started = Instant::now();
         let result =
-            std::panic::AssertUnwindSafe(apply_batch(&state.db, messages, follow_ups, cache))
+            std::panic::AssertUnwindSafe(apply_batch(&state.event_db, messages, follow_ups, cache))
                 .catch_unwind()
                 .await;
         if let Some(disposition) = judge(state, messages.len(), started, result) {

@@ -117,7 +117,7 @@ impl Prepared {
         if self.events.is_empty() {
             return;
         }
-        let staged = stage_webhooks(&state.db, &self.events.messages, cache, overlay)
+        let staged = stage_webhooks(&state.event_db, &self.events.messages, cache, overlay)
             .instrument(self.span.clone())
             .await;
         self.staged = staged.unwrap_or_else(|error| {

@@ -19,6 +19,9 @@ use crate::metrics::WorkerMetrics;
 pub struct WorkerState {
     pub config: Arc<Config>,
     pub db: PgPool,
+    /// The partition consumers' own pool, whose plans always take the primary keys
+    /// ([`common::db::connect_event_path`]).
+    pub event_db: PgPool,
     pub broker: Pool,
     pub queues: QueueNames,
     pub metrics: Arc<WorkerMetrics>,

@@ -70,6 +70,30 @@ pub async fn connect_and_migrate(
     Ok(pool)
 }
 
+/// A pool for the event path's statements, whose every lookup is by primary key: its sessions
+/// run with `enable_seqscan = off`, so a plan never depends on how large the planner last
+/// believed a table to be.
+///
+/// Without it, a fresh database's `entities` and `event_log` grow faster than autoanalyze
+/// follows them: a partition's connection caches a generic plan made while a table held a few
+/// hundred rows (a sequential scan with a hash join), and keeps it while the table grows to
+/// hundreds of thousands. Measured at 1,000 events/s on a fresh database: 1.8 and 2.2 ms per
+/// 4-event batch for the state read and the write, PostgreSQL at 0.75 of a core; with index
+/// paths forced, 0.07 and 0.7 ms (BENCHMARKS section 11). A statement with no index path still
+/// runs, as a sequential scan: the setting only removes the choice.
+pub async fn connect_event_path(
+    database_url: &str,
+    max_connections: u32,
+) -> anyhow::Result<PgPool> {
+    let options: PgConnectOptions = database_url.parse().context("parsing DATABASE_URL")?;
+    PgPoolOptions::new()
+        .max_connections(max_connections)
+        .acquire_timeout(Duration::from_secs(5))
+        .connect_with(options.options([("enable_seqscan", "off")]))
+        .await
+        .context("connecting to PostgreSQL for the event path")
+}
+
 /// Applies the migrations in `migrations/`, once, however many processes call it at once.
 ///
 /// sqlx's migrator (0.9, `Migrator::run_direct` with `locking` on, its default) first takes the

@@ -11,6 +11,7 @@ pub mod db;
 pub mod events;
 pub mod health;
 pub mod job_messages;
+pub mod json_text;
 pub mod messages;
 pub mod metrics;
 pub mod publisher;

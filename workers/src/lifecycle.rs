@@ -156,7 +156,7 @@ async fn log_lifecycle(
         request_id: message.request_id.clone(),
         accepted_at: message.accepted_at,
         body_sha256: None,
-        payload,
+        payload: payload.as_ref().map(common::json_text::json_text),
     };
     event_log::insert_rows(&mut *conn, std::slice::from_ref(&row)).await
 }

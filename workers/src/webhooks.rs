@@ -13,6 +13,7 @@ use common::db::entities::{EntityKey, EntityState, EntityWrite};
 use common::db::event_log::{LogRow, LogSource};
 use common::db::installations::InstallationView;
 use common::events::Effect;
+use common::json_text::{JsonText, json_text};
 use common::messages::{EventMessage, SignatureScheme, WebhookEvent};
 
 use crate::event_outcome::Processed;
@@ -68,6 +69,9 @@ pub fn stage_webhook(
     staged: &mut StagedWrites,
 ) -> Processed {
     let key = entity_key(message, webhook);
+    // The body serialised once, for both the entity version and the log row.
+    let mut text: Option<JsonText> = None;
+    let mut body_text = || text.get_or_insert_with(|| json_text(&webhook.body)).clone();
     let processed = match admit(webhook, installation) {
         Err(rejected) => rejected,
         Ok(()) => match &key {
@@ -83,7 +87,7 @@ pub fn stage_webhook(
                     staged.stage_entity(
                         key.clone(),
                         EntityWrite {
-                            data: webhook.body.clone(),
+                            data: body_text(),
                             deleted: next.deleted,
                             body_sha256: next.body_sha256.clone(),
                             observed_at: message.accepted_at,
@@ -114,7 +118,7 @@ pub fn stage_webhook(
         accepted_at: message.accepted_at,
         body_sha256: Some(webhook.body_sha256.clone()),
         // A rejected delivery's content is not kept: it was never the workspace's data.
-        payload: (!rejected).then(|| webhook.body.clone()),
+        payload: (!rejected).then(body_text),
     });
     processed
 }

@@ -7,7 +7,11 @@ use chrono::{DateTime, Utc};
 use sqlx::PgExecutor;
 use uuid::Uuid;
 
+use serde_json::value::RawValue;
+use sqlx::types::Json;
+
 use crate::db::entities::{EntityKey, EntityWrite};
+use crate::json_text::JsonText;
 
 /// Where a logged message came from (`event_log.source`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, sqlx::Type)]
@@ -42,7 +46,7 @@ pub struct LogRow {
     pub request_id: String,
     pub accepted_at: DateTime<Utc>,
     pub body_sha256: Option<String>,
-    pub payload: Option<serde_json::Value>,
+    pub payload: Option<JsonText>,
 }
 
 /// The message ids among `message_ids` that a worker already handled: a batch skips them.
@@ -74,8 +78,10 @@ pub async fn insert_rows(executor: impl PgExecutor<'_>, rows: &[LogRow]) -> sqlx
     let sources: Vec<LogSource> = rows.iter().map(|r| r.source).collect();
     let outcomes: Vec<LogOutcome> = rows.iter().map(|r| r.outcome).collect();
     let accepted: Vec<DateTime<Utc>> = rows.iter().map(|r| r.accepted_at).collect();
-    let payloads: Vec<Option<&serde_json::Value>> =
-        rows.iter().map(|r| r.payload.as_ref()).collect();
+    let payloads: Vec<Option<Json<&RawValue>>> = rows
+        .iter()
+        .map(|r| r.payload.as_deref().map(Json))
+        .collect();
     sqlx::query!(
         "insert into event_log
              (workspace_id, message_id, source, event_type, entity_kind, entity_id, outcome, reason,
@@ -122,8 +128,10 @@ pub async fn insert_webhook_run(
     let sources: Vec<LogSource> = rows.iter().map(|r| r.source).collect();
     let outcomes: Vec<LogOutcome> = rows.iter().map(|r| r.outcome).collect();
     let accepted: Vec<DateTime<Utc>> = rows.iter().map(|r| r.accepted_at).collect();
-    let payloads: Vec<Option<&serde_json::Value>> =
-        rows.iter().map(|r| r.payload.as_ref()).collect();
+    let payloads: Vec<Option<Json<&RawValue>>> = rows
+        .iter()
+        .map(|r| r.payload.as_deref().map(Json))
+        .collect();
     let mut e_workspaces = Vec::with_capacity(writes.len());
     let mut e_kinds = Vec::with_capacity(writes.len());
     let mut e_ids = Vec::with_capacity(writes.len());
@@ -136,18 +144,23 @@ pub async fn insert_webhook_run(
         e_workspaces.push(key.workspace_id.as_str());
         e_kinds.push(key.kind);
         e_ids.push(key.entity_id.as_str());
-        e_data.push(&write.data);
+        e_data.push(Json(&*write.data));
         e_deleted.push(write.deleted);
         e_hashes.push(write.body_sha256.as_str());
         e_observed.push(write.observed_at);
         e_messages.push(write.message_id);
     }
+    // The logged ids are looked up pair by pair on the primary key: with `= any` on each column a
+    // generic plan made while the table is small may take `event_log_accepted` instead and read
+    // every row of the workspace.
     // Every part of a statement runs against one snapshot, and the writes run to completion
     // whether or not the result reads them: both are guarded by `seen` being empty.
     sqlx::query_scalar!(
         r#"with seen as (
-               select message_id from event_log
-               where workspace_id = any($1::text[]) and message_id = any($2::uuid[])
+               select l.message_id
+               from unnest($1::text[], $2::uuid[]) as k(workspace_id, message_id)
+               join event_log l
+                 on l.workspace_id = k.workspace_id and l.message_id = k.message_id
            ), logged as (
                insert into event_log
                    (workspace_id, message_id, source, event_type, entity_kind, entity_id, outcome,

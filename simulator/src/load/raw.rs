@@ -212,6 +212,7 @@ fn worker_rows(
         let body_sha256 = sha256_hex(body.to_string().as_bytes());
         let message_id = uuid::Uuid::now_v7();
         let accepted_at = chrono::Utc::now();
+        let text = common::json_text::json_text(&body);
         entities.push((
             EntityKey {
                 workspace_id: workspace_id.to_owned(),
@@ -219,7 +220,7 @@ fn worker_rows(
                 entity_id: entity_id.clone(),
             },
             EntityWrite {
-                data: body.clone(),
+                data: text.clone(),
                 deleted: false,
                 body_sha256: body_sha256.clone(),
                 observed_at: accepted_at,
@@ -238,7 +239,7 @@ fn worker_rows(
             request_id: uuid::Uuid::new_v4().to_string(),
             accepted_at,
             body_sha256: Some(body_sha256),
-            payload: Some(body),
+            payload: Some(text),
         });
     }
     (entities, log)

@@ -96,7 +96,7 @@ fn stage(workspace_id: &str, rows: &[ReplayRow]) -> StagedWrites {
                 entity_id,
             },
             EntityWrite {
-                data: payload.clone(),
+                data: common::json_text::json_text(payload),
                 deleted: event.effect() == Effect::Delete,
                 body_sha256: row
                     .body_sha256

@@ -7,6 +7,10 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use serde_json::Value;
+
+use sqlx::types::Json;
+
+use crate::json_text::JsonText;
 use sqlx::PgExecutor;
 use uuid::Uuid;
 
@@ -35,7 +39,7 @@ pub struct EntityState {
 /// An entity version to write.
 #[derive(Debug, Clone)]
 pub struct EntityWrite {
-    pub data: Value,
+    pub data: JsonText,
     pub deleted: bool,
     pub body_sha256: String,
     pub observed_at: DateTime<Utc>,
@@ -106,7 +110,7 @@ pub async fn upsert_from_webhooks(
         workspaces.push(key.workspace_id.as_str());
         kinds.push(key.kind);
         ids.push(key.entity_id.as_str());
-        data.push(&write.data);
+        data.push(Json(&*write.data));
         deleted.push(write.deleted);
         hashes.push(write.body_sha256.as_str());
         observed.push(write.observed_at);

@@ -110,6 +110,10 @@ pub async fn supervise_partitions(
                 slot.insert(token);
             }
         }
+        state
+            .metrics
+            .event_partitions_owned
+            .set(i64::try_from(running.len()).unwrap_or(i64::MAX));
         while tasks.try_join_next().is_some() {}
         tokio::select! {
             () = shutdown.cancelled() => break,

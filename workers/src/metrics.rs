@@ -48,6 +48,9 @@ pub struct WorkerMetrics {
     pub dead_letters: IntGauge,
     /// `studio_bootstrap_jobs_running`: bootstrap jobs running in every workspace.
     pub bootstrap_jobs_running: IntGauge,
+    /// `studio_event_partitions_owned`: event partitions this process consumes now (the
+    /// heartbeat assignment's share; the processes' values sum to `EVENT_PARTITIONS` once settled).
+    pub event_partitions_owned: IntGauge,
     /// `studio_worker_ready`: 1 when this worker reached PostgreSQL and RabbitMQ at the last sample.
     pub ready: IntGauge,
     /// `studio_limiter_degraded`: 1 while Redis is away and the local fallback limiter decides.
@@ -141,6 +144,11 @@ impl WorkerMetrics {
                 &["outcome"],
             ),
             outbox_depth: gauge(&r, "outbox_depth", "Events waiting in the outbox."),
+            event_partitions_owned: gauge(
+                &r,
+                "event_partitions_owned",
+                "Event partitions this worker process consumes.",
+            ),
             outbox_oldest_age: gauge(
                 &r,
                 "outbox_oldest_age_seconds",

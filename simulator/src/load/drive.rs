@@ -50,6 +50,10 @@ pub async fn drive(
         ids.len()
     ));
     let workspaces = Arc::new(webhooks::install_all(&client, &db, ids).await?);
+    if let Some(system) = system.as_deref() {
+        let partitions = common::config::Config::from_vars(vars)?.event_partitions;
+        settle(&http, system, partitions).await;
+    }
     let baseline = event_log::count_webhooks(&db).await?;
     if options.backlog
         && let Some(system) = system.as_deref_mut()
@@ -151,6 +155,42 @@ pub async fn drive(
         }
     }
     Ok(())
+}
+
+/// Waits until the workers have shared out the event partitions (their heartbeat assignment,
+/// which starts with the first worker up taking them all) and the installs' follow-up jobs had a
+/// moment, so that the load measures the running system, not partitions changing hands under it
+/// in its first second. Gives up after 15 s and says so.
+async fn settle(http: &reqwest::Client, system: &System, partitions: u16) {
+    let started = Instant::now();
+    step("waiting for the workers to share out the event partitions");
+    loop {
+        let mut owned = Vec::new();
+        for worker in &system.workers {
+            owned.push(
+                scrape::partitions_owned(http, &worker.ops_url)
+                    .await
+                    .unwrap_or(0),
+            );
+        }
+        // Every process owns some once they all see each other (unless there are more
+        // processes than partitions), and none still holds a share it is giving up.
+        let everyone = owned.len() > usize::from(partitions) || owned.iter().all(|n| *n > 0);
+        let shared = everyone && owned.iter().sum::<u64>() == u64::from(partitions);
+        if shared {
+            println!(
+                "    partitions {owned:?} after {:.1} s",
+                started.elapsed().as_secs_f64()
+            );
+            break;
+        }
+        if started.elapsed() > Duration::from_secs(15) {
+            println!("    partitions {owned:?}: not shared out after 15 s; sending anyway");
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
 }
 
 /// p50 and p99 of `processed_at - accepted_at` (ms) of the webhooks accepted since `since`.

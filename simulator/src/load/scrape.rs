@@ -147,6 +147,16 @@ fn buckets(text: &str, name: &str) -> Vec<(f64, f64)> {
 }
 
 /// The value of `name{queue="events"}` in Prometheus text, 0 when absent.
+/// Event partitions the worker at `ops_url` consumes (`studio_event_partitions_owned`); `None`
+/// when it does not answer.
+pub async fn partitions_owned(http: &reqwest::Client, ops_url: &str) -> Option<u64> {
+    let response = http.get(format!("{ops_url}/metrics")).send().await.ok()?;
+    let text = response.text().await.ok()?;
+    text.lines()
+        .find_map(|line| line.strip_prefix("studio_event_partitions_owned "))
+        .and_then(|v| v.trim().parse().ok())
+}
+
 fn value(text: &str, name: &str) -> f64 {
     let prefix = format!("{name}{{queue=\"events\"}} ");
     text.lines()

@@ -217,6 +217,17 @@ async fn two_worker_processes_share_the_partitions_and_a_survivor_takes_them_all
     }
     // Both workers have seen each other (heartbeats every 2 s) before the events flow.
     tokio::time::sleep(Duration::from_secs(5)).await;
+    let owned = "studio_event_partitions_owned";
+    let (a, b) = (first.metric(owned).await, second.metric(owned).await);
+    assert!(
+        a.is_some_and(|a| a > 0.0) && b.is_some_and(|b| b > 0.0),
+        "each worker says it owns some partitions: {a:?}, {b:?}"
+    );
+    assert_eq!(
+        a.unwrap_or(0.0) + b.unwrap_or(0.0),
+        f64::from(env.partitions),
+        "the owned partitions add up to all of them"
+    );
     for ws in &installs {
         let id = ws.workspace_id.clone();
         post_many(&app, ws, EventType::NewTag, 50, 8, move |i| {
@@ -276,6 +287,11 @@ async fn two_worker_processes_share_the_partitions_and_a_survivor_takes_them_all
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     assert_eq!(processed(second.logs()), by_second + 40);
+    assert_eq!(
+        second.metric(owned).await,
+        Some(f64::from(env.partitions)),
+        "the survivor owns every partition"
+    );
     drop(second);
     Arc::into_inner(app).expect("sole owner").stop().await;
 }

@@ -88,12 +88,15 @@ async fn consume(
         let overlay = staged.states_after();
         let channel = subscription.channel.clone();
         let (written, previous) = watch::channel(false);
-        let settle = async {
-            let settled = settle_staged(state, queue, events, &staged, shutdown).await;
+        // The batch's span ends as soon as the batch is settled: this future itself lives on
+        // until the next batch has been taken in, which on a quiet partition is never.
+        let settle = async move {
+            let settled = settle_staged(state, queue, events, &staged, shutdown)
+                .instrument(span)
+                .await;
             let _ = written.send(true);
             settled
-        }
-        .instrument(span);
+        };
         let following = async {
             match collect(state, &mut subscription, shutdown, Some(previous)).await? {
                 Some(fetched) => Prepared::new(state, queue, fetched, &mut cache, Some(&overlay))

@@ -73,27 +73,24 @@ impl TierProcess {
         std::fs::read_to_string(&self.log_path).unwrap_or_default()
     }
 
-    /// A metric's value on the process's ops listener (the address its "listening" line
-    /// names); `None` until it listens or while it does not answer.
-    pub async fn metric(&self, name: &str) -> Option<f64> {
+    /// The `/metrics` text of the process's ops listener (the address its "listening" line
+    /// names); empty until it listens or while it does not answer.
+    pub async fn metrics(&self) -> String {
         let logs = self.logs();
-        let address = logs
+        let Some(address) = logs
             .lines()
             .filter(|line| line.contains(" listening\""))
             .find_map(|line| {
                 let value: serde_json::Value = serde_json::from_str(line).ok()?;
                 value["address"].as_str().map(str::to_owned)
-            })?;
-        let text = reqwest::get(format!("http://{address}/metrics"))
-            .await
-            .ok()?
-            .text()
-            .await
-            .ok()?;
-        let prefix = format!("{name} ");
-        text.lines()
-            .find_map(|line| line.strip_prefix(&prefix))
-            .and_then(|v| v.trim().parse().ok())
+            })
+        else {
+            return String::new();
+        };
+        match reqwest::get(format!("http://{address}/metrics")).await {
+            Ok(response) => response.text().await.unwrap_or_default(),
+            Err(_) => String::new(),
+        }
     }
 }
 

@@ -60,9 +60,7 @@ pub async fn connect_and_migrate(
         }
     }
     let options: PgConnectOptions = database_url.parse().context("parsing DATABASE_URL")?;
-    let pool = PgPoolOptions::new()
-        .max_connections(max_connections)
-        .acquire_timeout(Duration::from_secs(5))
+    let pool = pool_options(max_connections)
         .connect_with(options)
         .await
         .context("connecting to PostgreSQL")?;
@@ -91,12 +89,17 @@ pub async fn connect_event_path(
     max_connections: u32,
 ) -> anyhow::Result<PgPool> {
     let options: PgConnectOptions = database_url.parse().context("parsing DATABASE_URL")?;
-    PgPoolOptions::new()
-        .max_connections(max_connections)
-        .acquire_timeout(Duration::from_secs(5))
+    pool_options(max_connections)
         .connect_with(options.options([("enable_seqscan", "off")]))
         .await
         .context("connecting to PostgreSQL for the event path")
+}
+
+/// Both pools' settings: up to `max_connections`, opened as used, a 5 s wait for one.
+fn pool_options(max_connections: u32) -> PgPoolOptions {
+    PgPoolOptions::new()
+        .max_connections(max_connections)
+        .acquire_timeout(Duration::from_secs(5))
 }
 
 /// Applies the migrations in `migrations/`, once, however many processes call it at once.

@@ -146,23 +146,24 @@ fn buckets(text: &str, name: &str) -> Vec<(f64, f64)> {
         .collect()
 }
 
-/// The value of `name{queue="events"}` in Prometheus text, 0 when absent.
 /// Event partitions the worker at `ops_url` consumes (`studio_event_partitions_owned`); `None`
 /// when it does not answer.
 pub async fn partitions_owned(http: &reqwest::Client, ops_url: &str) -> Option<u64> {
     let response = http.get(format!("{ops_url}/metrics")).send().await.ok()?;
     let text = response.text().await.ok()?;
-    text.lines()
-        .find_map(|line| line.strip_prefix("studio_event_partitions_owned "))
-        .and_then(|v| v.trim().parse().ok())
+    series(&text, "studio_event_partitions_owned").map(|owned| owned as u64)
 }
 
+/// The value of `name{queue="events"}` in Prometheus text, 0 when absent.
 fn value(text: &str, name: &str) -> f64 {
-    let prefix = format!("{name}{{queue=\"events\"}} ");
+    series(text, &format!("{name}{{queue=\"events\"}}")).unwrap_or(0.0)
+}
+
+/// The value of one exact series (name and labels as written) in Prometheus text.
+fn series(text: &str, series: &str) -> Option<f64> {
     text.lines()
-        .find_map(|line| line.strip_prefix(&prefix))
+        .find_map(|line| line.strip_prefix(series)?.strip_prefix(' '))
         .and_then(|v| v.trim().parse().ok())
-        .unwrap_or(0.0)
 }
 
 #[cfg(test)]

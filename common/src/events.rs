@@ -2,6 +2,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::webhook_body::BodyFields;
+
 macro_rules! event_types {
     ($($variant:ident => $name:literal, $kind:ident, $effect:ident;)*) => {
         /// A Clockify webhook event type, exactly as Clockify names it.
@@ -173,22 +175,24 @@ impl EntityKind {
     /// Finds the entity id in a payload: `id` for most kinds; assignments and balances carry theirs
     /// under other names.
     pub fn entity_id(self, payload: &serde_json::Value) -> Option<String> {
-        let field = |name: &str| match payload.get(name) {
-            Some(serde_json::Value::String(s)) if !s.is_empty() => Some(s.clone()),
-            _ => None,
-        };
+        self.entity_id_in(&BodyFields::of_value(payload))
+    }
+
+    /// The entity id among a body's identifying fields; an empty string names nothing.
+    pub fn entity_id_in(self, fields: &BodyFields) -> Option<String> {
+        let field = |value: &Option<String>| value.clone().filter(|s| !s.is_empty());
         match self {
-            EntityKind::Assignment => field("assignmentId").or_else(|| field("id")),
-            EntityKind::Balance => field("id").or_else(|| {
+            EntityKind::Assignment => field(&fields.assignment_id).or_else(|| field(&fields.id)),
+            EntityKind::Balance => field(&fields.id).or_else(|| {
                 // A balance belongs to one user and one policy.
-                let user = field("userId")?;
-                Some(match field("policyId") {
+                let user = field(&fields.user_id)?;
+                Some(match field(&fields.policy_id) {
                     Some(policy) => format!("{user}:{policy}"),
                     None => user,
                 })
             }),
-            EntityKind::Rate => field("id").or_else(|| field("userId")),
-            _ => field("id"),
+            EntityKind::Rate => field(&fields.id).or_else(|| field(&fields.user_id)),
+            _ => field(&fields.id),
         }
     }
 }

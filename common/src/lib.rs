@@ -19,4 +19,5 @@ pub mod shutdown;
 pub mod telemetry;
 pub mod token;
 pub mod trace_context;
+pub mod webhook_body;
 pub mod webhook_hmac;

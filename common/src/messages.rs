@@ -9,6 +9,9 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::events::EventType;
+use crate::webhook_body::WebhookBody;
+
+mod event_decoding;
 
 /// The envelope version this build writes and reads.
 pub const ENVELOPE_VERSION: u16 = 1;
@@ -49,8 +52,9 @@ impl EventMessage {
     }
 }
 
-/// What happened, with only what a worker needs to apply it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// What happened, with only what a worker needs to apply it. Its JSON is an object whose `kind`
+/// names the variant (written first, and read in any position).
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Event {
     Installed(Installed),
@@ -150,7 +154,8 @@ pub struct WebhookEvent {
     pub token_sha256: Option<String>,
     /// SHA-256 of the raw body: two deliveries with the same hash are the same delivery.
     pub body_sha256: String,
-    pub body: serde_json::Value,
+    /// The body's JSON text as Clockify sent it, with its identifying fields.
+    pub body: WebhookBody,
 }
 
 /// The batch envelope version this build writes and reads.

@@ -4,6 +4,8 @@
 use axum::body::{Body, Bytes};
 use axum::http::{HeaderMap, header};
 
+use common::webhook_body::{BodyError, WebhookBody};
+
 use crate::body_deadline::is_body_timeout;
 use crate::error::ApiError;
 
@@ -57,6 +59,14 @@ pub fn parse_object(bytes: &[u8]) -> Result<serde_json::Map<String, serde_json::
         serde_json::Value::Object(map) => Ok(map),
         _ => Err(ApiError::Unprocessable("body must be a JSON object".into())),
     }
+}
+
+/// Reads a webhook's body without building it as a tree; the same statuses as [`parse_object`].
+pub fn parse_body(bytes: &[u8]) -> Result<WebhookBody, ApiError> {
+    WebhookBody::parse(bytes).map_err(|e| match e {
+        BodyError::Malformed { .. } => ApiError::BadRequest(e.to_string()),
+        BodyError::NotAnObject | BodyError::NulEscape => ApiError::Unprocessable(e.to_string()),
+    })
 }
 
 /// A required non-empty string field, or a 422 naming it.

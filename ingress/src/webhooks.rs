@@ -13,7 +13,6 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use secrecy::ExposeSecret as _;
-use serde_json::Value;
 
 use crate::token_cache::CacheOutcome;
 use common::crypto::sha256_hex;
@@ -22,7 +21,7 @@ use common::messages::{Event, EventMessage, SignatureScheme, WebhookEvent};
 use common::token::{VerifyError, looks_like_jwt};
 use common::webhook_hmac::{HmacError, HmacSignature};
 
-use crate::body::{parse_object, read_limited, require_json};
+use crate::body::{parse_body, read_limited, require_json};
 use crate::enqueue::enqueue_event;
 use crate::error::ApiError;
 use crate::rejection::{Reason, Rejection};
@@ -139,11 +138,8 @@ async fn accept(
             }
         }
     };
-    let body = parse_object(&bytes).reason("malformed")?;
-    let body_workspace = match body.get("workspaceId") {
-        Some(Value::String(id)) => Some(id.as_str()),
-        _ => None,
-    };
+    let body = parse_body(&bytes).reason("malformed")?;
+    let body_workspace = body.fields().workspace_id.as_deref();
     let workspace_id = match (&signer.workspace_id, body_workspace) {
         (Some(claimed), Some(in_body)) if claimed != in_body => {
             return Err(ApiError::Forbidden(
@@ -170,7 +166,7 @@ async fn accept(
             addon_id: signer.addon_id,
             token_sha256: signer.token_sha256,
             body_sha256: sha256_hex(&bytes),
-            body: Value::Object(body),
+            body,
         }),
     );
     enqueue_event(state, &message)

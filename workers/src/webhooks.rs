@@ -13,7 +13,6 @@ use common::db::entities::{EntityKey, EntityState, EntityWrite};
 use common::db::event_log::{LogRow, LogSource};
 use common::db::installations::InstallationView;
 use common::events::Effect;
-use common::json_text::{JsonText, json_text};
 use common::messages::{EventMessage, SignatureScheme, WebhookEvent};
 
 use crate::event_outcome::Processed;
@@ -55,7 +54,7 @@ pub fn entity_key(message: &EventMessage, webhook: &WebhookEvent) -> Option<Enti
     Some(EntityKey {
         workspace_id: message.workspace_id.clone(),
         kind: kind.as_str(),
-        entity_id: kind.entity_id(&webhook.body)?,
+        entity_id: kind.entity_id_in(webhook.body.fields())?,
     })
 }
 
@@ -69,9 +68,8 @@ pub fn stage_webhook(
     staged: &mut StagedWrites,
 ) -> Processed {
     let key = entity_key(message, webhook);
-    // The body serialised once, for both the entity version and the log row.
-    let mut text: Option<JsonText> = None;
-    let mut body_text = || text.get_or_insert_with(|| json_text(&webhook.body)).clone();
+    // The body's text as ingress received it, shared by the entity version and the log row.
+    let body_text = || webhook.body.text().clone();
     let processed = match admit(webhook, installation) {
         Err(rejected) => rejected,
         Ok(()) => match &key {

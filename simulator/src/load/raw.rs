@@ -17,6 +17,7 @@ use common::db::event_log::{self, LogOutcome, LogRow, LogSource};
 use common::events::EventType;
 use common::messages::{Event, EventMessage, SignatureScheme, WebhookEvent, partition_of};
 use common::publisher::Publisher;
+use common::webhook_body::WebhookBody;
 
 use super::system::{admin_url, database_name, delete_queues, sibling_database_url};
 use super::usage::{CpuSample, CpuUse, Watched};
@@ -54,7 +55,7 @@ pub fn webhook_message(workspace_id: &str, seq: usize) -> anyhow::Result<Vec<u8>
         addon_id: Some(format!("addon-{}", uuid::Uuid::new_v4().simple())),
         token_sha256: Some(sha256_hex(b"a webhook token")),
         body_sha256: sha256_hex(&raw),
-        body,
+        body: WebhookBody::parse(&raw)?,
     });
     let message = EventMessage::new(
         workspace_id.to_owned(),

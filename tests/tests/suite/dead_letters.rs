@@ -119,7 +119,7 @@ async fn an_operator_lists_inspects_discards_and_replays_dead_letters() {
                 ws.token_for(common::events::EventType::NewTag).as_bytes(),
             )),
             body_sha256: "b".repeat(64),
-            body,
+            body: common::webhook_body::WebhookBody::from_value(&body).expect("an object"),
         }),
     );
     let id = message.message_id.to_string();

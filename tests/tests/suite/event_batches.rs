@@ -36,7 +36,7 @@ fn project(ws: &Installation, id: &str, name: &str) -> EventMessage {
             body_sha256: common::crypto::sha256_hex(
                 serde_json::to_string(&body).expect("json").as_bytes(),
             ),
-            body,
+            body: common::webhook_body::WebhookBody::from_value(&body).expect("an object"),
         }),
     )
 }

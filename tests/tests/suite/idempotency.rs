@@ -33,7 +33,7 @@ async fn the_same_message_delivered_twice_changes_nothing_the_second_time() {
             body_sha256: common::crypto::sha256_hex(
                 serde_json::to_string(&body).expect("json").as_bytes(),
             ),
-            body,
+            body: common::webhook_body::WebhookBody::from_value(&body).expect("an object"),
         }),
     );
     let bytes = serde_json::to_vec(&message).expect("json");

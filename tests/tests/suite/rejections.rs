@@ -227,6 +227,28 @@ async fn every_webhook_refusal_has_its_status_queues_nothing_and_is_counted() {
         "malformed",
     )
     .await;
+    // Escapes are checked as a parsed document would check them, though the body travels as text:
+    // a lone surrogate is not JSON, and `jsonb` cannot hold U+0000.
+    assert_webhook_refused(
+        &app,
+        Some(&good),
+        event,
+        json_type,
+        br#"{"id": "p1", "workspaceId": "ws-r", "name": "\ud800"}"#.to_vec(),
+        400,
+        "malformed",
+    )
+    .await;
+    assert_webhook_refused(
+        &app,
+        Some(&good),
+        event,
+        json_type,
+        br#"{"id": "p1", "workspaceId": "ws-r", "name": "a\u0000b"}"#.to_vec(),
+        422,
+        "malformed",
+    )
+    .await;
     assert_webhook_refused(
         &app,
         Some(&good),

@@ -71,9 +71,10 @@ pub async fn insert_rows(executor: impl PgExecutor<'_>, rows: &[LogRow]) -> sqlx
     if rows.is_empty() {
         return Ok(());
     }
-    let text = |f: fn(&LogRow) -> String| rows.iter().map(f).collect::<Vec<String>>();
+    // Every column is bound from borrowed text: nothing is copied before the encoder does.
+    let text = |f: fn(&LogRow) -> &str| rows.iter().map(f).collect::<Vec<&str>>();
     let optional =
-        |f: fn(&LogRow) -> Option<String>| rows.iter().map(f).collect::<Vec<Option<String>>>();
+        |f: fn(&LogRow) -> Option<&str>| rows.iter().map(f).collect::<Vec<Option<&str>>>();
     let message_ids: Vec<Uuid> = rows.iter().map(|r| r.message_id).collect();
     let sources: Vec<LogSource> = rows.iter().map(|r| r.source).collect();
     let outcomes: Vec<LogOutcome> = rows.iter().map(|r| r.outcome).collect();
@@ -89,17 +90,17 @@ pub async fn insert_rows(executor: impl PgExecutor<'_>, rows: &[LogRow]) -> sqlx
          select * from unnest($1::text[], $2::uuid[], $3::text[], $4::text[], $5::text[], $6::text[],
                               $7::text[], $8::text[], $9::text[], $10::timestamptz[], $11::text[], $12::jsonb[])
          on conflict (workspace_id, message_id) do nothing",
-        &text(|r| r.workspace_id.clone()),
+        &text(|r| &r.workspace_id) as _,
         &message_ids,
         &sources as &[LogSource],
-        &text(|r| r.event_type.to_owned()),
-        &optional(|r| r.entity_kind.map(str::to_owned)) as &[Option<String>],
-        &optional(|r| r.entity_id.clone()) as &[Option<String>],
+        &text(|r| r.event_type) as _,
+        &optional(|r| r.entity_kind) as _,
+        &optional(|r| r.entity_id.as_deref()) as _,
         &outcomes as &[LogOutcome],
-        &optional(|r| r.reason.map(str::to_owned)) as &[Option<String>],
-        &text(|r| r.request_id.clone()),
+        &optional(|r| r.reason) as _,
+        &text(|r| &r.request_id) as _,
         &accepted,
-        &optional(|r| r.body_sha256.clone()) as &[Option<String>],
+        &optional(|r| r.body_sha256.as_deref()) as _,
         // Borrowed, not cloned: a batch's payloads are the bulk of what it writes.
         &payloads as _,
     )
@@ -121,9 +122,10 @@ pub async fn insert_webhook_run(
     if rows.is_empty() {
         return Ok(Vec::new());
     }
-    let text = |f: fn(&LogRow) -> String| rows.iter().map(f).collect::<Vec<String>>();
+    // Every column is bound from borrowed text: nothing is copied before the encoder does.
+    let text = |f: fn(&LogRow) -> &str| rows.iter().map(f).collect::<Vec<&str>>();
     let optional =
-        |f: fn(&LogRow) -> Option<String>| rows.iter().map(f).collect::<Vec<Option<String>>>();
+        |f: fn(&LogRow) -> Option<&str>| rows.iter().map(f).collect::<Vec<Option<&str>>>();
     let message_ids: Vec<Uuid> = rows.iter().map(|r| r.message_id).collect();
     let sources: Vec<LogSource> = rows.iter().map(|r| r.source).collect();
     let outcomes: Vec<LogOutcome> = rows.iter().map(|r| r.outcome).collect();
@@ -191,17 +193,17 @@ pub async fn insert_webhook_run(
                returning 1
            )
            select message_id as "message_id!" from seen"#,
-        &text(|r| r.workspace_id.clone()),
+        &text(|r| &r.workspace_id) as _,
         &message_ids,
         &sources as &[LogSource],
-        &text(|r| r.event_type.to_owned()),
-        &optional(|r| r.entity_kind.map(str::to_owned)) as &[Option<String>],
-        &optional(|r| r.entity_id.clone()) as &[Option<String>],
+        &text(|r| r.event_type) as _,
+        &optional(|r| r.entity_kind) as _,
+        &optional(|r| r.entity_id.as_deref()) as _,
         &outcomes as &[LogOutcome],
-        &optional(|r| r.reason.map(str::to_owned)) as &[Option<String>],
-        &text(|r| r.request_id.clone()),
+        &optional(|r| r.reason) as _,
+        &text(|r| &r.request_id) as _,
         &accepted,
-        &optional(|r| r.body_sha256.clone()) as &[Option<String>],
+        &optional(|r| r.body_sha256.as_deref()) as _,
         &payloads as _,
         &e_workspaces as _,
         &e_kinds as _,

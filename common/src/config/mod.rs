@@ -15,7 +15,7 @@ pub use freshness::FreshnessConfig;
 pub use key_ring::{EncryptionKey, RingKey};
 pub use secrets::{CLOCKIFY_PUBLIC_KEY_PEM, MIN_SECRET_LEN};
 use secrets::{admin_token, hmac_secret, jwks, otlp_endpoint, public_key_pem};
-pub use sections::{BootstrapConfig, OutboundConfig, Retention};
+pub use sections::{BootstrapConfig, DEFAULT_BOOTSTRAP_PARTITIONS, OutboundConfig, Retention};
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -28,9 +28,6 @@ use vars::{Vars, invalid};
 
 use crate::coverage::CoveragePlan;
 use crate::events::EventType;
-
-/// Bootstrap partition queues when `BOOTSTRAP_PARTITIONS` does not say.
-pub const DEFAULT_BOOTSTRAP_PARTITIONS: u16 = 4;
 
 /// API Studio call partition queues when `API_CALL_PARTITIONS` does not say.
 pub const DEFAULT_API_CALL_PARTITIONS: u16 = 4;

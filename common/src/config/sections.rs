@@ -2,8 +2,11 @@
 
 use std::time::Duration;
 
+use super::error::ConfigError;
 use super::vars::Vars;
-use super::{ConfigError, DEFAULT_BOOTSTRAP_PARTITIONS};
+
+/// Bootstrap partition queues when `BOOTSTRAP_PARTITIONS` does not say.
+pub const DEFAULT_BOOTSTRAP_PARTITIONS: u16 = 4;
 
 /// How long data is kept: the workers purge older log rows and calls every `interval`; dead
 /// letters expire through the dead-letter queue's message TTL.

@@ -38,6 +38,53 @@ impl Backoff {
     }
 }
 
+/// A batch's tries: each outcome judged, and a wait before the next unless it was the last.
+/// Callers run their own attempt between calls to [`Tries::settle`], so an attempt may borrow
+/// whatever the caller holds mutably.
+pub struct Tries<'a> {
+    state: &'a WorkerState,
+    size: usize,
+    shutdown: &'a CancellationToken,
+    backoff: Backoff,
+    started: Instant,
+}
+
+impl<'a> Tries<'a> {
+    /// The first try of a batch of `size` messages starts now.
+    pub fn start(state: &'a WorkerState, size: usize, shutdown: &'a CancellationToken) -> Self {
+        Self {
+            state,
+            size,
+            shutdown,
+            backoff: Backoff::default(),
+            started: Instant::now(),
+        }
+    }
+
+    /// Runs one try of `attempt`, a panic caught as a failure.
+    pub async fn run<T>(
+        attempt: impl Future<Output = sqlx::Result<T>>,
+    ) -> Result<sqlx::Result<T>, Box<dyn Any + Send>> {
+        std::panic::AssertUnwindSafe(attempt).catch_unwind().await
+    }
+
+    /// What the try just run ends in: `Some` when the batch is done or given up (shutdown
+    /// included); `None` after the backoff's wait, when the next try starts.
+    pub async fn settle<T>(
+        &mut self,
+        result: Result<sqlx::Result<T>, Box<dyn Any + Send>>,
+    ) -> Option<Disposition<T>> {
+        if let Some(disposition) = judge(self.state, self.size, self.started, result) {
+            return Some(disposition);
+        }
+        if !self.backoff.wait(self.shutdown).await {
+            return Some(Disposition::RetryLater("shutdown"));
+        }
+        self.started = Instant::now();
+        None
+    }
+}
+
 /// Runs `attempt` until it succeeds, gives up, or `shutdown` interrupts a wait between tries.
 pub async fn with_retry<T, F, Fut>(
     state: &WorkerState,
@@ -49,22 +96,17 @@ where
     F: FnMut() -> Fut,
     Fut: Future<Output = sqlx::Result<T>>,
 {
-    let mut backoff = Backoff::default();
+    let mut tries = Tries::start(state, size, shutdown);
     loop {
-        let started = Instant::now();
-        let result = std::panic::AssertUnwindSafe(attempt()).catch_unwind().await;
-        if let Some(disposition) = judge(state, size, started, result) {
+        if let Some(disposition) = tries.settle(Tries::run(attempt()).await).await {
             return disposition;
-        }
-        if !backoff.wait(shutdown).await {
-            return Disposition::RetryLater("shutdown");
         }
     }
 }
 
 /// What one try's outcome means: `None` to try again (a transient failure, counted and logged);
 /// done (its duration and the batch's `size` observed) or give up otherwise.
-pub fn judge<T>(
+fn judge<T>(
     state: &WorkerState,
     size: usize,
     started: Instant,

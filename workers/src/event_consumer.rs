@@ -21,9 +21,6 @@
 //! its own, the child of the ingress span that accepted it (W3C `traceparent` in the headers,
 //! or beside the event inside a batch), open from decoding until its batch is committed and acked.
 
-use std::time::Instant;
-
-use futures::FutureExt as _;
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument as _;
@@ -31,7 +28,7 @@ use tracing::Instrument as _;
 use common::messages::EventMessage;
 
 use crate::batch::{Applied, StagedBatch, apply_batch, write_staged};
-use crate::batch_retry::{Backoff, judge, with_retry};
+use crate::batch_retry::{Tries, with_retry};
 use crate::disposition::Disposition;
 use crate::event_deliveries::{Events, QUEUE_LABEL};
 use crate::event_intake::{Prepared, collect};
@@ -271,18 +268,12 @@ async fn apply_with_retry(
         bootstrap: state.config.bootstrap.auto_on_install,
         extra_webhooks: &state.config.extra_webhook_events,
     };
-    let mut backoff = Backoff::default();
+    // The loop is the caller's because each try borrows `cache` mutably.
+    let mut tries = Tries::start(state, messages.len(), shutdown);
     loop {
-        let started = Instant::now();
-        let result =
-            std::panic::AssertUnwindSafe(apply_batch(&state.event_db, messages, follow_ups, cache))
-                .catch_unwind()
-                .await;
-        if let Some(disposition) = judge(state, messages.len(), started, result) {
+        let result = Tries::run(apply_batch(&state.event_db, messages, follow_ups, cache)).await;
+        if let Some(disposition) = tries.settle(result).await {
             return disposition;
-        }
-        if !backoff.wait(shutdown).await {
-            return Disposition::RetryLater("shutdown");
         }
     }
 }

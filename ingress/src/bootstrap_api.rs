@@ -5,11 +5,11 @@
 use axum::Extension;
 use axum::Json;
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
 use crate::error::ApiError;
+use crate::job_start::{queue_units, start_audited, started_status};
 use crate::request_id::RequestId;
 use crate::state::AppState;
 use crate::user_auth::{Operator, StudioUser};
@@ -45,31 +45,15 @@ pub async fn start_for_operator(
     Path(workspace_id): Path<String>,
     Extension(RequestId(request_id)): Extension<RequestId>,
 ) -> Result<Response, ApiError> {
-    let installed = common::db::installations::active_addon_id(&state.db, &workspace_id)
-        .await
-        .map_err(|e| ApiError::Internal(e.into()))?;
-    let result = if installed.is_none() {
-        Err(ApiError::NotFound)
-    } else {
-        start(&state, &workspace_id, "operator", &request_id).await
-    };
-    let outcome = match &result {
-        Ok(response) if response.status().is_success() => "started",
-        Ok(_) => "refused",
-        Err(ApiError::NotFound) => "not_found",
-        Err(_) => "failed",
-    };
-    crate::audit::record(
+    start_audited(
         &state,
         &operator,
         "bootstrap.start",
-        Some(&workspace_id),
+        &workspace_id,
         &request_id,
-        outcome,
-        None,
+        || start(&state, &workspace_id, "operator", &request_id),
     )
-    .await;
-    result
+    .await
 }
 
 #[tracing::instrument(name = "admin.bootstrap.latest", skip_all, fields(request_id = %request_id))]
@@ -95,20 +79,8 @@ async fn start(
             .await
             .map_err(internal)?;
     tx.commit().await.map_err(internal)?;
-    for message in &started.messages {
-        // A unit whose publish fails is republished by the workers' reconciler.
-        if crate::enqueue::enqueue_job(state, message).await.is_err() {
-            tracing::warn!(
-                workspace_id,
-                "bootstrap unit not queued; left to the reconciler"
-            );
-        }
-    }
-    let status = if started.created {
-        StatusCode::ACCEPTED
-    } else {
-        StatusCode::OK
-    };
+    queue_units(state, workspace_id, "bootstrap", &started.messages).await;
+    let status = started_status(started.created);
     let mut conn = state.db.acquire().await.map_err(internal)?;
     let job = common::bootstrap_start::latest_job(&mut conn, workspace_id)
         .await

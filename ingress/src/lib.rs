@@ -19,6 +19,7 @@ mod dead_letters_api;
 mod enqueue;
 mod error;
 mod group_commit;
+mod job_start;
 mod lifecycle;
 mod load_shed;
 mod manifest;

@@ -7,11 +7,11 @@
 use axum::Extension;
 use axum::Json;
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
 use crate::error::ApiError;
+use crate::job_start::{queue_units, start_audited, started_status};
 use crate::request_id::RequestId;
 use crate::state::AppState;
 use crate::user_auth::{Operator, StudioUser};
@@ -48,31 +48,15 @@ pub async fn start_for_operator(
     Path(workspace_id): Path<String>,
     Extension(RequestId(request_id)): Extension<RequestId>,
 ) -> Result<Response, ApiError> {
-    let installed = common::db::installations::active_addon_id(&state.db, &workspace_id)
-        .await
-        .map_err(|e| ApiError::Internal(e.into()))?;
-    let result = if installed.is_none() {
-        Err(ApiError::NotFound)
-    } else {
-        start(&state, &workspace_id, "operator", &request_id).await
-    };
-    let outcome = match &result {
-        Ok(response) if response.status() == StatusCode::ACCEPTED => "started",
-        Ok(_) => "already_running",
-        Err(ApiError::NotFound) => "not_found",
-        Err(_) => "failed",
-    };
-    crate::audit::record(
+    start_audited(
         &state,
         &operator,
         "reconcile.start",
-        Some(&workspace_id),
+        &workspace_id,
         &request_id,
-        outcome,
-        None,
+        || start(&state, &workspace_id, "operator", &request_id),
     )
-    .await;
-    result
+    .await
 }
 
 pub async fn passes_for_operator(
@@ -101,20 +85,8 @@ async fn start(
     .await
     .map_err(internal)?;
     tx.commit().await.map_err(internal)?;
-    for message in &started.messages {
-        // A unit whose publish fails is republished by the workers' reconciler.
-        if crate::enqueue::enqueue_job(state, message).await.is_err() {
-            tracing::warn!(
-                workspace_id,
-                "reconciliation unit not queued; left to the reconciler"
-            );
-        }
-    }
-    let status = if started.created {
-        StatusCode::ACCEPTED
-    } else {
-        StatusCode::OK
-    };
+    queue_units(state, workspace_id, "reconciliation", &started.messages).await;
+    let status = started_status(started.created);
     Ok((
         status,
         Json(json!({"created": started.created, "jobId": started.job_id})),

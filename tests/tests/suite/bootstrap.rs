@@ -299,6 +299,15 @@ async fn bootstraps_are_started_once_by_admins_and_operators_and_purged_by_unins
     assert_eq!(operator.status(), 200, "the running job is returned");
     let operator: Value = operator.json().await.expect("json");
     assert_eq!(operator["job"]["id"], first["job"]["id"]);
+    // The audit log says the operator found one running, not that it started one.
+    assert_eq!(
+        app.count(
+            "select count(*) from operator_audit where action = 'bootstrap.start' \
+             and target = 'ws-start' and outcome = 'already_running'"
+        )
+        .await,
+        1
+    );
     let wrong = app
         .http
         .get(app.url("/admin/workspaces/ws-start/bootstrap"))

@@ -17,7 +17,7 @@ use crate::catalog_source::{LoadedCatalog, load_catalog};
 use crate::metrics::IngressMetrics;
 use crate::routes::router;
 use crate::serve::{self, ConnectionTimeouts};
-use crate::state::AppState;
+use crate::state::{AppState, Shared};
 use crate::token_cache::CachedVerifier;
 
 /// Database connections at most: the partition lanes' outbox writes (one at a time per lane),
@@ -86,7 +86,7 @@ impl App {
             queues.partitions(),
             |partition| queues.event_partition(partition),
         );
-        let state = AppState {
+        let state = AppState::new(Shared {
             lanes,
             outboxed,
             db,
@@ -98,7 +98,7 @@ impl App {
             cipher: config.token_cipher().map(Arc::new),
             metrics,
             config: Arc::new(config),
-        };
+        });
         Ok(Self { listener, state })
     }
 

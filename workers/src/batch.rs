@@ -155,8 +155,7 @@ pub async fn stage_webhooks(
 /// its ids was logged already: then nothing was written, and the batch takes the careful path.
 pub async fn write_staged(pool: &PgPool, batch: &StagedBatch) -> sqlx::Result<bool> {
     let staged = &batch.staged;
-    let seen = event_log::insert_webhook_run(pool, &staged.log, &staged.entities).await?;
-    Ok(seen.is_empty())
+    event_log::insert_webhook_run(pool, &staged.log, &staged.entities).await
 }
 
 async fn apply_in(

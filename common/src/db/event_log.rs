@@ -109,18 +109,23 @@ pub async fn insert_rows(executor: impl PgExecutor<'_>, rows: &[LogRow]) -> sqlx
     Ok(())
 }
 
+/// SQLSTATE of `studio_batch_fully_logged`'s refusal: a run held an id logged already.
+const RUN_HAD_LOGGED_ID: &str = "SR001";
+
 /// Writes a run of webhooks in one statement, without a transaction around it: their log rows
 /// and the entity versions they staged (`entities::upsert_from_webhooks`'s shape and rule), but
-/// only if none of the run's message ids is logged already. Returns the ids that were: empty
-/// means everything was written; otherwise nothing was, and the caller takes the careful path
-/// (a redelivery, recognised by the insert itself instead of a read before it).
+/// only if none of the run's message ids is logged already. True when everything was written;
+/// false when some id was logged (a redelivery): then nothing was, and the caller takes the
+/// careful path. The log insert itself finds such an id (`ON CONFLICT DO NOTHING` takes fewer
+/// rows than it was given) and `studio_batch_fully_logged` then ends the statement with an error,
+/// so its entity writes are undone with it; a concurrent writer of the same ids is waited for.
 pub async fn insert_webhook_run(
     executor: impl PgExecutor<'_>,
     rows: &[LogRow],
     writes: &[(EntityKey, EntityWrite)],
-) -> sqlx::Result<Vec<Uuid>> {
+) -> sqlx::Result<bool> {
     if rows.is_empty() {
-        return Ok(Vec::new());
+        return Ok(true);
     }
     // Every column is bound from borrowed text: nothing is copied before the encoder does.
     let text = |f: fn(&LogRow) -> &str| rows.iter().map(f).collect::<Vec<&str>>();
@@ -152,25 +157,14 @@ pub async fn insert_webhook_run(
         e_observed.push(write.observed_at);
         e_messages.push(write.message_id);
     }
-    // The logged ids are looked up pair by pair on the primary key: with `= any` on each column a
-    // generic plan made while the table is small may take `event_log_accepted` instead and read
-    // every row of the workspace.
-    // Every part of a statement runs against one snapshot, and the writes run to completion
-    // whether or not the result reads them: both are guarded by `seen` being empty.
-    sqlx::query_scalar!(
-        r#"with seen as (
-               select l.message_id
-               from unnest($1::text[], $2::uuid[]) as k(workspace_id, message_id)
-               join event_log l
-                 on l.workspace_id = k.workspace_id and l.message_id = k.message_id
-           ), logged as (
+    let written = sqlx::query_scalar!(
+        r#"with logged as (
                insert into event_log
                    (workspace_id, message_id, source, event_type, entity_kind, entity_id, outcome,
                     reason, request_id, accepted_at, body_sha256, payload)
                select * from unnest($1::text[], $2::uuid[], $3::text[], $4::text[], $5::text[],
                                     $6::text[], $7::text[], $8::text[], $9::text[],
                                     $10::timestamptz[], $11::text[], $12::jsonb[])
-               where not exists (select 1 from seen)
                on conflict (workspace_id, message_id) do nothing
                returning 1
            ), written as (
@@ -180,7 +174,6 @@ pub async fn insert_webhook_run(
                select w, k, i, d, x, h, 'webhook', o, m
                from unnest($13::text[], $14::text[], $15::text[], $16::jsonb[], $17::bool[],
                            $18::text[], $19::timestamptz[], $20::uuid[]) as t(w, k, i, d, x, h, o, m)
-               where not exists (select 1 from seen)
                on conflict (workspace_id, kind, entity_id) do update set
                    data = excluded.data,
                    deleted = excluded.deleted,
@@ -192,7 +185,8 @@ pub async fn insert_webhook_run(
                where entities.source = 'webhook' or entities.observed_at <= excluded.observed_at
                returning 1
            )
-           select message_id as "message_id!" from seen"#,
+           select studio_batch_fully_logged((select count(*) from logged), cardinality($2::uuid[]))
+               as "fully_logged!""#,
         &text(|r| &r.workspace_id) as _,
         &message_ids,
         &sources as &[LogSource],
@@ -214,8 +208,15 @@ pub async fn insert_webhook_run(
         &e_observed,
         &e_messages,
     )
-    .fetch_all(executor)
-    .await
+    .fetch_one(executor)
+    .await;
+    match written {
+        Ok(_) => Ok(true),
+        Err(sqlx::Error::Database(error)) if error.code().as_deref() == Some(RUN_HAD_LOGGED_ID) => {
+            Ok(false)
+        }
+        Err(error) => Err(error),
+    }
 }
 
 /// Forgets the workspace's log (on uninstall).

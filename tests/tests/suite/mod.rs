@@ -1,5 +1,6 @@
 //! Test modules, one per concern.
 
+mod batch_write;
 mod bootstrap;
 mod bootstrap_kinds;
 mod bounded_exposure;

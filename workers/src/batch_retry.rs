@@ -14,7 +14,7 @@ use crate::event_deliveries::QUEUE_LABEL;
 use crate::state::WorkerState;
 
 /// The waits between tries: from 100 ms, doubling, at most 10 s.
-pub struct Backoff {
+struct Backoff {
     delay: Duration,
 }
 
@@ -28,7 +28,7 @@ impl Default for Backoff {
 
 impl Backoff {
     /// Waits before the next try; false when `shutdown` interrupted the wait.
-    pub async fn wait(&mut self, shutdown: &CancellationToken) -> bool {
+    async fn wait(&mut self, shutdown: &CancellationToken) -> bool {
         let delay = self.delay;
         self.delay = (delay * 2).min(Duration::from_secs(10));
         tokio::select! {

@@ -28,6 +28,7 @@ use tracing::Instrument as _;
 use common::messages::EventMessage;
 
 use crate::batch::{Applied, StagedBatch, apply_batch, write_staged};
+use crate::batch_pace::BatchPace;
 use crate::batch_retry::{Tries, with_retry};
 use crate::disposition::Disposition;
 use crate::event_deliveries::{Events, QUEUE_LABEL};
@@ -52,12 +53,16 @@ async fn consume(
     tracing::info!(queue, "consuming");
     // This subscription's own: another process may have owned the partition before it.
     let mut cache = InstallationCache::default();
+    let mut pace = BatchPace::new(
+        state.config.worker_batch_linger,
+        state.config.worker_batch_busy_linger,
+    );
     // The batch taken (and staged) while the one before it was written.
     let mut next: Option<Prepared> = None;
     loop {
         let prepared = match next.take() {
             Some(prepared) => prepared,
-            None => match collect(state, &mut subscription, shutdown, None).await? {
+            None => match collect(state, &mut subscription, shutdown, &mut pace, None).await? {
                 Some(fetched) => Prepared::new(state, queue, fetched, &mut cache, None).await?,
                 None => break,
             },
@@ -95,7 +100,15 @@ async fn consume(
             settled
         };
         let following = async {
-            match collect(state, &mut subscription, shutdown, Some(previous)).await? {
+            match collect(
+                state,
+                &mut subscription,
+                shutdown,
+                &mut pace,
+                Some(previous),
+            )
+            .await?
+            {
                 Some(fetched) => Prepared::new(state, queue, fetched, &mut cache, Some(&overlay))
                     .await
                     .map(Some),

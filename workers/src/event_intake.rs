@@ -8,20 +8,22 @@ use tokio_util::sync::CancellationToken;
 use tracing::Instrument as _;
 
 use crate::batch::{StagedBatch, StatesAfter, stage_webhooks};
+use crate::batch_pace::BatchPace;
 use crate::event_deliveries::{Events, Fetched};
 use crate::installation_cache::InstallationCache;
 use crate::state::WorkerState;
 use crate::subscription::{Subscription, channel_lost};
 
 /// Takes deliveries up to `WORKER_BATCH_SIZE` events: waits for the first, then takes what comes
-/// within `WORKER_BATCH_LINGER_MS` and, when `previous` is given, for as long as the partition's
-/// previous batch is still being written (it says when it is done): a batch holds what arrived
-/// while the one before it was written, so the batches grow as the load does, and at a low rate
-/// the writes do not multiply. `None` on shutdown.
+/// within the linger `pace` gives (longer while the partition is busy) and, when `previous` is
+/// given, for as long as the partition's previous batch is still being written (it says when it
+/// is done): a batch holds what arrived while the one before it was written, so the batches grow
+/// as the load does, and at a low rate the writes do not multiply. `None` on shutdown.
 pub async fn collect(
     state: &WorkerState,
     subscription: &mut Subscription,
     shutdown: &CancellationToken,
+    pace: &mut BatchPace,
     mut previous: Option<watch::Receiver<bool>>,
 ) -> anyhow::Result<Option<Vec<Fetched>>> {
     let channel = subscription.channel.clone();
@@ -36,7 +38,7 @@ pub async fn collect(
     let first = Fetched::new(first?);
     let mut events = first.events();
     let mut batch = vec![first];
-    let deadline = tokio::time::Instant::now() + state.config.worker_batch_linger;
+    let deadline = tokio::time::Instant::now() + pace.linger(std::time::Instant::now());
     while events < state.config.worker_batch_size {
         let lingered = tokio::time::Instant::now() >= deadline;
         let previous_written = previous.as_ref().is_none_or(|written| *written.borrow());
@@ -62,6 +64,7 @@ pub async fn collect(
             }
         }
     }
+    pace.record(std::time::Instant::now(), events);
     Ok(Some(batch))
 }
 

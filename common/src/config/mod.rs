@@ -75,6 +75,9 @@ pub struct Config {
     pub worker_prefetch: u16,
     pub worker_batch_size: usize,
     pub worker_batch_linger: Duration,
+    /// `WORKER_BATCH_BUSY_LINGER_MS`: how long a busy partition waits to fill a batch
+    /// (`workers::batch_pace`).
+    pub worker_batch_busy_linger: Duration,
     pub max_delivery_attempts: u32,
     pub shutdown_timeout: Duration,
     pub webhook_token_cache_size: usize,
@@ -222,6 +225,11 @@ impl Config {
             worker_batch_linger: Duration::from_millis(env.ranged(
                 "WORKER_BATCH_LINGER_MS",
                 5,
+                0..=1_000,
+            )?),
+            worker_batch_busy_linger: Duration::from_millis(env.ranged(
+                "WORKER_BATCH_BUSY_LINGER_MS",
+                25,
                 0..=1_000,
             )?),
             max_delivery_attempts: env.ranged("MAX_DELIVERY_ATTEMPTS", 5, 1..=100)?,

@@ -38,7 +38,8 @@ pub async fn collect(
     let first = Fetched::new(first?);
     let mut events = first.events();
     let mut batch = vec![first];
-    let deadline = tokio::time::Instant::now() + pace.linger(std::time::Instant::now());
+    let arrived = tokio::time::Instant::now();
+    let deadline = arrived + pace.linger(arrived.into_std());
     while events < state.config.worker_batch_size {
         let lingered = tokio::time::Instant::now() >= deadline;
         let previous_written = previous.as_ref().is_none_or(|written| *written.borrow());
@@ -64,7 +65,7 @@ pub async fn collect(
             }
         }
     }
-    pace.record(std::time::Instant::now(), events);
+    pace.record(tokio::time::Instant::now().into_std(), events);
     Ok(Some(batch))
 }
 

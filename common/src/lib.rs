@@ -4,6 +4,7 @@
 pub mod bootstrap_kinds;
 pub mod bootstrap_start;
 pub mod broker;
+pub mod busy_pace;
 pub mod config;
 pub mod coverage;
 pub mod crypto;

@@ -82,6 +82,7 @@ impl App {
                 db: db.clone(),
                 outboxed: outboxed.clone(),
                 metrics: metrics.clone(),
+                busy_linger: config.ingress_group_busy_linger,
             },
             queues.partitions(),
             |partition| queues.event_partition(partition),

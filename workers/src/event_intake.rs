@@ -2,13 +2,13 @@
 //! `WORKER_BATCH_SIZE` events, taken apart into events, and, for a batch of webhooks only,
 //! staged (decided against the installations and the entities' states) ready to be written.
 
+use common::busy_pace::BusyPace;
 use futures::StreamExt as _;
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument as _;
 
 use crate::batch::{StagedBatch, StatesAfter, stage_webhooks};
-use crate::batch_pace::BatchPace;
 use crate::event_deliveries::{Events, Fetched};
 use crate::installation_cache::InstallationCache;
 use crate::state::WorkerState;
@@ -23,7 +23,7 @@ pub async fn collect(
     state: &WorkerState,
     subscription: &mut Subscription,
     shutdown: &CancellationToken,
-    pace: &mut BatchPace,
+    pace: &mut BusyPace,
     mut previous: Option<watch::Receiver<bool>>,
 ) -> anyhow::Result<Option<Vec<Fetched>>> {
     let channel = subscription.channel.clone();

@@ -10,7 +10,6 @@ mod api_call_failure;
 mod app;
 mod assignment;
 mod batch;
-mod batch_pace;
 mod batch_retry;
 mod bootstrap;
 mod disposition;

@@ -72,11 +72,14 @@ pub struct Config {
     pub event_partitions: u16,
     pub queue_prefix: String,
     pub publish_channels: usize,
+    /// `INGRESS_GROUP_BUSY_LINGER_MS`: how long a busy ingress lane waits for company before
+    /// publishing (`ingress::group_commit`); zero never waits.
+    pub ingress_group_busy_linger: Duration,
     pub worker_prefetch: u16,
     pub worker_batch_size: usize,
     pub worker_batch_linger: Duration,
     /// `WORKER_BATCH_BUSY_LINGER_MS`: how long a busy partition waits to fill a batch
-    /// (`workers::batch_pace`).
+    /// (`common::busy_pace`).
     pub worker_batch_busy_linger: Duration,
     pub max_delivery_attempts: u32,
     pub shutdown_timeout: Duration,
@@ -220,6 +223,11 @@ impl Config {
             event_partitions: env.ranged("EVENT_PARTITIONS", 8, 1..=256)?,
             queue_prefix: queue_prefix(&env)?,
             publish_channels: env.ranged("PUBLISH_CHANNELS", 4, 1..=64)?,
+            ingress_group_busy_linger: Duration::from_millis(env.ranged(
+                "INGRESS_GROUP_BUSY_LINGER_MS",
+                2,
+                0..=100,
+            )?),
             worker_prefetch: env.ranged("WORKER_PREFETCH", 500, 1..=10_000)?,
             worker_batch_size: env.ranged("WORKER_BATCH_SIZE", 250, 1..=5_000)?,
             worker_batch_linger: Duration::from_millis(env.ranged(

@@ -40,11 +40,12 @@ pub async fn drive(
         .pool_max_idle_per_host(options.concurrency)
         .timeout(Duration::from_secs(30))
         .build()?;
-    let client = Arc::new(IngressCaller {
+    let client = IngressCaller {
         base_url: options.url.clone(),
         signer,
         http: http.clone(),
-    });
+    };
+    let target = super::http1::Target::resolve(&options.url).await?;
     step(&format!(
         "installing {} workspaces (signed INSTALLED)",
         ids.len()
@@ -72,7 +73,7 @@ pub async fn drive(
     let started = Instant::now();
     let before = CpuSample::take();
     let sent = webhooks::send(
-        client,
+        target,
         workspaces,
         options.pace,
         options.concurrency,

@@ -7,6 +7,7 @@
 //! until stopped, for the restart drills.
 
 mod drive;
+mod http1;
 mod options;
 mod raw;
 mod report;

@@ -2,8 +2,8 @@
 //! about a new time entry, either as fast as answers come back or open loop at a target rate.
 
 use std::collections::HashSet;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
@@ -15,6 +15,8 @@ use common::messages::partition_of;
 
 use crate::payloads;
 use crate::scenario::{DemoWorkspace, IngressCaller};
+
+use super::http1::{Sender, Target};
 
 use super::options::Pace;
 
@@ -94,23 +96,33 @@ pub fn new_time_entry(workspaces: &[DemoWorkspace], seq: usize) -> (usize, Value
     (index, body)
 }
 
-/// Sends webhooks for `duration` at `pace` with at most `concurrency` in flight.
+/// Sends webhooks to `target` for `duration` at `pace` with at most `concurrency` in flight.
 pub async fn send(
-    client: Arc<IngressCaller>,
+    target: Target,
     workspaces: Arc<Vec<DemoWorkspace>>,
     pace: Pace,
     concurrency: usize,
     duration: Duration,
 ) -> Sent {
     match pace {
-        Pace::Max => send_closed_loop(client, workspaces, concurrency, duration).await,
-        Pace::Rate(rate) => send_open_loop(client, workspaces, rate, concurrency, duration).await,
+        Pace::Max => send_closed_loop(target, workspaces, concurrency, duration).await,
+        Pace::Rate(rate) => send_open_loop(target, workspaces, rate, concurrency, duration).await,
     }
+}
+
+/// Delivers the `seq`th webhook over `sender`: its status and how long ingress took to answer.
+async fn deliver_nth(sender: &mut Sender, workspaces: &[DemoWorkspace], seq: usize) -> Answer {
+    let (index, body) = new_time_entry(workspaces, seq);
+    let started = Instant::now();
+    let status = sender
+        .deliver(&workspaces[index], EventType::NewTimeEntry, &body)
+        .await;
+    (status, started.elapsed())
 }
 
 /// `concurrency` senders, each sending its next webhook as soon as the previous one is answered.
 async fn send_closed_loop(
-    client: Arc<IngressCaller>,
+    target: Target,
     workspaces: Arc<Vec<DemoWorkspace>>,
     concurrency: usize,
     duration: Duration,
@@ -120,18 +132,13 @@ async fn send_closed_loop(
     let next = Arc::new(AtomicUsize::new(0));
     let mut senders = tokio::task::JoinSet::new();
     for _ in 0..concurrency {
-        let (client, workspaces, next) = (client.clone(), workspaces.clone(), next.clone());
+        let (workspaces, next) = (workspaces.clone(), next.clone());
+        let mut sender = Sender::new(target.clone());
         senders.spawn(async move {
             let mut answers = Vec::new();
             while Instant::now() < deadline {
                 let seq = next.fetch_add(1, Ordering::Relaxed);
-                let (index, body) = new_time_entry(&workspaces, seq);
-                let workspace = &workspaces[index];
-                answers.push(
-                    client
-                        .deliver(workspace, EventType::NewTimeEntry, &body)
-                        .await,
-                );
+                answers.push(deliver_nth(&mut sender, &workspaces, seq).await);
             }
             answers
         });
@@ -151,7 +158,7 @@ async fn send_closed_loop(
 /// `concurrency` in flight waits for a slot, and its latency counts from its scheduled time, so a
 /// slow system is not flattered by a slowed-down client.
 async fn send_open_loop(
-    client: Arc<IngressCaller>,
+    target: Target,
     workspaces: Arc<Vec<DemoWorkspace>>,
     rate: f64,
     concurrency: usize,
@@ -160,6 +167,8 @@ async fn send_open_loop(
     let started = tokio::time::Instant::now();
     let total = (rate * duration.as_secs_f64()).round() as usize;
     let slots = Arc::new(Semaphore::new(concurrency));
+    // Idle connections; a launch takes one (or opens one) and gives it back when answered.
+    let idle: Arc<Mutex<Vec<Sender>>> = Arc::default();
     let mut in_flight = tokio::task::JoinSet::new();
     let mut answers = Vec::with_capacity(total);
     let mut delayed_launches = 0;
@@ -176,12 +185,12 @@ async fn send_open_loop(
                 }
             }
         };
-        let (client, workspaces) = (client.clone(), workspaces.clone());
+        let (workspaces, idle) = (workspaces.clone(), idle.clone());
+        let taken = idle.lock().expect("idle connections").pop();
+        let mut sender = taken.unwrap_or_else(|| Sender::new(target.clone()));
         in_flight.spawn(async move {
-            let (index, body) = new_time_entry(&workspaces, seq);
-            let (status, _) = client
-                .deliver(&workspaces[index], EventType::NewTimeEntry, &body)
-                .await;
+            let (status, _) = deliver_nth(&mut sender, &workspaces, seq).await;
+            idle.lock().expect("idle connections").push(sender);
             drop(permit);
             (status, scheduled.elapsed())
         });

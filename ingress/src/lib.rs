@@ -20,6 +20,7 @@ mod enqueue;
 mod error;
 mod group_commit;
 mod job_start;
+mod lane_intake;
 mod lifecycle;
 mod load_shed;
 mod manifest;

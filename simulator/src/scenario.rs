@@ -18,6 +18,17 @@ pub struct DemoWorkspace {
     pub webhook_tokens: Vec<(EventType, String)>,
 }
 
+impl DemoWorkspace {
+    /// The token Clockify signs `event`'s deliveries with (empty when none was registered).
+    pub fn webhook_token(&self, event: EventType) -> &str {
+        self.webhook_tokens
+            .iter()
+            .find(|(e, _)| *e == event)
+            .map(|(_, t)| t.as_str())
+            .unwrap_or_default()
+    }
+}
+
 /// The events demo installations hold webhook tokens for: every type, as an installation whose
 /// manifest subscriptions and extra registrations together cover them all would.
 pub const DEMO_EVENTS: &[EventType] = EventType::ALL;
@@ -97,12 +108,7 @@ impl IngressCaller {
         event: EventType,
         body: &Value,
     ) -> (u16, Duration) {
-        let token = workspace
-            .webhook_tokens
-            .iter()
-            .find(|(e, _)| *e == event)
-            .map(|(_, t)| t.as_str())
-            .unwrap_or_default();
+        let token = workspace.webhook_token(event);
         let started = Instant::now();
         let status = self
             .http

@@ -75,12 +75,7 @@ impl Sender {
         event: EventType,
         body: &serde_json::Value,
     ) -> u16 {
-        let token = workspace
-            .webhook_tokens
-            .iter()
-            .find(|(e, _)| *e == event)
-            .map(|(_, t)| t.as_str())
-            .unwrap_or_default();
+        let token = workspace.webhook_token(event);
         self.request.clear();
         let head = format!(
             "POST {} HTTP/1.1\r\nHost: {}\r\nClockify-Signature: {token}\r\n\

@@ -2,9 +2,11 @@
 //!
 //! Each partition has one task that publishes its events one message at a time and waits for
 //! that message's confirm before sending the next. Events accepted while a confirm is awaited
-//! wait in the lane, and the next message carries all of them (up to [`MAX_GROUP_EVENTS`] and
-//! [`MAX_GROUP_BYTES`]) as one [`EventBatch`]; a lone event goes out as its own
-//! [`EventMessage`](common::messages::EventMessage), the envelope every worker reads. A quiet
+//! wait in the lane, and the next message carries all of them (up to
+//! [`MAX_GROUP_EVENTS`](crate::lane_intake::MAX_GROUP_EVENTS) and
+//! [`MAX_GROUP_BYTES`](crate::lane_intake::MAX_GROUP_BYTES)) as one [`EventBatch`]; a lone
+//! event goes out as its own [`EventMessage`](common::messages::EventMessage), the envelope
+//! every worker reads. A quiet
 //! lane never waits on a timer: with no load every message holds one event. The lane is FIFO and
 //! only one message of a partition is ever in flight, so a partition's order is the order of
 //! acceptance.
@@ -35,10 +37,6 @@ use crate::metrics::IngressMetrics;
 use crate::outbox::{OutboxWrite, OutboxedWorkspaces};
 use crate::publish_outcome::{NotConfirmed, RETRY_AFTER_SECS, observe_publish};
 
-/// The most events one message carries.
-pub const MAX_GROUP_EVENTS: usize = 256;
-/// The most event bytes one message carries (a single larger event still goes alone).
-pub const MAX_GROUP_BYTES: usize = 1024 * 1024;
 /// An accepted event waiting in its partition's lane.
 pub struct Accepted {
     pub workspace_id: String,

@@ -16,8 +16,10 @@ use tokio::sync::mpsc;
 
 use common::busy_pace::BusyPace;
 
-use crate::group_commit::{MAX_GROUP_BYTES, MAX_GROUP_EVENTS};
-
+/// The most events one message carries.
+pub const MAX_GROUP_EVENTS: usize = 256;
+/// The most event bytes one message carries (a single larger event still goes alone).
+pub const MAX_GROUP_BYTES: usize = 1024 * 1024;
 /// The events a busy lane's linger must be expected to bring for the wait to be worth it.
 pub const BUSY_GROUP_EVENTS: usize = 2;
 

@@ -113,6 +113,29 @@ impl Publisher {
         settle(confirm.await)
     }
 
+    /// Hands `message` to the broker on channel `slot` (modulo the channels) and returns without
+    /// waiting for its confirm, under the same deadline as [`Self::publish_with`] from now. A
+    /// caller that sends its messages one after the other on one slot has them enqueued in that
+    /// order, with several in flight at once (an ingress lane).
+    pub async fn send_on(
+        &self,
+        slot: usize,
+        queue: &str,
+        message: Outgoing<'_>,
+    ) -> Result<PendingConfirm, PublishError> {
+        let deadline = tokio::time::Instant::now() + self.deadline;
+        let sent = tokio::time::timeout_at(deadline, async {
+            let channel = self.channel_at(slot % self.slots.len()).await?;
+            send(&channel, queue, &message).await
+        })
+        .await
+        .map_err(|_| PublishError::Timeout)??;
+        Ok(PendingConfirm {
+            confirm: sent,
+            deadline,
+        })
+    }
+
     /// Publishes `messages` to `queue` in this order on one channel, all of them in flight at
     /// once, and waits for their confirms (one deadline over the whole sequence); returns each
     /// message's outcome, in order. The broker enqueues a channel's messages in the order they
@@ -175,6 +198,10 @@ impl Publisher {
 
     async fn channel(&self) -> Result<Channel, PublishError> {
         let index = self.next.fetch_add(1, Ordering::Relaxed) % self.slots.len();
+        self.channel_at(index).await
+    }
+
+    async fn channel_at(&self, index: usize) -> Result<Channel, PublishError> {
         let mut slot = self.slots[index].lock().await;
         if let Some(channel) = slot.as_ref().filter(|c| c.status().connected()) {
             return Ok(channel.clone());
@@ -193,6 +220,22 @@ impl Publisher {
             .map_err(|e| PublishError::Unavailable(e.to_string()))?;
         *slot = Some(channel.clone());
         Ok(channel)
+    }
+}
+
+/// A message the broker has been handed and has not confirmed yet.
+pub struct PendingConfirm {
+    confirm: lapin::PublisherConfirm,
+    deadline: tokio::time::Instant,
+}
+
+impl PendingConfirm {
+    /// Waits for the broker's word on the message, until the deadline set when it was sent.
+    pub async fn confirmed(self) -> Result<(), PublishError> {
+        match tokio::time::timeout_at(self.deadline, self.confirm).await {
+            Ok(result) => settle(result),
+            Err(_) => Err(PublishError::Timeout),
+        }
     }
 }
 

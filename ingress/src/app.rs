@@ -83,6 +83,7 @@ impl App {
                 outboxed: outboxed.clone(),
                 metrics: metrics.clone(),
                 busy_linger: config.ingress_group_busy_linger,
+                in_flight: config.ingress_group_in_flight,
             },
             queues.partitions(),
             |partition| queues.event_partition(partition),

@@ -1,36 +1,41 @@
 //! Group commit of accepted events, one lane per event partition.
 //!
-//! Each partition has one task that publishes its events one message at a time and waits for
-//! that message's confirm before sending the next. Events accepted while a confirm is awaited
-//! wait in the lane, and the next message carries all of them (up to
-//! [`MAX_GROUP_EVENTS`](crate::lane_intake::MAX_GROUP_EVENTS) and
+//! Each partition has one task that publishes its events a message at a time, on its own
+//! channel, and keeps at most `INGRESS_GROUP_IN_FLIGHT` messages (default 1) awaiting their
+//! confirms. Events accepted while it may not send wait in the lane, and the next message
+//! carries all of them (up to [`MAX_GROUP_EVENTS`](crate::lane_intake::MAX_GROUP_EVENTS) and
 //! [`MAX_GROUP_BYTES`](crate::lane_intake::MAX_GROUP_BYTES)) as one [`EventBatch`]; a lone
 //! event goes out as its own [`EventMessage`](common::messages::EventMessage), the envelope
-//! every worker reads. A quiet
-//! lane never waits on a timer: with no load every message holds one event. The lane is FIFO and
-//! only one message of a partition is ever in flight, so a partition's order is the order of
-//! acceptance.
+//! every worker reads. A quiet lane never waits on a timer: with no load every message holds one
+//! event. The lane is FIFO and sends its messages one after the other on one channel, which the
+//! broker enqueues in that order, so a partition's order is the order of acceptance.
 //!
 //! A busy lane waits a little for the callers its last message answered before it publishes
 //! ([`LaneIntake`]).
 //!
 //! Each request is answered when the message holding its event is confirmed, or when the event
-//! is committed to the outbox instead ([`crate::outbox`]). A message the broker does not confirm
-//! sends each of its events to the outbox, in order, and their workspaces stay outboxed; an
-//! event whose workspace is outboxed when its group forms goes to the outbox without trying the
-//! broker, so nothing overtakes what waits there. Only when the outbox cannot take an event
-//! either is its request answered 503.
+//! is committed to the outbox instead ([`crate::outbox`]); a lane settles its messages in the
+//! order it sent them. A message the broker does not confirm sends each of its events to the
+//! outbox, in order, and their workspaces stay outboxed; an event whose workspace is outboxed
+//! when its group forms goes to the outbox without trying the broker, so nothing overtakes what
+//! waits there. Only when the outbox cannot take an event either is its request answered 503.
+//!
+//! With two or more messages in flight, one exception: when the broker does not confirm a
+//! message (refused, or its channel lost) but confirms the one sent after it, the second's events are applied before the first's (which
+//! come through the outbox). No request of either had been answered when the second was sent,
+//! so no caller can have seen one of those events accepted before sending another of them: an
+//! event is still never applied before one whose request was answered before it arrived.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use lapin::types::FieldTable;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{Semaphore, mpsc, oneshot};
 use uuid::Uuid;
 
 use common::db::outbox::{self, NewRow};
 use common::messages::{BATCH_KIND, EventBatch};
-use common::publisher::{Outgoing, Publisher};
+use common::publisher::{Outgoing, PendingConfirm, PublishError, Publisher};
 
 use crate::lane_intake::LaneIntake;
 use crate::metrics::IngressMetrics;
@@ -65,6 +70,8 @@ pub struct LaneContext {
     pub metrics: Arc<IngressMetrics>,
     /// `INGRESS_GROUP_BUSY_LINGER_MS`.
     pub busy_linger: Duration,
+    /// `INGRESS_GROUP_IN_FLIGHT`: a lane's messages awaiting their confirms at once.
+    pub in_flight: usize,
 }
 
 impl EventLanes {
@@ -100,38 +107,114 @@ struct Lane {
     queue: String,
 }
 
+/// A group the lane has handed on: the message holding the events that went to the broker
+/// (awaiting its confirm) and the events set aside for the outbox.
+struct InFlight {
+    group: Vec<Accepted>,
+    /// Indexes into `group` of the events in the message.
+    published: Vec<usize>,
+    /// The message's confirm to come, or why it could not be sent; `None` without a message.
+    confirm: Option<Result<PendingConfirm, PublishError>>,
+    sent_at: Instant,
+    /// Events whose workspace waits in the outbox: (index, its write, the reason).
+    outboxed: Vec<(usize, OutboxWrite, &'static str)>,
+}
+
+impl InFlight {
+    /// The broker's word on the message, once it comes (at once when it could not be sent);
+    /// `None` when the group had no message.
+    async fn confirmation(&mut self) -> Option<Result<(), PublishError>> {
+        match self.confirm.take()? {
+            Ok(pending) => Some(pending.confirmed().await),
+            Err(error) => Some(Err(error)),
+        }
+    }
+}
+
 impl Lane {
+    /// Takes groups and sends them in order, at most `in_flight` awaiting their confirms at
+    /// once; each is settled (answered, or outboxed) only after the one before it.
     async fn run(self, mut receiver: mpsc::UnboundedReceiver<Accepted>) {
-        let mut intake = LaneIntake::new(self.context.busy_linger);
-        while let Some(group) = intake
-            .next_group(&mut receiver, |event| event.body.len())
-            .await
-        {
-            self.commit(group).await;
+        let lane = Arc::new(self);
+        let slots = Arc::new(Semaphore::new(lane.context.in_flight.max(1)));
+        let mut intake = LaneIntake::new(lane.context.busy_linger);
+        let mut previous_settled: Option<oneshot::Receiver<()>> = None;
+        loop {
+            let Ok(slot) = slots.clone().acquire_owned().await else {
+                break;
+            };
+            let Some(group) = intake
+                .next_group(&mut receiver, |event| event.body.len())
+                .await
+            else {
+                break;
+            };
+            let mut in_flight = lane.send(group).await;
+            let (settled, settled_signal) = oneshot::channel();
+            let before = previous_settled.replace(settled_signal);
+            let lane = lane.clone();
+            tokio::spawn(async move {
+                let outcome = in_flight.confirmation().await.map(|result| {
+                    let metrics = &lane.context.metrics;
+                    observe_publish(metrics, "events", &lane.queue, in_flight.sent_at, result)
+                });
+                if let Some(before) = before {
+                    // Ends when the message before settled, or its task is gone.
+                    let _ = before.await;
+                }
+                lane.settle(in_flight, outcome).await;
+                let _ = settled.send(());
+                drop(slot);
+            });
         }
     }
 
-    /// Makes every event of `group` durable (broker, else outbox) and answers each request.
-    async fn commit(&self, group: Vec<Accepted>) {
-        let mut outboxed: Vec<(usize, OutboxWrite, &'static str)> = Vec::new();
-        let mut to_publish = Vec::with_capacity(group.len());
+    /// Sends the group's events as one message, except those whose workspace waits in the
+    /// outbox, which are set aside to join it. Returns without waiting for the confirm.
+    async fn send(&self, group: Vec<Accepted>) -> InFlight {
+        let mut outboxed = Vec::new();
+        let mut published = Vec::with_capacity(group.len());
         for (index, event) in group.iter().enumerate() {
             match self.context.outboxed.write_if_outboxed(&event.workspace_id) {
                 Some(write) => outboxed.push((index, write, "behind_outbox")),
-                None => to_publish.push(index),
+                None => published.push(index),
             }
         }
+        let sent_at = Instant::now();
+        let confirm = if published.is_empty() {
+            None
+        } else {
+            let events: Vec<&Accepted> = published.iter().map(|&i| &group[i]).collect();
+            Some(self.send_message(&events).await)
+        };
+        InFlight {
+            group,
+            published,
+            confirm,
+            sent_at,
+            outboxed,
+        }
+    }
+
+    /// Makes every event of a sent group durable (its message confirmed, else the outbox) and
+    /// answers each request.
+    async fn settle(&self, in_flight: InFlight, outcome: Option<Result<(), NotConfirmed>>) {
+        let InFlight {
+            group,
+            published,
+            mut outboxed,
+            ..
+        } = in_flight;
         let mut answers: Vec<Option<Result<(), u32>>> = vec![None; group.len()];
-        if !to_publish.is_empty() {
-            let events: Vec<&Accepted> = to_publish.iter().map(|&i| &group[i]).collect();
-            match self.publish(&events).await {
+        if let Some(result) = outcome {
+            match result {
                 Ok(()) => {
-                    for &index in &to_publish {
+                    for &index in &published {
                         answers[index] = Some(Ok(()));
                     }
                 }
                 Err(failure) => {
-                    for &index in &to_publish {
+                    for &index in &published {
                         let write = self
                             .context
                             .outboxed
@@ -153,15 +236,17 @@ impl Lane {
         }
     }
 
-    /// Publishes `events` as one message: the event itself when alone, a batch otherwise.
-    async fn publish(&self, events: &[&Accepted]) -> Result<(), NotConfirmed> {
-        let started = Instant::now();
-        let metrics = &self.context.metrics;
-        metrics
+    /// Sends `events` as one message on this lane's channel: the event itself when alone, a
+    /// batch otherwise.
+    async fn send_message(&self, events: &[&Accepted]) -> Result<PendingConfirm, PublishError> {
+        self.context
+            .metrics
             .event_group_size
             .with_label_values(&["events"])
             .observe(events.len() as f64);
-        let result = match events {
+        let publisher = &self.context.publisher;
+        let slot = usize::from(self.partition);
+        match events {
             [event] => {
                 let message_id = event.message_id.to_string();
                 let message = Outgoing {
@@ -171,10 +256,7 @@ impl Lane {
                     headers: event.trace.clone(),
                     kind: None,
                 };
-                self.context
-                    .publisher
-                    .publish_with(&self.queue, message)
-                    .await
+                publisher.send_on(slot, &self.queue, message).await
             }
             _ => {
                 let traceparents: Vec<Option<String>> = events
@@ -195,13 +277,9 @@ impl Lane {
                     headers: FieldTable::default(),
                     kind: Some(BATCH_KIND),
                 };
-                self.context
-                    .publisher
-                    .publish_with(&self.queue, message)
-                    .await
+                publisher.send_on(slot, &self.queue, message).await
             }
-        };
-        observe_publish(metrics, "events", &self.queue, started, result)
+        }
     }
 
     /// Commits the events at the given indexes to the outbox in one statement, in order; each

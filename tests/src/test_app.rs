@@ -153,6 +153,17 @@ impl TestApp {
             .expect("ingress answers")
     }
 
+    /// Posts `ws`'s signed NEW_PROJECT webhook for project `id` named `name`.
+    pub async fn post_project(&self, ws: &Installation, id: &str, name: &str) -> reqwest::Response {
+        let body = payloads::project(&ws.workspace_id, id, name);
+        self.post_webhook(
+            EventType::NewProject,
+            ws.token_for(EventType::NewProject),
+            &body,
+        )
+        .await
+    }
+
     /// Uninstalls `ws` as Clockify does (a signed DELETED, answered 200) and waits until a worker
     /// has applied it.
     pub async fn uninstall(&self, ws: &Installation) {
@@ -255,12 +266,20 @@ impl TestApp {
         total
     }
 
+    /// A channel on the test broker, with the connection it lives on (keep both).
+    pub async fn broker_channel(&self) -> (deadpool_lapin::Object, lapin::Channel) {
+        let connection = common::broker::connection_pool("amqp://guest:guest@127.0.0.1:5672/%2f")
+            .expect("pool")
+            .get()
+            .await
+            .expect("broker connection");
+        let channel = connection.create_channel().await.expect("channel");
+        (connection, channel)
+    }
+
     /// Messages waiting in `queue` (ready, not delivered).
     pub async fn queue_depth(&self, queue: &str) -> u32 {
-        let pool =
-            common::broker::connection_pool("amqp://guest:guest@127.0.0.1:5672/%2f").expect("pool");
-        let connection = pool.get().await.expect("broker connection");
-        let channel = connection.create_channel().await.expect("channel");
+        let (_connection, channel) = self.broker_channel().await;
         let passive = QueueDeclareOptions {
             passive: true,
             ..Default::default()

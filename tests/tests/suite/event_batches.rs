@@ -159,12 +159,7 @@ async fn a_poison_event_inside_a_batch_is_dead_lettered_alone_and_the_others_are
     );
 
     // The dead letter is the poison event alone, named by its own id and the queue it died on.
-    let connection = common::broker::connection_pool("amqp://guest:guest@127.0.0.1:5672/%2f")
-        .expect("pool")
-        .get()
-        .await
-        .expect("connection");
-    let channel = connection.create_channel().await.expect("channel");
+    let (_connection, channel) = app.broker_channel().await;
     let letter = channel
         .basic_get(
             names.dead_letters().as_str().into(),

@@ -13,6 +13,7 @@ mod extra_webhooks;
 mod hostile_clients;
 mod idempotency;
 mod jwks;
+mod lanes_in_flight;
 mod lifecycle;
 mod limiter_fallback;
 mod manifest_and_ops;

@@ -18,14 +18,7 @@ const CLOSED_DATABASE: &str = "postgres://postgres@127.0.0.1:1/nowhere";
 /// Posts NEW_PROJECT `p{from}..p{to}` for `ws`, one after the other; all must be answered 200.
 async fn post_projects(app: &TestApp, ws: &Installation, from: usize, to: usize) {
     for i in from..to {
-        let body = payloads::project(&ws.workspace_id, &format!("p{i}"), "outboxed");
-        let response = app
-            .post_webhook(
-                EventType::NewProject,
-                ws.token_for(EventType::NewProject),
-                &body,
-            )
-            .await;
+        let response = app.post_project(ws, &format!("p{i}"), "outboxed").await;
         assert_eq!(
             response.status(),
             200,

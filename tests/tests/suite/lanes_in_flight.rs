@@ -1,0 +1,112 @@
+//! An ingress lane that keeps two messages awaiting their confirms at once
+//! (`INGRESS_GROUP_IN_FLIGHT=2`) still hands its partition every caller's events once each, in
+//! the order that caller sent them, and its messages in the order it sent them: a lane sends
+//! them one after the other on one channel.
+
+use std::collections::HashMap;
+
+use futures::StreamExt as _;
+use lapin::options::BasicConsumeOptions;
+use lapin::types::FieldTable;
+
+use common::broker::QueueNames;
+use common::events::EventType;
+use common::messages::{BATCH_KIND, Event, Queued, partition_of};
+use integration_tests::{TestApp, TestEnv};
+
+const CALLERS: usize = 16;
+const EVENTS_EACH: usize = 25;
+/// How long the queue may take to hand over the next message.
+const WAIT: std::time::Duration = std::time::Duration::from_secs(30);
+
+#[tokio::test]
+async fn with_two_messages_in_flight_a_lanes_messages_and_each_callers_events_keep_their_order() {
+    let app = TestApp::spawn_with(TestEnv::new(), false, &[("INGRESS_GROUP_IN_FLIGHT", "2")]).await;
+    let ws = app
+        .install("ws-two-in-flight", &[EventType::NewProject])
+        .await;
+
+    // Callers send at the same time, each its own events one after the other.
+    let callers = (0..CALLERS).map(|caller| {
+        let (app, ws) = (&app, &ws);
+        async move {
+            for n in 0..EVENTS_EACH {
+                let id = format!("c{caller}-{n}");
+                let response = app.post_project(ws, &id, "two in flight").await;
+                assert_eq!(response.status(), 200, "{id} accepted");
+            }
+        }
+    });
+    futures::future::join_all(callers).await;
+
+    // The partition's queue, message by message, in the broker's order.
+    let names = QueueNames::new(&app.env.queue_prefix, app.env.partitions);
+    let queue = names.event_partition(partition_of(&ws.workspace_id, app.env.partitions));
+    let (_connection, channel) = app.broker_channel().await;
+    // Quorum queues with a single active consumer take no basic.get: consume, as a worker would.
+    let mut deliveries = channel
+        .basic_consume(
+            queue.as_str().into(),
+            "lanes-in-flight-test".into(),
+            BasicConsumeOptions {
+                no_ack: true,
+                ..Default::default()
+            },
+            FieldTable::default(),
+        )
+        .await
+        .expect("consume");
+    let mut messages = 0;
+    let mut project_ids = Vec::new();
+    // A batch's id is a UUIDv7 the lane mints as it sends the batch: they rise in send order.
+    let mut last_batch_id: Option<uuid::Uuid> = None;
+    while project_ids.len() < CALLERS * EVENTS_EACH {
+        let delivery = tokio::time::timeout(WAIT, deliveries.next())
+            .await
+            .unwrap_or_else(|_| panic!("only {} events on the queue", project_ids.len()))
+            .expect("a delivery")
+            .expect("delivered");
+        messages += 1;
+        let kind = delivery.properties.kind().as_ref().map(|k| k.as_str());
+        if kind == Some(BATCH_KIND) {
+            let id = delivery
+                .properties
+                .message_id()
+                .as_ref()
+                .and_then(|id| uuid::Uuid::parse_str(id.as_str()).ok())
+                .expect("a batch's message id");
+            assert!(
+                last_batch_id.is_none_or(|last| last < id),
+                "batch {id} reached the queue after one the lane sent later ({last_batch_id:?})"
+            );
+            last_batch_id = Some(id);
+        }
+        let events = match Queued::decode(kind, &delivery.data).expect("a message ingress wrote") {
+            Queued::One(event) => vec![*event],
+            Queued::Batch(batch) => batch.events.into_iter().map(|e| e.message).collect(),
+        };
+        for event in events {
+            if let Event::Webhook(webhook) = event.event {
+                project_ids.push(webhook.body.fields().id.clone().expect("project id"));
+            }
+        }
+    }
+
+    assert_eq!(project_ids.len(), CALLERS * EVENTS_EACH, "every event once");
+    let mut next_of: HashMap<&str, usize> = HashMap::new();
+    for id in &project_ids {
+        let (caller, n) = id.split_once('-').expect("c<caller>-<n>");
+        let expected = next_of.entry(caller).or_insert(0);
+        assert_eq!(
+            n.parse::<usize>().expect("n"),
+            *expected,
+            "{caller}'s events in the order it sent them (queue: {project_ids:?})"
+        );
+        *expected += 1;
+    }
+    assert!(
+        messages < CALLERS * EVENTS_EACH,
+        "concurrent callers shared messages ({messages} messages)"
+    );
+    app.stop().await;
+}

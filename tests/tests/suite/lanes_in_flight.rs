@@ -1,7 +1,8 @@
 //! An ingress lane that keeps two messages awaiting their confirms at once
 //! (`INGRESS_GROUP_IN_FLIGHT=2`) still hands its partition every caller's events once each, in
 //! the order that caller sent them, and its messages in the order it sent them: a lane sends
-//! them one after the other on one channel.
+//! them one after the other on one channel. Over a full partition, whose broker refuses them,
+//! every accepted event still reaches the log once, through the outbox, in each caller's order.
 
 use std::collections::HashMap;
 
@@ -108,5 +109,97 @@ async fn with_two_messages_in_flight_a_lanes_messages_and_each_callers_events_ke
         messages < CALLERS * EVENTS_EACH,
         "concurrent callers shared messages ({messages} messages)"
     );
+    app.stop().await;
+}
+
+/// Callers of one workspace when its partition holds only 3 messages (the rest refused).
+const FULL_CALLERS: usize = 8;
+const FULL_EVENTS_EACH: usize = 10;
+
+#[tokio::test]
+async fn with_two_messages_in_flight_over_a_full_partition_every_event_is_applied_once_in_each_callers_order()
+ {
+    // Outbox writes and the relay wait on the database: run alone.
+    let _heavy = integration_tests::heavy::exclusive().await;
+    let config = [
+        ("INGRESS_GROUP_IN_FLIGHT", "2"),
+        ("EVENT_QUEUE_MAX_LENGTH", "3"),
+    ];
+    let app = TestApp::spawn_with(TestEnv::new(), false, &config).await;
+    let token = app
+        .env
+        .signer
+        .webhook_token("ws-full-two", "addon-full-two", "NEW_PROJECT");
+
+    // No worker yet: the broker takes 3 messages and refuses the rest, often two of a lane's in
+    // flight at once; the refused events go to the outbox, settled in the order they were sent,
+    // and their workspace's next events join them there.
+    let callers = (0..FULL_CALLERS).map(|caller| {
+        let (app, token) = (&app, &token);
+        async move {
+            for n in 0..FULL_EVENTS_EACH {
+                let id = format!("c{caller}-{n}");
+                let body = simulator::payloads::project("ws-full-two", &id, "flood");
+                let response = app.post_webhook(EventType::NewProject, token, &body).await;
+                assert_eq!(response.status(), 200, "{id} accepted");
+            }
+        }
+    });
+    futures::future::join_all(callers).await;
+    assert!(
+        app.count("select count(*) from event_outbox").await > 0,
+        "some events were refused by the full partition and outboxed"
+    );
+
+    // A worker drains the partition and the relay moves the outbox behind it.
+    let shutdown = tokio_util::sync::CancellationToken::new();
+    let worker = workers::App::build(app.env.config(&config))
+        .await
+        .expect("worker builds");
+    let running = tokio::spawn(worker.run_until_stopped(shutdown.clone()));
+    let total = FULL_CALLERS * FULL_EVENTS_EACH;
+    app.wait_for_count(
+        "select count(*) from event_log where workspace_id = 'ws-full-two'",
+        i64::try_from(total).expect("small"),
+        WAIT,
+    )
+    .await;
+    app.wait_for_count("select count(*) from event_outbox", 0, WAIT)
+        .await;
+
+    // Each caller's events, by when they were accepted: each once, applied in that order.
+    let rows: Vec<(String, chrono::DateTime<chrono::Utc>)> = sqlx::query_as(
+        "select entity_id, processed_at from event_log
+         where workspace_id = 'ws-full-two' order by accepted_at",
+    )
+    .fetch_all(&app.db)
+    .await
+    .expect("event log");
+    assert_eq!(rows.len(), total, "every event once");
+    for caller in 0..FULL_CALLERS {
+        let prefix = format!("c{caller}-");
+        let own: Vec<&(String, chrono::DateTime<chrono::Utc>)> = rows
+            .iter()
+            .filter(|(id, _)| id.starts_with(&prefix))
+            .collect();
+        let ids: Vec<&str> = own.iter().map(|(id, _)| id.as_str()).collect();
+        let expected: Vec<String> = (0..FULL_EVENTS_EACH)
+            .map(|n| format!("c{caller}-{n}"))
+            .collect();
+        assert_eq!(
+            ids, expected,
+            "caller {caller}'s events once each, in its order"
+        );
+        for pair in own.windows(2) {
+            assert!(
+                pair[0].1 <= pair[1].1,
+                "caller {caller}: {} applied after {}",
+                pair[0].0,
+                pair[1].0
+            );
+        }
+    }
+    shutdown.cancel();
+    let _ = tokio::time::timeout(std::time::Duration::from_secs(15), running).await;
     app.stop().await;
 }

@@ -21,10 +21,11 @@
 //! waits there. Only when the outbox cannot take an event either is its request answered 503.
 //!
 //! With two or more messages in flight, one exception: when the broker does not confirm a
-//! message (refused, or its channel lost) but confirms the one sent after it, the second's events are applied before the first's (which
-//! come through the outbox). No request of either had been answered when the second was sent,
-//! so no caller can have seen one of those events accepted before sending another of them: an
-//! event is still never applied before one whose request was answered before it arrived.
+//! message (refused, or its channel lost) but confirms the one sent after it, the second's
+//! events are applied before the first's (which come through the outbox). No request of either
+//! had been answered when the second was sent, so no caller can have seen one of those events
+//! accepted before sending another of them: an event is still never applied before one whose
+//! request was answered before it arrived.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};

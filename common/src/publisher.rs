@@ -98,19 +98,8 @@ impl Publisher {
         queue: &str,
         message: Outgoing<'_>,
     ) -> Result<(), PublishError> {
-        tokio::time::timeout(self.deadline, self.publish_unbounded(queue, &message))
-            .await
-            .map_err(|_| PublishError::Timeout)?
-    }
-
-    async fn publish_unbounded(
-        &self,
-        queue: &str,
-        message: &Outgoing<'_>,
-    ) -> Result<(), PublishError> {
-        let channel = self.channel().await?;
-        let confirm = send(&channel, queue, message).await?;
-        settle(confirm.await)
+        let slot = self.next.fetch_add(1, Ordering::Relaxed);
+        self.send_on(slot, queue, message).await?.confirmed().await
     }
 
     /// Hands `message` to the broker on channel `slot` (modulo the channels) and returns without

@@ -28,6 +28,7 @@
 //! request was answered before it arrived.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use lapin::types::FieldTable;
@@ -140,6 +141,8 @@ impl Lane {
         let slots = Arc::new(Semaphore::new(lane.context.in_flight.max(1)));
         let mut intake = LaneIntake::new(lane.context.busy_linger);
         let mut previous_settled: Option<oneshot::Receiver<()>> = None;
+        // Messages sent and not yet settled.
+        let unsettled = Arc::new(AtomicUsize::new(0));
         loop {
             let Ok(slot) = slots.clone().acquire_owned().await else {
                 break;
@@ -150,10 +153,13 @@ impl Lane {
             else {
                 break;
             };
+            if unsettled.fetch_add(1, Ordering::AcqRel) > 0 {
+                lane.context.metrics.event_messages_overlapped.inc();
+            }
             let mut in_flight = lane.send(group).await;
             let (settled, settled_signal) = oneshot::channel();
             let before = previous_settled.replace(settled_signal);
-            let lane = lane.clone();
+            let (lane, unsettled) = (lane.clone(), unsettled.clone());
             tokio::spawn(async move {
                 let outcome = in_flight.confirmation().await.map(|result| {
                     let metrics = &lane.context.metrics;
@@ -164,6 +170,7 @@ impl Lane {
                     let _ = before.await;
                 }
                 lane.settle(in_flight, outcome).await;
+                unsettled.fetch_sub(1, Ordering::AcqRel);
                 let _ = settled.send(());
                 drop(slot);
             });

@@ -30,6 +30,9 @@ pub struct IngressMetrics {
     /// `studio_event_group_size{queue="events"}`: events per published event message (group
     /// commit: the events of a partition accepted while its previous publish awaited its confirm).
     pub event_group_size: HistogramVec,
+    /// `studio_event_messages_overlapped_total`: event messages a lane sent while an earlier one
+    /// of its own was still unsettled (only with `INGRESS_GROUP_IN_FLIGHT` above 1).
+    pub event_messages_overlapped: IntCounter,
     /// `studio_publish_failures_total{reason}`: reason `queue_full` when an event partition is
     /// at `EVENT_QUEUE_MAX_LENGTH`; `unavailable`, `timeout`, `unroutable`, `nacked` otherwise.
     pub publish_failures: IntCounterVec,
@@ -129,6 +132,11 @@ impl IngressMetrics {
                 "Events per published event message.",
                 &["queue"],
                 size_buckets(),
+            ),
+            event_messages_overlapped: plain_counter(
+                &r,
+                "event_messages_overlapped_total",
+                "Event messages sent while an earlier one of the same lane was unsettled.",
             ),
             publish_failures: counter(
                 &r,

@@ -109,6 +109,17 @@ async fn with_two_messages_in_flight_a_lanes_messages_and_each_callers_events_ke
         messages < CALLERS * EVENTS_EACH,
         "concurrent callers shared messages ({messages} messages)"
     );
+    let overlapped = app
+        .metrics()
+        .await
+        .lines()
+        .find_map(|line| line.strip_prefix("studio_event_messages_overlapped_total "))
+        .and_then(|value| value.trim().parse::<f64>().ok())
+        .expect("the overlap counter");
+    assert!(
+        overlapped > 0.0,
+        "the lane sent messages while an earlier one was still unsettled"
+    );
     app.stop().await;
 }
 

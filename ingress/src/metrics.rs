@@ -31,7 +31,7 @@ pub struct IngressMetrics {
     /// commit: the events of a partition accepted while its previous publish awaited its confirm).
     pub event_group_size: HistogramVec,
     /// `studio_event_messages_overlapped_total`: event messages a lane sent while an earlier one
-    /// of its own was still unsettled (only with `INGRESS_GROUP_IN_FLIGHT` above 1).
+    /// of its own was still unsettled (never with `INGRESS_GROUP_IN_FLIGHT=1`).
     pub event_messages_overlapped: IntCounter,
     /// `studio_publish_failures_total{reason}`: reason `queue_full` when an event partition is
     /// at `EVENT_QUEUE_MAX_LENGTH`; `unavailable`, `timeout`, `unroutable`, `nacked` otherwise.

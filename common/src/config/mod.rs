@@ -75,8 +75,8 @@ pub struct Config {
     /// `INGRESS_GROUP_BUSY_LINGER_MS`: how long a busy ingress lane waits for company before
     /// publishing (`ingress::group_commit`); zero never waits.
     pub ingress_group_busy_linger: Duration,
-    /// `INGRESS_GROUP_IN_FLIGHT`: how many messages an ingress lane keeps awaiting their
-    /// confirms at once (`ingress::group_commit`).
+    /// `INGRESS_GROUP_IN_FLIGHT`: how many messages an ingress lane may keep awaiting their
+    /// confirms at once, while its messages are small (`ingress::group_commit`).
     pub ingress_group_in_flight: usize,
     pub worker_prefetch: u16,
     pub worker_batch_size: usize,
@@ -231,7 +231,7 @@ impl Config {
                 2,
                 0..=100,
             )?),
-            ingress_group_in_flight: env.ranged("INGRESS_GROUP_IN_FLIGHT", 1, 1..=4)?,
+            ingress_group_in_flight: env.ranged("INGRESS_GROUP_IN_FLIGHT", 2, 1..=4)?,
             worker_prefetch: env.ranged("WORKER_PREFETCH", 500, 1..=10_000)?,
             worker_batch_size: env.ranged("WORKER_BATCH_SIZE", 250, 1..=5_000)?,
             worker_batch_linger: Duration::from_millis(env.ranged(

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use super::raw::Rate;
-use super::scrape::{BatchFigures, SizeFigures};
+use super::scrape::{BatchFigures, GroupFigures, SizeFigures};
 use super::usage::CpuUse;
 use super::webhooks::Answer;
 
@@ -27,8 +27,8 @@ pub struct LoadReport {
     /// `--backlog`: the workers draining the queues alone, and what that cost.
     pub backlog: Option<(Rate, CpuUse)>,
     pub batches: Vec<(String, BatchFigures)>,
-    /// Events per message ingress published (a started system only).
-    pub groups: Option<SizeFigures>,
+    /// Events per message ingress published, and its overlapped messages (a started system only).
+    pub groups: Option<GroupFigures>,
     pub memory: Vec<(String, Option<u64>)>,
 }
 
@@ -142,12 +142,14 @@ impl LoadReport {
             );
             print_cpu("  cpu backlog    ", cpu, rate.per_second());
         }
-        if let Some(groups) = self.groups.as_ref().filter(|g| g.count > 0.0) {
+        if let Some(groups) = self.groups.as_ref().filter(|g| g.sizes.count > 0.0) {
+            let sizes = &groups.sizes;
             println!(
-                "  ingress groups {:.0} event messages published, mean {:.2} events each, p99 {}",
-                groups.count,
-                groups.mean(),
-                size_bound(groups)
+                "  ingress groups {:.0} event messages published, mean {:.2} events each, p99 {}; {:.0} sent while another of their lane awaited its confirm",
+                sizes.count,
+                sizes.mean(),
+                size_bound(sizes),
+                groups.overlapped
             );
         }
         if !self.batches.is_empty() {

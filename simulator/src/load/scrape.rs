@@ -1,6 +1,7 @@
 //! The tiers' own account of their batches, read from their `/metrics`: how many events a
 //! committed worker batch held, how long it took, the lag from acceptance to commit, and how
-//! many events each message ingress published held (its group commit).
+//! many events each message ingress published held (its group commit), and how many of those
+//! messages went out while another of their lane awaited its confirm.
 
 /// Sums and counts of the workers' event batch histograms, over every worker process.
 #[derive(Debug, Clone, Default)]
@@ -111,17 +112,28 @@ pub async fn batch_figures(http: &reqwest::Client, ops_url: &str) -> BatchFigure
     }
 }
 
-/// Events per message ingress at `url` published (its group commit); zeros when it does not
-/// answer or predates group commit.
-pub async fn group_figures(http: &reqwest::Client, url: &str) -> SizeFigures {
+/// Ingress's group commit: events per message, and messages sent while another was in flight.
+#[derive(Debug, Clone, Default)]
+pub struct GroupFigures {
+    pub sizes: SizeFigures,
+    /// Event messages a lane sent while an earlier one of its own was unsettled.
+    pub overlapped: f64,
+}
+
+/// What ingress at `url` published (its group commit); zeros when it does not answer or
+/// predates group commit.
+pub async fn group_figures(http: &reqwest::Client, url: &str) -> GroupFigures {
     let text = match http.get(format!("{url}/metrics")).send().await {
         Ok(response) => response.text().await.unwrap_or_default(),
         Err(_) => String::new(),
     };
-    SizeFigures {
-        count: value(&text, "studio_event_group_size_count"),
-        sum: value(&text, "studio_event_group_size_sum"),
-        buckets: buckets(&text, "studio_event_group_size_bucket"),
+    GroupFigures {
+        sizes: SizeFigures {
+            count: value(&text, "studio_event_group_size_count"),
+            sum: value(&text, "studio_event_group_size_sum"),
+            buckets: buckets(&text, "studio_event_group_size_bucket"),
+        },
+        overlapped: series(&text, "studio_event_messages_overlapped_total").unwrap_or(0.0),
     }
 }
 

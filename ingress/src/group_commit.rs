@@ -2,9 +2,10 @@
 //!
 //! Each partition has one task that publishes its events a message at a time, on its own
 //! channel, and keeps at most `INGRESS_GROUP_IN_FLIGHT` messages (default 2) awaiting their
-//! confirms; a message is sent while another awaits its confirm only when that one is small
-//! ([`OVERLAP_BELOW_EVENTS`]). Events accepted while it may not send wait in the lane, and the next message
-//! carries all of them (up to [`MAX_GROUP_EVENTS`](crate::lane_intake::MAX_GROUP_EVENTS) and
+//! confirms; it sends a message while another awaits its confirm only while its messages are
+//! small ([`crate::lane_overlap`]). Events accepted while it may not send wait in the lane, and
+//! the next message carries all of them (up to
+//! [`MAX_GROUP_EVENTS`](crate::lane_intake::MAX_GROUP_EVENTS) and
 //! [`MAX_GROUP_BYTES`](crate::lane_intake::MAX_GROUP_BYTES)) as one [`EventBatch`]; a lone
 //! event goes out as its own [`EventMessage`](common::messages::EventMessage), the envelope
 //! every worker reads. A quiet lane never waits on a timer: with no load every message holds one
@@ -41,6 +42,7 @@ use common::messages::{BATCH_KIND, EventBatch};
 use common::publisher::{Outgoing, PendingConfirm, PublishError, Publisher};
 
 use crate::lane_intake::LaneIntake;
+use crate::lane_overlap::OverlapPolicy;
 use crate::metrics::IngressMetrics;
 use crate::outbox::{OutboxWrite, OutboxedWorkspaces};
 use crate::publish_outcome::{NotConfirmed, RETRY_AFTER_SECS, observe_publish};
@@ -104,20 +106,6 @@ impl EventLanes {
     }
 }
 
-/// A message of this many events or more is never overlapped by the next: see [`may_overlap`].
-pub const OVERLAP_BELOW_EVENTS: usize = 20;
-
-/// Whether the next message may go out while one holding `last_sent` events awaits its confirm.
-///
-/// A lane whose messages stay small has few callers, and they spend much of their time waiting
-/// for the confirm: a second message in flight hides that wait. A lane whose messages fill has
-/// callers enough to keep the machine busy, and there the broker's cost is per message: two in
-/// flight would split its callers into two smaller messages and cost more per event (BENCHMARKS
-/// sections 17 and 18).
-fn may_overlap(last_sent: usize) -> bool {
-    last_sent < OVERLAP_BELOW_EVENTS
-}
-
 struct Lane {
     context: LaneContext,
     partition: u16,
@@ -159,10 +147,9 @@ impl Lane {
         let mut previous_settled: Option<oneshot::Receiver<()>> = None;
         // Messages sent and not yet settled.
         let unsettled = Arc::new(AtomicUsize::new(0));
-        // Events in the message sent last.
-        let mut last_sent = 0;
+        let mut overlap = OverlapPolicy::default();
         loop {
-            if !may_overlap(last_sent) {
+            if !overlap.may_overlap() {
                 // Every slot free means every message sent has settled.
                 let Ok(all) = slots.acquire_many(in_flight as u32).await else {
                     break;
@@ -181,7 +168,7 @@ impl Lane {
             if unsettled.fetch_add(1, Ordering::AcqRel) > 0 {
                 lane.context.metrics.event_messages_overlapped.inc();
             }
-            last_sent = group.len();
+            overlap.sent(group.len());
             let mut in_flight = lane.send(group).await;
             let (settled, settled_signal) = oneshot::channel();
             let before = previous_settled.replace(settled_signal);
@@ -358,19 +345,5 @@ impl Lane {
                     .collect()
             }
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn only_a_small_message_is_overlapped_by_the_next() {
-        assert!(may_overlap(0));
-        assert!(may_overlap(1));
-        assert!(may_overlap(OVERLAP_BELOW_EVENTS - 1));
-        assert!(!may_overlap(OVERLAP_BELOW_EVENTS));
-        assert!(!may_overlap(crate::lane_intake::MAX_GROUP_EVENTS));
     }
 }

@@ -21,6 +21,7 @@ mod error;
 mod group_commit;
 mod job_start;
 mod lane_intake;
+mod lane_overlap;
 mod lifecycle;
 mod load_shed;
 mod manifest;

@@ -141,8 +141,8 @@ impl Lane {
     /// once; each is settled (answered, or outboxed) only after the one before it.
     async fn run(self, mut receiver: mpsc::UnboundedReceiver<Accepted>) {
         let lane = Arc::new(self);
-        let in_flight = lane.context.in_flight.max(1);
-        let slots = Arc::new(Semaphore::new(in_flight));
+        let most_in_flight = lane.context.in_flight.max(1);
+        let slots = Arc::new(Semaphore::new(most_in_flight));
         let mut intake = LaneIntake::new(lane.context.busy_linger);
         let mut previous_settled: Option<oneshot::Receiver<()>> = None;
         // Messages sent and not yet settled.
@@ -151,7 +151,7 @@ impl Lane {
         loop {
             if !overlap.may_overlap() {
                 // Every slot free means every message sent has settled.
-                let Ok(all) = slots.acquire_many(in_flight as u32).await else {
+                let Ok(all) = slots.acquire_many(most_in_flight as u32).await else {
                     break;
                 };
                 drop(all);

@@ -2,8 +2,8 @@
 //!
 //! Each partition has one task that publishes its events a message at a time, on its own
 //! channel, and keeps at most `INGRESS_GROUP_IN_FLIGHT` messages (default 2) awaiting their
-//! confirms; it sends a message while another awaits its confirm only while its messages are
-//! small ([`crate::lane_overlap`]). Events accepted while it may not send wait in the lane, and
+//! confirms; it sends a message while another awaits its confirm only while it has few callers
+//! ([`crate::lane_overlap`]). Events accepted while it may not send wait in the lane, and
 //! the next message carries all of them (up to
 //! [`MAX_GROUP_EVENTS`](crate::lane_intake::MAX_GROUP_EVENTS) and
 //! [`MAX_GROUP_BYTES`](crate::lane_intake::MAX_GROUP_BYTES)) as one [`EventBatch`]; a lone
@@ -145,8 +145,9 @@ impl Lane {
         let slots = Arc::new(Semaphore::new(most_in_flight));
         let mut intake = LaneIntake::new(lane.context.busy_linger);
         let mut previous_settled: Option<oneshot::Receiver<()>> = None;
-        // Messages sent and not yet settled.
+        // Messages sent and not yet settled, and the events they hold.
         let unsettled = Arc::new(AtomicUsize::new(0));
+        let unsettled_events = Arc::new(AtomicUsize::new(0));
         let mut overlap = OverlapPolicy::default();
         loop {
             if !overlap.may_overlap() {
@@ -168,11 +169,14 @@ impl Lane {
             if unsettled.fetch_add(1, Ordering::AcqRel) > 0 {
                 lane.context.metrics.event_messages_overlapped.inc();
             }
-            overlap.sent(group.len());
+            let events = group.len();
+            let outstanding = unsettled_events.fetch_add(events, Ordering::AcqRel) + events;
+            overlap.sent(outstanding + intake.waiting(&receiver));
             let mut in_flight = lane.send(group).await;
             let (settled, settled_signal) = oneshot::channel();
             let before = previous_settled.replace(settled_signal);
             let (lane, unsettled) = (lane.clone(), unsettled.clone());
+            let unsettled_events = unsettled_events.clone();
             tokio::spawn(async move {
                 let outcome = in_flight.confirmation().await.map(|result| {
                     let metrics = &lane.context.metrics;
@@ -184,6 +188,7 @@ impl Lane {
                 }
                 lane.settle(in_flight, outcome).await;
                 unsettled.fetch_sub(1, Ordering::AcqRel);
+                unsettled_events.fetch_sub(events, Ordering::AcqRel);
                 let _ = settled.send(());
                 drop(slot);
             });

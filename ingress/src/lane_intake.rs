@@ -41,6 +41,11 @@ impl<T> LaneIntake<T> {
         }
     }
 
+    /// Events taken out of the channel and not sent yet, and those still in it.
+    pub fn waiting(&self, receiver: &mpsc::UnboundedReceiver<T>) -> usize {
+        self.queued.len() + receiver.len()
+    }
+
     /// The next group, in order and within [`MAX_GROUP_EVENTS`] and [`MAX_GROUP_BYTES`]: waits
     /// for a first event, then, while the lane is busy, for the last group's callers. `None` once
     /// the channel is closed and empty.

@@ -4,30 +4,36 @@
 //! message is confirmed, and a second message in flight hides that wait. A lane with many callers
 //! is bound by the machine, and there the broker's cost is per message: a second message in
 //! flight would split its callers into two smaller messages and cost more per event (BENCHMARKS
-//! sections 17 and 18). A lane tells the two apart by the running mean of its messages' sizes,
-//! which moves slowly enough that one small message of a busy lane does not tip it into
-//! splitting its callers, as the size of the last message alone did.
+//! sections 17 and 18). A lane tells the two apart by the most events it had outstanding (in its
+//! unsettled messages, or waiting to be sent) at any of its last few sends: that peak is about
+//! the number of its callers whether it overlaps or not, while the size of its messages is not
+//! (overlapping makes them smaller, and a lane deciding by them can stay split).
 
-/// The mean events per message below which a lane overlaps its messages.
-pub const OVERLAP_BELOW_EVENTS: f64 = 20.0;
-/// The newest message's weight in the running mean: about the last eight messages count.
-const NEWEST_WEIGHT: f64 = 0.125;
+use std::collections::VecDeque;
 
-/// One lane's running mean of events per message; a new lane is quiet, and may overlap.
+/// The peak of outstanding events from which a lane keeps one message in flight.
+pub const OVERLAP_BELOW_OUTSTANDING: usize = 32;
+/// How many of a lane's latest sends the peak is taken over.
+const RECENT_SENDS: usize = 8;
+
+/// One lane's outstanding events at its latest sends; a new lane is quiet, and may overlap.
 #[derive(Debug, Default)]
 pub struct OverlapPolicy {
-    mean_events: f64,
+    recent: VecDeque<usize>,
 }
 
 impl OverlapPolicy {
-    /// Counts a message of `events` events the lane has sent.
-    pub fn sent(&mut self, events: usize) {
-        self.mean_events += (events as f64 - self.mean_events) * NEWEST_WEIGHT;
+    /// Counts a send after which the lane had `outstanding` events unsettled or waiting.
+    pub fn sent(&mut self, outstanding: usize) {
+        if self.recent.len() == RECENT_SENDS {
+            self.recent.pop_front();
+        }
+        self.recent.push_back(outstanding);
     }
 
     /// Whether the next message may go out while an earlier one awaits its confirm.
     pub fn may_overlap(&self) -> bool {
-        self.mean_events < OVERLAP_BELOW_EVENTS
+        self.recent.iter().max().copied().unwrap_or(0) < OVERLAP_BELOW_OUTSTANDING
     }
 }
 
@@ -35,36 +41,36 @@ impl OverlapPolicy {
 mod tests {
     use super::*;
 
-    fn after(sizes: impl IntoIterator<Item = usize>) -> OverlapPolicy {
+    fn after(outstanding: impl IntoIterator<Item = usize>) -> OverlapPolicy {
         let mut policy = OverlapPolicy::default();
-        for events in sizes {
-            policy.sent(events);
+        for count in outstanding {
+            policy.sent(count);
         }
         policy
     }
 
     #[test]
-    fn a_quiet_lane_and_one_of_small_messages_overlap() {
+    fn a_quiet_lane_and_one_with_few_callers_overlap() {
         assert!(OverlapPolicy::default().may_overlap());
         assert!(after([1; 100]).may_overlap());
-        assert!(after([13; 100]).may_overlap());
+        assert!(after([OVERLAP_BELOW_OUTSTANDING - 1; 100]).may_overlap());
     }
 
     #[test]
-    fn a_lane_whose_messages_fill_keeps_one_in_flight() {
-        assert!(!after([24; 100]).may_overlap());
-        assert!(!after([40; 100]).may_overlap());
+    fn a_lane_with_many_callers_keeps_one_in_flight_even_when_a_send_finds_few() {
+        assert!(!after([64; 100]).may_overlap());
+        // Split in two, a lane finds half its callers outstanding at some sends, all at others.
+        assert!(!after([30, 60, 29, 61, 30, 60, 31, 58]).may_overlap());
     }
 
     #[test]
-    fn one_small_message_of_a_busy_lane_does_not_tip_it_but_a_lasting_change_does() {
-        let mut busy = after([40; 100]);
-        busy.sent(1);
-        assert!(!busy.may_overlap(), "one small message among full ones");
-        // The lane's callers go: its messages stay small, and within a few it overlaps again.
-        for _ in 0..8 {
-            busy.sent(5);
+    fn a_lane_whose_callers_go_overlaps_again_after_a_few_sends() {
+        let mut lane = after([64; 100]);
+        for _ in 0..RECENT_SENDS - 1 {
+            lane.sent(8);
+            assert!(!lane.may_overlap());
         }
-        assert!(busy.may_overlap());
+        lane.sent(8);
+        assert!(lane.may_overlap());
     }
 }

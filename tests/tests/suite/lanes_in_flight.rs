@@ -13,6 +13,7 @@ use lapin::types::FieldTable;
 use common::broker::QueueNames;
 use common::events::EventType;
 use common::messages::{BATCH_KIND, Event, Queued, partition_of};
+use integration_tests::forwarder::Forwarder;
 use integration_tests::{TestApp, TestEnv};
 
 const CALLERS: usize = 16;
@@ -212,5 +213,87 @@ async fn with_two_messages_in_flight_over_a_full_partition_every_event_is_applie
     }
     shutdown.cancel();
     let _ = tokio::time::timeout(std::time::Duration::from_secs(15), running).await;
+    app.stop().await;
+}
+
+/// Callers of one workspace: more than a lane overlaps its messages for.
+const MANY_CALLERS: usize = 64;
+const MANY_EVENTS_EACH: usize = 40;
+
+/// The value of one exact series in Prometheus text.
+fn series(metrics: &str, name: &str) -> f64 {
+    metrics
+        .lines()
+        .find_map(|line| line.strip_prefix(name)?.strip_prefix(' '))
+        .and_then(|value| value.trim().parse().ok())
+        .unwrap_or_else(|| panic!("{name} in /metrics"))
+}
+
+/// Event messages ingress has sent, and how many of them while another of their lane was
+/// unsettled.
+async fn sent_and_overlapped(app: &TestApp) -> (f64, f64) {
+    let metrics = app.metrics().await;
+    (
+        series(&metrics, "studio_event_group_size_count{queue=\"events\"}"),
+        series(&metrics, "studio_event_messages_overlapped_total"),
+    )
+}
+
+#[tokio::test]
+async fn a_lane_with_many_callers_keeps_one_message_in_flight() {
+    // Timing decides how many callers wait at once: run alone.
+    let _heavy = integration_tests::heavy::exclusive().await;
+    // The broker's replies (its confirms among them) reach ingress 20 ms late, so a lane's
+    // callers pile up behind each message: a lane that may overlap would send the next at once.
+    let forwarder =
+        Forwarder::start_with_reply_delay("127.0.0.1:5672", std::time::Duration::from_millis(20))
+            .await;
+    let amqp_url = forwarder.amqp_url();
+    // The default configuration otherwise: two messages in flight allowed.
+    let app = TestApp::spawn_with(TestEnv::new(), false, &[("AMQP_URL", &amqp_url)]).await;
+    let ws = app
+        .install("ws-many-callers", &[EventType::NewProject])
+        .await;
+
+    let accepted = std::sync::atomic::AtomicUsize::new(0);
+    let callers = (0..MANY_CALLERS).map(|caller| {
+        let (app, ws, accepted) = (&app, &ws, &accepted);
+        async move {
+            for n in 0..MANY_EVENTS_EACH {
+                let id = format!("c{caller}-{n}");
+                let response = app.post_project(ws, &id, "many callers").await;
+                assert_eq!(response.status(), 200, "{id} accepted");
+                accepted.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            }
+        }
+    });
+    // While every caller is busy (past the first quarter of the events, before the last), as a
+    // lane overlaps only while the first callers arrive and the last ones leave.
+    let total = MANY_CALLERS * MANY_EVENTS_EACH;
+    let watch = async {
+        let mut samples = Vec::new();
+        for quarters in [1, 3] {
+            while accepted.load(std::sync::atomic::Ordering::Relaxed) < total * quarters / 4 {
+                tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+            }
+            samples.push(sent_and_overlapped(&app).await);
+        }
+        samples
+    };
+    let ((), samples) = tokio::join!(
+        async {
+            futures::future::join_all(callers).await;
+        },
+        watch
+    );
+    let (messages, overlapped) = (samples[1].0 - samples[0].0, samples[1].1 - samples[0].1);
+    assert!(
+        messages >= 5.0,
+        "the lane sent messages between the samples ({messages})"
+    );
+    assert!(
+        overlapped <= messages / 10.0,
+        "a lane with {MANY_CALLERS} callers overlapped {overlapped} of its {messages} messages"
+    );
     app.stop().await;
 }

@@ -145,8 +145,7 @@ impl Lane {
         let slots = Arc::new(Semaphore::new(most_in_flight));
         let mut intake = LaneIntake::new(lane.context.busy_linger);
         let mut previous_settled: Option<oneshot::Receiver<()>> = None;
-        // Messages sent and not yet settled, and the events they hold.
-        let unsettled = Arc::new(AtomicUsize::new(0));
+        // Events in the messages sent and not yet settled (none empty: zero means no message).
         let unsettled_events = Arc::new(AtomicUsize::new(0));
         let mut overlap = OverlapPolicy::default();
         loop {
@@ -166,17 +165,16 @@ impl Lane {
             else {
                 break;
             };
-            if unsettled.fetch_add(1, Ordering::AcqRel) > 0 {
+            let events = group.len();
+            let earlier = unsettled_events.fetch_add(events, Ordering::AcqRel);
+            if earlier > 0 {
                 lane.context.metrics.event_messages_overlapped.inc();
             }
-            let events = group.len();
-            let outstanding = unsettled_events.fetch_add(events, Ordering::AcqRel) + events;
-            overlap.sent(outstanding + intake.waiting(&receiver));
+            overlap.sent(earlier + events + intake.waiting(&receiver));
             let mut in_flight = lane.send(group).await;
             let (settled, settled_signal) = oneshot::channel();
             let before = previous_settled.replace(settled_signal);
-            let (lane, unsettled) = (lane.clone(), unsettled.clone());
-            let unsettled_events = unsettled_events.clone();
+            let (lane, unsettled_events) = (lane.clone(), unsettled_events.clone());
             tokio::spawn(async move {
                 let outcome = in_flight.confirmation().await.map(|result| {
                     let metrics = &lane.context.metrics;
@@ -187,7 +185,6 @@ impl Lane {
                     let _ = before.await;
                 }
                 lane.settle(in_flight, outcome).await;
-                unsettled.fetch_sub(1, Ordering::AcqRel);
                 unsettled_events.fetch_sub(events, Ordering::AcqRel);
                 let _ = settled.send(());
                 drop(slot);

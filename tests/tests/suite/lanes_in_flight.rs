@@ -110,13 +110,10 @@ async fn with_two_messages_in_flight_a_lanes_messages_and_each_callers_events_ke
         messages < CALLERS * EVENTS_EACH,
         "concurrent callers shared messages ({messages} messages)"
     );
-    let overlapped = app
-        .metrics()
-        .await
-        .lines()
-        .find_map(|line| line.strip_prefix("studio_event_messages_overlapped_total "))
-        .and_then(|value| value.trim().parse::<f64>().ok())
-        .expect("the overlap counter");
+    let overlapped = series(
+        &app.metrics().await,
+        "studio_event_messages_overlapped_total",
+    );
     assert!(
         overlapped > 0.0,
         "the lane sent messages while an earlier one was still unsettled"
@@ -164,11 +161,7 @@ async fn with_two_messages_in_flight_over_a_full_partition_every_event_is_applie
     );
 
     // A worker drains the partition and the relay moves the outbox behind it.
-    let shutdown = tokio_util::sync::CancellationToken::new();
-    let worker = workers::App::build(app.env.config(&config))
-        .await
-        .expect("worker builds");
-    let running = tokio::spawn(worker.run_until_stopped(shutdown.clone()));
+    let worker = app.start_worker(&config).await;
     let total = FULL_CALLERS * FULL_EVENTS_EACH;
     app.wait_for_count(
         "select count(*) from event_log where workspace_id = 'ws-full-two'",
@@ -211,8 +204,7 @@ async fn with_two_messages_in_flight_over_a_full_partition_every_event_is_applie
             );
         }
     }
-    shutdown.cancel();
-    let _ = tokio::time::timeout(std::time::Duration::from_secs(15), running).await;
+    worker.stop().await;
     app.stop().await;
 }
 

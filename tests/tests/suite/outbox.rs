@@ -152,11 +152,7 @@ async fn events_over_a_full_partition_wait_in_the_outbox_until_workers_drain_it(
     );
 
     // A worker starts: it drains the partition, and the relay moves the outbox behind it.
-    let shutdown = tokio_util::sync::CancellationToken::new();
-    let worker = workers::App::build(app.env.config(&limit))
-        .await
-        .expect("worker builds");
-    let running = tokio::spawn(worker.run_until_stopped(shutdown.clone()));
+    let worker = app.start_worker(&limit).await;
     app.wait_for_count(
         "select count(*) from event_log where workspace_id = 'ws-full'",
         8,
@@ -166,8 +162,7 @@ async fn events_over_a_full_partition_wait_in_the_outbox_until_workers_drain_it(
     app.wait_for_count("select count(*) from event_outbox", 0, WAIT)
         .await;
     assert_logged_once_in_order(&app, "ws-full", 8).await;
-    shutdown.cancel();
-    let _ = tokio::time::timeout(Duration::from_secs(15), running).await;
+    worker.stop().await;
     app.stop().await;
 }
 

@@ -21,6 +21,7 @@ use super::report::LoadReport;
 use super::report::step;
 use super::system::System;
 use super::usage::CpuSample;
+use super::wal::WalSample;
 use super::watch::{services, tier_pids};
 use super::{scrape, webhooks};
 
@@ -71,6 +72,7 @@ pub async fn drive(
     let watched = services(&system.as_deref().map(tier_pids).unwrap_or_default());
     let first_send = chrono::Utc::now();
     let started = Instant::now();
+    let mut wal_start = WalSample::take(&db).await?;
     let before = CpuSample::take();
     let sent = webhooks::send(
         target,
@@ -103,6 +105,7 @@ pub async fn drive(
         system.start_workers(vars, options.workers).await?;
         // Only what is persisted from here on counts: a worker may consume before it is ready.
         drain_start = (Instant::now(), CpuSample::take());
+        wal_start = WalSample::take(&db).await?;
         persisted_at_drain_start = count().await?;
         println!(
             "    workers ready in {:.2} s, {persisted_at_drain_start} events persisted by then",
@@ -137,6 +140,7 @@ pub async fn drive(
     let done = Instant::now();
     report.persisted_after = done.duration_since(started);
     let drain_cpu = drain_start.1.until(&CpuSample::take(), &drain_watched);
+    report.workers_wal = Some(wal_start.until(&WalSample::take(&db).await?));
     if options.backlog {
         let rate = Rate {
             count: (accepted - persisted_at_drain_start).max(0) as u64,

@@ -15,6 +15,7 @@ mod scrape;
 pub mod steady;
 mod system;
 mod usage;
+mod wal;
 mod watch;
 mod webhooks;
 
@@ -89,16 +90,16 @@ pub async fn run_load(options: LoadOptions) -> anyhow::Result<()> {
             "raw database: {DATABASE_WRITERS} writers, transactions of 250 events, {:.0} s",
             options.duration.as_secs_f64()
         ));
-        report.database_raw = Some(
-            raw::database_rate(
-                &options.database_url,
-                &ids,
-                DATABASE_WRITERS,
-                options.duration,
-                &services(&[]),
-            )
-            .await?,
-        );
+        let (rate, cpu, wal) = raw::database_rate(
+            &options.database_url,
+            &ids,
+            DATABASE_WRITERS,
+            options.duration,
+            &services(&[]),
+        )
+        .await?;
+        report.database_raw = Some((rate, cpu));
+        report.database_raw_wal = Some(wal);
     }
 
     let mut system = if options.start_system {

@@ -21,6 +21,7 @@ use common::webhook_body::WebhookBody;
 
 use super::system::{admin_url, database_name, delete_queues, sibling_database_url};
 use super::usage::{CpuSample, CpuUse, Watched};
+use super::wal::{WalSample, WalUse};
 use crate::payloads;
 
 /// Prefix of the broker measurement's queues, deleted afterwards.
@@ -140,15 +141,15 @@ pub async fn broker_rate(
 
 /// `writers` concurrent writers, each committing transactions of 250 events written as workers
 /// write them (one multi-row entity upsert and one multi-row event log insert), for `duration`,
-/// in a scratch database created beside `database_url` and dropped afterwards. Returns the rate
-/// and what `watched` spent on it.
+/// in a scratch database created beside `database_url` and dropped afterwards. Returns the rate,
+/// what `watched` spent on it and what the cluster wrote ahead.
 pub async fn database_rate(
     database_url: &str,
     workspace_ids: &[String],
     writers: usize,
     duration: Duration,
     watched: &[Watched],
-) -> anyhow::Result<(Rate, CpuUse)> {
+) -> anyhow::Result<(Rate, CpuUse, WalUse)> {
     let scratch = format!("{}_raw", database_name(database_url)?);
     let admin = PgPool::connect(&admin_url(database_url)).await?;
     common::db::server::drop_database_if_exists(&admin, &scratch).await?;
@@ -158,6 +159,7 @@ pub async fn database_rate(
     let warm: Vec<_> = futures::future::try_join_all((0..writers).map(|_| db.acquire())).await?;
     drop(warm);
     let written = Arc::new(AtomicU64::new(0));
+    let wal_before = WalSample::take(&admin).await?;
     let before = CpuSample::take();
     let started = Instant::now();
     let deadline = started + duration;
@@ -184,12 +186,13 @@ pub async fn database_rate(
     }
     let elapsed = started.elapsed();
     let cpu = before.until(&CpuSample::take(), watched);
+    let wal = wal_before.until(&WalSample::take(&admin).await?);
     db.close().await;
     common::db::server::drop_database_if_exists(&admin, &scratch).await?;
     // Start what follows with the scratch writes flushed, not with a checkpoint due.
     common::db::server::checkpoint(&admin).await?;
     let count = written.load(Ordering::Relaxed);
-    Ok((Rate { count, elapsed }, cpu))
+    Ok((Rate { count, elapsed }, cpu, wal))
 }
 
 /// One batch of the rows a worker writes for new time entries: the entity versions and the

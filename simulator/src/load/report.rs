@@ -7,6 +7,7 @@ use std::time::Duration;
 use super::raw::Rate;
 use super::scrape::{BatchFigures, GroupFigures, SizeFigures};
 use super::usage::CpuUse;
+use super::wal::WalUse;
 use super::webhooks::Answer;
 
 /// Every figure of one run.
@@ -15,6 +16,7 @@ pub struct LoadReport {
     pub setup: String,
     pub broker_raw: Option<(Rate, CpuUse)>,
     pub database_raw: Option<(Rate, CpuUse)>,
+    pub database_raw_wal: Option<WalUse>,
     pub message_bytes: usize,
     pub answers: Vec<Answer>,
     pub send_elapsed: Duration,
@@ -26,6 +28,9 @@ pub struct LoadReport {
     pub end_to_end_ms: Option<(f64, f64)>,
     /// `--backlog`: the workers draining the queues alone, and what that cost.
     pub backlog: Option<(Rate, CpuUse)>,
+    /// What the cluster wrote ahead while the workers persisted the run's events: the drain with
+    /// `--backlog`, else from the first send until the last event was in the database.
+    pub workers_wal: Option<WalUse>,
     pub batches: Vec<(String, BatchFigures)>,
     /// Events per message ingress published, and its overlapped messages (a started system only).
     pub groups: Option<GroupFigures>,
@@ -76,6 +81,9 @@ impl LoadReport {
                 rate.elapsed.as_secs_f64()
             );
             print_cpu("                 ", cpu, rate.per_second());
+            if let Some(wal) = &self.database_raw_wal {
+                println!("                 {}", wal.describe(rate.count));
+            }
         }
         println!(
             "  ingress        {:>8.0} accepted/s ({accepted} of {} in {:.2} s){}",
@@ -141,6 +149,13 @@ impl LoadReport {
                 ratio(rate.per_second(), self.database_raw.as_ref())
             );
             print_cpu("  cpu backlog    ", cpu, rate.per_second());
+        }
+        if let Some(wal) = &self.workers_wal {
+            let (span, events) = match &self.backlog {
+                Some((rate, _)) => ("wal backlog", rate.count),
+                None => ("wal persisting", accepted as u64),
+            };
+            println!("  {span:<15}{}", wal.describe(events));
         }
         if let Some(groups) = self.groups.as_ref().filter(|g| g.sizes.count > 0.0) {
             let sizes = &groups.sizes;

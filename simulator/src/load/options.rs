@@ -24,13 +24,14 @@ USAGE:
   --raw-limits        first measure the broker alone (confirmed persistent publishes, one message
                       per event as before group commit, C in flight) and the database alone (the
                       workers' multi-row writes, 8 writers), and report every figure against them
-
-The report gives the events per message ingress published and per worker batch (mean, p99),
-and each phase's CPU microseconds per event, process by process.
   --database-url URL  the database the system writes to
                       (default postgres://postgres@127.0.0.1:5432/studio_load)
   --queue-prefix P    queue prefix of the started system (default load; the raw broker test then
                       uses raw, otherwise P-raw), so runs on a shared broker do not meet
+
+The report gives the events per message ingress published and per worker batch (mean, p99),
+each phase's CPU microseconds per event, process by process, and for the database phases the
+KB of WAL written per event and the checkpoints completed meanwhile.
 ";
 
 /// How webhooks are paced.

@@ -70,9 +70,10 @@ pub async fn drive(
         describe(options)
     ));
     let watched = services(&system.as_deref().map(tier_pids).unwrap_or_default());
+    // Read before the clock starts, so its round trip is not counted as sending time.
+    let mut wal_start = WalSample::take(&db).await?;
     let first_send = chrono::Utc::now();
     let started = Instant::now();
-    let mut wal_start = WalSample::take(&db).await?;
     let before = CpuSample::take();
     let sent = webhooks::send(
         target,
